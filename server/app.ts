@@ -1,0 +1,89 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { catalogDto, type Catalog } from './domain/index.js';
+import { authenticate, tokenIssuer, type AuthEnv } from './http/auth.js';
+import { errorHandler, HttpError, notFound } from './http/errors.js';
+import { Ledger, systemClock, type Clock } from './ledger.js';
+import { openApiDocument } from './openapi.js';
+import type { PaymentGateway } from './payments.js';
+import { accountRoutes } from './routes/accounts.js';
+import { sessionRoutes } from './routes/sessions.js';
+import type { LedgerStore } from './store/types.js';
+
+export interface AppConfig {
+  secretKey: string;
+  catalog: Catalog;
+  /** Origins allowed to call the API from a browser (`*` for any). */
+  corsOrigins?: string[];
+  lowThreshold?: number;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes?: number;
+  /** Default lifetime of a widget token. */
+  tokenTtlSeconds?: number;
+}
+
+export interface AppDeps {
+  store: LedgerStore;
+  gateway: PaymentGateway;
+  config: AppConfig;
+  clock?: Clock;
+  newId?: () => string;
+  /** Where unexpected errors (answered 500) are reported; stderr by default. */
+  logError?: (err: Error) => void;
+}
+
+/**
+ * The minute-topup API as a Hono app. Everything it touches is passed in, so
+ * tests run it through `app.request()` and the browser mocks run it over an
+ * in-memory store.
+ */
+export function createApp(deps: AppDeps) {
+  const { config } = deps;
+  const clock = deps.clock ?? systemClock;
+  const ledger = new Ledger({
+    store: deps.store,
+    catalog: config.catalog,
+    gateway: deps.gateway,
+    clock,
+    newId: deps.newId,
+    lowThreshold: config.lowThreshold,
+  });
+  const tokens = tokenIssuer(config.secretKey, clock);
+  const catalog = catalogDto(config.catalog);
+
+  const app = new Hono<AuthEnv>();
+  app.onError(errorHandler(deps.logError));
+  app.notFound(notFound);
+  app.use(
+    '/v1/*',
+    cors({
+      origin: config.corsOrigins?.includes('*') ? '*' : (config.corsOrigins ?? []),
+      allowMethods: ['GET', 'POST', 'PUT', 'OPTIONS'],
+      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: config.maxBodyBytes ?? 16 * 1024,
+      onError: () => {
+        throw new HttpError('payload_too_large', 'The request body is too large.');
+      },
+    }),
+  );
+
+  app.get('/v1/catalog', (c) => c.json(catalog));
+  app.get('/v1/openapi.json', (c) => c.json(openApiDocument()));
+
+  const secured = new Hono<AuthEnv>();
+  secured.use(authenticate(config.secretKey, tokens));
+  secured.route('/sessions', sessionRoutes(ledger, tokens, config.tokenTtlSeconds ?? 900));
+  secured.route('/accounts', accountRoutes(ledger));
+  app.route('/v1', secured);
+
+  return Object.assign(app, { ledger, tokens });
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { defaultCatalog, parseCatalog, type Catalog } from './domain/catalog.js';
+
+export interface ServerConfig {
+  port: number;
+  /** A SQLite file path, or a postgres:// URL. */
+  databaseUrl: string;
+  secretKey: string;
+  /** True when no secret key was configured and one was made up for this run. */
+  secretKeyGenerated: boolean;
+  corsOrigins: string[];
+  catalog: Catalog;
+  lowThreshold: number;
+  /** Accounts whose cards the test payment gateway declines. */
+  declineAccounts: string[];
+}
+
+const list = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/**
+ * Reads the configuration of DESIGN §5 from the environment, with defaults
+ * that need no set-up. Throws one sentence naming a bad value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const port = Number(env.PORT ?? 8787);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`PORT must be a port number, got "${env.PORT}".`);
+  }
+  const lowThreshold = Number(env.MINUTE_TOPUP_LOW_THRESHOLD ?? 0.2);
+  if (!(lowThreshold >= 0 && lowThreshold <= 1)) {
+    throw new Error('MINUTE_TOPUP_LOW_THRESHOLD must be a fraction between 0 and 1.');
+  }
+  let catalog = defaultCatalog;
+  if (env.MINUTE_TOPUP_CATALOG) {
+    const text = readFileSync(env.MINUTE_TOPUP_CATALOG, 'utf8');
+    catalog = parseCatalog(JSON.parse(text));
+  }
+  const secretKey = env.MINUTE_TOPUP_SECRET_KEY ?? '';
+  if (secretKey !== '' && secretKey.length < 16) {
+    throw new Error('MINUTE_TOPUP_SECRET_KEY must be at least 16 characters long.');
+  }
+  return {
+    port,
+    databaseUrl: env.DATABASE_URL || './data/minute-topup.db',
+    secretKey: secretKey || `sk_demo_${crypto.randomUUID().replaceAll('-', '')}`,
+    secretKeyGenerated: secretKey === '',
+    corsOrigins: list(env.MINUTE_TOPUP_CORS_ORIGINS),
+    catalog,
+    lowThreshold,
+    declineAccounts: list(env.MINUTE_TOPUP_DECLINE_ACCOUNTS),
+  };
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}

@@ -1,0 +1,167 @@
+/**
+ * The HTTP contract of the minute-topup API: the JSON bodies it sends and
+ * receives. The widget imports these with `import type`, so the two halves
+ * can never drift apart. Times are ISO-8601 strings in UTC, amounts of time
+ * are integer seconds (`…Seconds`), money is integer minor units (`…Minor`)
+ * with an ISO-4217 `currency`.
+ */
+
+export type Iso8601 = string;
+
+export interface PackageDto {
+  id: string;
+  name: string;
+  minutes: number;
+  priceMinor: number;
+  /** Derived: `priceMinor / minutes`, rounded to the nearest minor unit. */
+  perMinuteMinor: number;
+  popular: boolean;
+}
+
+export interface PlanTierDto {
+  id: string;
+  name: string;
+  monthlyMinutes: number;
+  priceMinor: number;
+}
+
+export interface CatalogDto {
+  currency: string;
+  packages: PackageDto[];
+  plans: PlanTierDto[];
+}
+
+export type WarningLevel = 'none' | 'low' | 'exhausted' | 'empty';
+
+export interface BalanceDto {
+  plan: {
+    id: string;
+    name: string;
+    allowanceSeconds: number;
+    usedSeconds: number;
+    remainingSeconds: number;
+    cycleStart: Iso8601;
+    cycleEnd: Iso8601;
+  };
+  extra: {
+    remainingSeconds: number;
+    activePackages: number;
+  };
+  /** Usage of the current cycle that neither plan nor extra minutes covered. */
+  overageSeconds: number;
+  warning: WarningLevel;
+}
+
+export type PurchaseStatus = 'active' | 'used';
+
+export interface PurchaseDto {
+  id: string;
+  packageId: string;
+  name: string;
+  minutes: number;
+  priceMinor: number;
+  currency: string;
+  purchasedAt: Iso8601;
+  totalSeconds: number;
+  remainingSeconds: number;
+  status: PurchaseStatus;
+}
+
+export interface PurchaseListDto {
+  purchases: PurchaseDto[];
+}
+
+export interface PurchaseRequest {
+  packageId: string;
+}
+
+export interface PurchaseResultDto {
+  purchase: PurchaseDto;
+  balance: BalanceDto;
+}
+
+export interface UsageRequest {
+  callId: string;
+  seconds: number;
+  occurredAt?: Iso8601;
+}
+
+export interface UsageDto {
+  callId: string;
+  seconds: number;
+  occurredAt: Iso8601;
+  fromPlanSeconds: number;
+  fromExtra: { purchaseId: string; seconds: number }[];
+  overageSeconds: number;
+}
+
+export interface UsageResultDto {
+  usage: UsageDto;
+  balance: BalanceDto;
+}
+
+export interface AccountRequest {
+  planId: string;
+  cycleAnchor?: Iso8601;
+}
+
+export interface AccountDto {
+  id: string;
+  planId: string;
+  cycleAnchor: Iso8601;
+}
+
+export interface SessionRequest {
+  accountId: string;
+  ttlSeconds?: number;
+}
+
+export interface SessionDto {
+  token: string;
+  accountId: string;
+  expiresAt: Iso8601;
+}
+
+export interface RecommendationDto {
+  /** True when an upgrade to `nextPlan` is worth suggesting. */
+  recommend: boolean;
+  currency: string;
+  currentPlan: PlanTierDto;
+  nextPlan: PlanTierDto | null;
+  /** How many cycles were looked at (the current one and those before it). */
+  cyclesConsidered: number;
+  /** In how many of them top-ups were bought. */
+  cyclesWithTopups: number;
+  averageTopupSpendMinor: number;
+  /** Plan price plus the average top-up spend per cycle. */
+  averageMonthlyCostMinor: number;
+  /** `averageMonthlyCostMinor − nextPlan.priceMinor` (negative: the upgrade costs more). */
+  monthlySavingMinor: number;
+  averageUsageSeconds: number;
+  /** Whether the next plan's allowance alone would have covered the average use. */
+  nextPlanCoversAverage: boolean;
+}
+
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_json'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'account_not_found'
+  | 'package_not_found'
+  | 'plan_not_found'
+  | 'not_found'
+  | 'payment_declined'
+  | 'conflict'
+  | 'idempotency_key_reused'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'internal_error';
+
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+  };
+}

@@ -1,0 +1,67 @@
+import type { Context } from 'hono';
+import { validator } from 'hono/validator';
+import { z } from 'zod';
+import { HttpError } from './errors.js';
+
+/** Turns a zod failure into one sentence a developer can act on. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+const jsonType = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * Validates a JSON body against `schema`, answering in our error shape:
+ * 415 for another content type, 400 for malformed JSON or a body that does
+ * not fit (never the validator's raw output).
+ */
+export function jsonBody<S extends z.ZodType>(schema: S) {
+  return validator('json', (value, c: Context): z.output<S> => {
+    const type = (c.req.header('content-type') ?? '').split(';')[0].trim();
+    if (!jsonType.test(type)) {
+      throw new HttpError('unsupported_media_type', 'Send the body as application/json.');
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw new HttpError('invalid_request', describeIssues(parsed.error));
+    return parsed.data;
+  });
+}
+
+export const idSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1–128 letters, digits or . _ : -');
+
+/** Validates a path parameter; a malformed id is a 400, an unknown one a 404 later. */
+export function pathId(c: Context, name = 'id'): string {
+  const parsed = idSchema.safeParse(c.req.param(name));
+  if (!parsed.success) {
+    throw new HttpError('invalid_request', `${name}: ${describeIssues(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+const isoInstant = z.iso.datetime({ offset: true });
+
+export const schemas = {
+  session: z.strictObject({
+    accountId: idSchema,
+    ttlSeconds: z.int().min(60).max(86_400).optional(),
+  }),
+  account: z.strictObject({
+    planId: idSchema,
+    cycleAnchor: isoInstant.optional(),
+  }),
+  purchase: z.strictObject({ packageId: idSchema }),
+  usage: z.strictObject({
+    callId: idSchema,
+    seconds: z.int().min(0).max(7 * 86_400),
+    occurredAt: isoInstant.optional(),
+  }),
+};
+
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1–255 visible ASCII characters');

@@ -1,0 +1,92 @@
+import { createApp } from './app.js';
+import { defaultCatalog, type Catalog } from './domain/catalog.js';
+import type { Clock } from './ledger.js';
+import { TestPaymentGateway } from './payments.js';
+import { MemoryStore } from './store/memory.js';
+
+/** An account to create when the mock starts, in a telling state. */
+export interface MockAccountSeed {
+  id: string;
+  /** Plan tier id (default: the catalog's first plan). */
+  planId?: string;
+  cycleAnchor?: string;
+  /** Packages bought at start, oldest first (by package id). */
+  packages?: string[];
+  /** Seconds of calls already made this cycle (drawn plan first, then packages). */
+  usedSeconds?: number;
+  /** Whether the test gateway declines this account's card. */
+  declining?: boolean;
+}
+
+export interface MockApiOptions {
+  catalog?: Catalog;
+  accounts?: MockAccountSeed[];
+  clock?: Clock;
+  /** The secret key the mock accepts (tests rarely need it). */
+  secretKey?: string;
+}
+
+/**
+ * The real minute-topup API, running wherever `fetch` runs (a browser, a
+ * service worker, Node) over an in-memory ledger. The browser mocks wrap its
+ * `fetch` in msw handlers; tests use the helpers to set the scene.
+ *
+ * @example
+ * const api = await createMockApi({ accounts: [{ id: 'acme', usedSeconds: 27_000 }] });
+ * const token = await api.mintToken('acme');
+ * const res = await api.fetch(new Request('http://x/v1/accounts/acme/balance',
+ *   { headers: { authorization: `Bearer ${token}` } }));
+ */
+export async function createMockApi(options: MockApiOptions = {}) {
+  const catalog = options.catalog ?? defaultCatalog;
+  const secretKey = options.secretKey ?? 'sk_mock_0123456789abcdef0123456789';
+  const store = new MemoryStore();
+  const gateway = new TestPaymentGateway();
+  const app = createApp({
+    store,
+    gateway,
+    clock: options.clock,
+    config: { secretKey, catalog, corsOrigins: ['*'] },
+  });
+  const { ledger } = app;
+  let calls = 0;
+
+  const api = {
+    app,
+    ledger,
+    gateway,
+    store,
+    secretKey,
+    /** Answers one request as the real API would. */
+    fetch: (request: Request): Promise<Response> => Promise.resolve(app.fetch(request)),
+    async mintToken(accountId: string, ttlSeconds = 900): Promise<string> {
+      return (await app.tokens.mint(accountId, ttlSeconds)).token;
+    },
+    async putAccount(id: string, planId = catalog.plans[0].id, cycleAnchor?: string) {
+      return (await ledger.putAccount(id, planId, cycleAnchor)).account;
+    },
+    async buy(accountId: string, packageId: string) {
+      return ledger.purchase(accountId, packageId, `seed-${crypto.randomUUID()}`);
+    },
+    async recordUsage(accountId: string, seconds: number, callId = `mock-call-${++calls}`) {
+      return ledger.recordUsage(accountId, callId, seconds);
+    },
+    setDeclining(accountId: string, declining = true) {
+      gateway.setDeclining(accountId, declining);
+    },
+    /** Approved charges so far (repeats of a key are not charges). */
+    get chargeCount() {
+      return gateway.chargeCount;
+    },
+  };
+
+  for (const seed of options.accounts ?? []) {
+    await api.putAccount(seed.id, seed.planId, seed.cycleAnchor);
+    for (const pkg of seed.packages ?? []) await api.buy(seed.id, pkg);
+    if (seed.usedSeconds) await api.recordUsage(seed.id, seed.usedSeconds);
+    if (seed.declining) api.setDeclining(seed.id);
+  }
+  return api;
+}
+
+export type MockApi = Awaited<ReturnType<typeof createMockApi>>;

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { idempotencyKeySchema, idSchema, schemas } from './http/validation.js';
+
+const json = (schema: z.ZodType) => ({
+  content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input' }) } },
+});
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+const ok = (description: string, status = '200') => ({
+  [status]: { description, content: { 'application/json': {} } },
+});
+
+const accountParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: z.toJSONSchema(idSchema),
+};
+
+const auth = [{ bearer: [] }];
+const common = {
+  '400': errorResponse('Bad input; nothing was changed.'),
+  '401': errorResponse('Missing, malformed or expired credentials.'),
+  '403': errorResponse('A widget token for another account, or on a secret-key route.'),
+  '404': errorResponse('Unknown account, package or plan.'),
+};
+
+let cached: object | undefined;
+
+/** The OpenAPI 3.1 description of the API, served at `/v1/openapi.json`. */
+export function openApiDocument(): object {
+  cached ??= {
+    openapi: '3.1.0',
+    info: {
+      title: 'minute-topup API',
+      version: '1.0.0',
+      description:
+        'Extra voice-minute packages and the minute ledger. Time in integer seconds, money in integer minor units.',
+    },
+    servers: [{ url: '/' }],
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'The secret key (server to server) or a widget token from POST /v1/sessions.',
+        },
+      },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: { code: { type: 'string' }, message: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+    paths: {
+      '/v1/catalog': {
+        get: { summary: 'Packages, plan tiers and currency', responses: ok('The catalog.') },
+      },
+      '/v1/sessions': {
+        post: {
+          summary: 'Mint a short-lived widget token for one account (secret key)',
+          security: auth,
+          requestBody: json(schemas.session),
+          responses: { ...ok('{token, accountId, expiresAt}', '201'), ...common },
+        },
+      },
+      '/v1/accounts/{id}': {
+        put: {
+          summary: 'Create or change an account (secret key)',
+          security: auth,
+          parameters: [accountParam],
+          requestBody: json(schemas.account),
+          responses: { ...ok('Changed.'), ...ok('Created.', '201'), ...common },
+        },
+      },
+      '/v1/accounts/{id}/balance': {
+        get: {
+          summary: 'Plan and extra balances of the current cycle',
+          security: auth,
+          parameters: [accountParam],
+          responses: { ...ok('The balance.'), ...common },
+        },
+      },
+      '/v1/accounts/{id}/purchases': {
+        get: {
+          summary: 'Every package bought, newest first',
+          security: auth,
+          parameters: [accountParam],
+          responses: { ...ok('{purchases}'), ...common },
+        },
+        post: {
+          summary: 'Buy a package',
+          security: auth,
+          parameters: [
+            accountParam,
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: true,
+              schema: z.toJSONSchema(idempotencyKeySchema),
+            },
+          ],
+          requestBody: json(schemas.purchase),
+          responses: {
+            ...ok('{purchase, balance}', '201'),
+            ...common,
+            '402': errorResponse('The payment was declined; nothing was charged or credited.'),
+            '422': errorResponse('The Idempotency-Key was used for another purchase.'),
+          },
+        },
+      },
+      '/v1/accounts/{id}/usage': {
+        post: {
+          summary: 'Record the seconds of one call (secret key)',
+          security: auth,
+          parameters: [accountParam],
+          requestBody: json(schemas.usage),
+          responses: {
+            ...ok('{usage, balance}; a repeated callId returns the first result.'),
+            ...common,
+            '409': errorResponse('The callId was recorded with other figures.'),
+          },
+        },
+      },
+      '/v1/accounts/{id}/recommendation': {
+        get: {
+          summary: 'Whether to suggest a plan upgrade, with the figures behind it',
+          security: auth,
+          parameters: [accountParam],
+          responses: { ...ok('The recommendation.'), ...common },
+        },
+      },
+    },
+  };
+  return cached;
+}

@@ -1,0 +1,40 @@
+import { Hono } from 'hono';
+import type { PurchaseListDto } from '../contract.js';
+import { accountAccess, secretOnly, type AuthEnv } from '../http/auth.js';
+import { HttpError } from '../http/errors.js';
+import { idempotencyKeySchema, jsonBody, pathId, schemas } from '../http/validation.js';
+import type { Ledger } from '../ledger.js';
+
+/** `/v1/accounts/:id/…`: balances, packages, usage and upgrade advice. */
+export function accountRoutes(ledger: Ledger) {
+  return new Hono<AuthEnv>()
+    .put('/:id', secretOnly, jsonBody(schemas.account), async (c) => {
+      const { planId, cycleAnchor } = c.req.valid('json');
+      const { account, created } = await ledger.putAccount(pathId(c), planId, cycleAnchor);
+      return c.json(account, created ? 201 : 200);
+    })
+    .get('/:id/balance', accountAccess, async (c) => c.json(await ledger.balance(pathId(c))))
+    .get('/:id/purchases', accountAccess, async (c) => {
+      const body: PurchaseListDto = { purchases: await ledger.purchases(pathId(c)) };
+      return c.json(body);
+    })
+    .post('/:id/purchases', accountAccess, jsonBody(schemas.purchase), async (c) => {
+      const id = pathId(c);
+      const key = idempotencyKeySchema.safeParse(c.req.header('idempotency-key'));
+      if (!key.success) {
+        throw new HttpError(
+          'invalid_request',
+          'Send an Idempotency-Key header (1–255 visible ASCII characters) with every purchase.',
+        );
+      }
+      const { packageId } = c.req.valid('json');
+      return c.json(await ledger.purchase(id, packageId, key.data), 201);
+    })
+    .post('/:id/usage', secretOnly, jsonBody(schemas.usage), async (c) => {
+      const { callId, seconds, occurredAt } = c.req.valid('json');
+      return c.json(await ledger.recordUsage(pathId(c), callId, seconds, occurredAt));
+    })
+    .get('/:id/recommendation', accountAccess, async (c) =>
+      c.json(await ledger.recommendation(pathId(c))),
+    );
+}

@@ -1,0 +1,218 @@
+import type {
+  AccountRow,
+  CycleCounters,
+  LedgerAudit,
+  LedgerStore,
+  LedgerTx,
+  PurchaseIntentRow,
+  PurchaseRow,
+  UsageRow,
+} from './types.js';
+
+interface State {
+  accounts: Map<string, AccountRow>;
+  /** In insertion order, which is purchase order. */
+  purchases: Map<string, PurchaseRow>;
+  cycles: Map<string, CycleCounters & { accountId: string; cycleStartMs: number }>;
+  usages: Map<string, UsageRow>;
+  intents: Map<string, PurchaseIntentRow>;
+}
+
+const key = (a: string, b: string | number) => `${a}\u0000${b}`;
+
+function emptyState(): State {
+  return {
+    accounts: new Map(),
+    purchases: new Map(),
+    cycles: new Map(),
+    usages: new Map(),
+    intents: new Map(),
+  };
+}
+
+/**
+ * The ledger in memory, with the same transaction semantics as the SQL stores:
+ * one transaction at a time, and a failed one leaves no trace. It backs the
+ * browser mocks and fast tests; it keeps nothing across restarts.
+ */
+export class MemoryStore implements LedgerStore {
+  readonly kind = 'memory' as const;
+  private state = emptyState();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  transact<T>(fn: (tx: LedgerTx) => Promise<T>): Promise<T> {
+    const run = this.queue.then(async () => {
+      const before = structuredClone(this.state);
+      try {
+        return await fn(this.createTx(this.state));
+      } catch (error) {
+        this.state = before;
+        throw error;
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+  }
+
+  private createTx(s: State): LedgerTx {
+    const account = (id: string) => {
+      const a = s.accounts.get(id);
+      if (!a) throw new Error(`no account ${id}`);
+      return a;
+    };
+    return {
+      async getAccount(id) {
+        const a = s.accounts.get(id);
+        return a ? { ...a } : null;
+      },
+      async putAccount(id, planId, cycleAnchorMs) {
+        const a = s.accounts.get(id);
+        if (a) {
+          a.planId = planId;
+          a.cycleAnchorMs = cycleAnchorMs;
+          return false;
+        }
+        s.accounts.set(id, {
+          id,
+          planId,
+          cycleAnchorMs,
+          extraRemainingSeconds: 0,
+          activePackages: 0,
+        });
+        return true;
+      },
+      async adjustExtra(accountId, deltaSeconds, deltaActive) {
+        const a = account(accountId);
+        a.extraRemainingSeconds += deltaSeconds;
+        a.activePackages += deltaActive;
+        if (a.extraRemainingSeconds < 0 || a.activePackages < 0) {
+          throw new Error('extra balance would become negative');
+        }
+      },
+      async getCycle(accountId, cycleStartMs) {
+        const c = s.cycles.get(key(accountId, cycleStartMs));
+        return c ? { ...c } : null;
+      },
+      async addToCycle(accountId, cycleStartMs, d) {
+        const k = key(accountId, cycleStartMs);
+        const c = s.cycles.get(k) ?? {
+          accountId,
+          cycleStartMs,
+          planUsedSeconds: 0,
+          extraUsedSeconds: 0,
+          overageSeconds: 0,
+          topupCount: 0,
+          topupSpendMinor: 0,
+        };
+        c.planUsedSeconds += d.planUsedSeconds ?? 0;
+        c.extraUsedSeconds += d.extraUsedSeconds ?? 0;
+        c.overageSeconds += d.overageSeconds ?? 0;
+        c.topupCount += d.topupCount ?? 0;
+        c.topupSpendMinor += d.topupSpendMinor ?? 0;
+        s.cycles.set(k, c);
+      },
+      async activePurchases(accountId) {
+        return [...s.purchases.values()]
+          .filter((p) => p.accountId === accountId && p.status === 'active')
+          .map((p) => ({ id: p.id, remainingSeconds: p.remainingSeconds }));
+      },
+      async drawFromPurchase(purchaseId, seconds) {
+        const p = s.purchases.get(purchaseId);
+        if (!p || seconds > p.remainingSeconds) throw new Error('overdrawn package');
+        p.remainingSeconds -= seconds;
+        if (p.remainingSeconds === 0) p.status = 'used';
+      },
+      async insertPurchase(row) {
+        if (s.purchases.has(row.id)) throw new Error('duplicate purchase id');
+        s.purchases.set(row.id, { ...row });
+      },
+      async listPurchases(accountId) {
+        return [...s.purchases.values()]
+          .filter((p) => p.accountId === accountId)
+          .reverse()
+          .map((p) => ({ ...p }));
+      },
+      async findUsage(accountId, callId) {
+        const u = s.usages.get(key(accountId, callId));
+        return u ? structuredClone(u) : null;
+      },
+      async insertUsage(row) {
+        const k = key(row.accountId, row.callId);
+        if (s.usages.has(k)) throw new Error('duplicate call id');
+        s.usages.set(k, structuredClone(row));
+      },
+      async findIntent(accountId, idempotencyKey) {
+        const i = s.intents.get(key(accountId, idempotencyKey));
+        return i ? { ...i } : null;
+      },
+      async insertIntent(row) {
+        const k = key(row.accountId, row.idempotencyKey);
+        if (s.intents.has(k)) throw new Error('duplicate idempotency key');
+        s.intents.set(k, { ...row });
+      },
+      async completeIntent(accountId, idempotencyKey, response) {
+        const i = s.intents.get(key(accountId, idempotencyKey));
+        if (i) Object.assign(i, { status: 'completed', response });
+      },
+      async pendingIntents() {
+        return [...s.intents.values()].filter((i) => i.status === 'pending').map((i) => ({ ...i }));
+      },
+    };
+  }
+
+  async audit(): Promise<LedgerAudit> {
+    return this.transact(async () => {
+      const s = this.state;
+      const purchases = [...s.purchases.values()];
+      const usages = [...s.usages.values()];
+      const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+      const extraOf = (u: UsageRow) => sum(u.fromExtra.map((x) => x.seconds));
+      return {
+        accounts: [...s.accounts.values()].map((a) => {
+          const own = purchases.filter((p) => p.accountId === a.id);
+          return {
+            id: a.id,
+            extraRemainingSeconds: a.extraRemainingSeconds,
+            activePackages: a.activePackages,
+            sumPurchaseRemaining: sum(own.map((p) => p.remainingSeconds)),
+            countActive: own.filter((p) => p.status === 'active').length,
+          };
+        }),
+        purchases: purchases.map((p) => ({
+          id: p.id,
+          totalSeconds: p.totalSeconds,
+          remainingSeconds: p.remainingSeconds,
+          allocated: sum(
+            usages.flatMap((u) => u.fromExtra.filter((x) => x.purchaseId === p.id)).map((x) => x.seconds),
+          ),
+        })),
+        cycles: [...s.cycles.values()].map((c) => {
+          const own = usages.filter(
+            (u) => u.accountId === c.accountId && u.cycleStartMs === c.cycleStartMs,
+          );
+          return {
+            accountId: c.accountId,
+            cycleStartMs: c.cycleStartMs,
+            planUsedSeconds: c.planUsedSeconds,
+            sumFromPlan: sum(own.map((u) => u.fromPlanSeconds)),
+            extraUsedSeconds: c.extraUsedSeconds,
+            sumFromExtra: sum(own.map(extraOf)),
+            overageSeconds: c.overageSeconds,
+            sumOverage: sum(own.map((u) => u.overageSeconds)),
+          };
+        }),
+        usages: usages.map((u) => ({
+          callId: u.callId,
+          seconds: u.seconds,
+          fromPlan: u.fromPlanSeconds,
+          fromExtra: extraOf(u),
+          overage: u.overageSeconds,
+        })),
+      };
+    });
+  }
+}

@@ -1,0 +1,145 @@
+import type {
+  AccountRow,
+  CycleCounters,
+  LedgerAudit,
+  PurchaseIntentRow,
+  PurchaseRow,
+  UsageRow,
+} from './types.js';
+
+/** Row mappers and audit queries shared by the SQL stores. */
+
+export type Row = Record<string, unknown>;
+export const num = (v: unknown) => Number(v);
+
+export function accountFrom(r: Row): AccountRow {
+  return {
+    id: String(r.id),
+    planId: String(r.plan_id),
+    cycleAnchorMs: num(r.cycle_anchor_ms),
+    extraRemainingSeconds: num(r.extra_remaining_seconds),
+    activePackages: num(r.active_packages),
+  };
+}
+
+export function purchaseFrom(r: Row): PurchaseRow {
+  return {
+    id: String(r.id),
+    accountId: String(r.account_id),
+    packageId: String(r.package_id),
+    name: String(r.name),
+    minutes: num(r.minutes),
+    priceMinor: num(r.price_minor),
+    currency: String(r.currency),
+    purchasedAtMs: num(r.purchased_at_ms),
+    totalSeconds: num(r.total_seconds),
+    remainingSeconds: num(r.remaining_seconds),
+    status: r.status === 'used' ? 'used' : 'active',
+    paymentRef: String(r.payment_ref),
+    idempotencyKey: String(r.idempotency_key),
+  };
+}
+
+export function intentFrom(r: Row): PurchaseIntentRow {
+  return {
+    accountId: String(r.account_id),
+    idempotencyKey: String(r.idempotency_key),
+    packageId: String(r.package_id),
+    status: r.status === 'completed' ? 'completed' : 'pending',
+    response: r.response === null ? null : String(r.response),
+    createdAtMs: num(r.created_at_ms),
+  };
+}
+
+export function countersFrom(r: Row): CycleCounters {
+  return {
+    planUsedSeconds: num(r.plan_used_seconds),
+    extraUsedSeconds: num(r.extra_used_seconds),
+    overageSeconds: num(r.overage_seconds),
+    topupCount: num(r.topup_count),
+    topupSpendMinor: num(r.topup_spend_minor),
+  };
+}
+
+export function usageFrom(r: Row, fromExtra: UsageRow['fromExtra']): UsageRow {
+  return {
+    accountId: String(r.account_id),
+    callId: String(r.call_id),
+    seconds: num(r.seconds),
+    occurredAtMs: num(r.occurred_at_ms),
+    cycleStartMs: num(r.cycle_start_ms),
+    fromPlanSeconds: num(r.from_plan_seconds),
+    overageSeconds: num(r.overage_seconds),
+    fromExtra,
+    response: String(r.response),
+  };
+}
+
+/** The audit queries, shared by the SQL stores (plain SQL both dialects accept). */
+export async function sqlAudit(all: (sql: string) => Row[] | Promise<Row[]>): Promise<LedgerAudit> {
+  const accounts = (
+    await all(
+      `SELECT a.id, a.extra_remaining_seconds, a.active_packages,
+         COALESCE(SUM(p.remaining_seconds), 0) AS sum_remaining,
+         COALESCE(SUM(CASE WHEN p.status = 'active' THEN 1 ELSE 0 END), 0) AS count_active
+       FROM accounts a LEFT JOIN purchases p ON p.account_id = a.id
+       GROUP BY a.id, a.extra_remaining_seconds, a.active_packages`,
+    )
+  ).map((r) => ({
+    id: String(r.id),
+    extraRemainingSeconds: num(r.extra_remaining_seconds),
+    activePackages: num(r.active_packages),
+    sumPurchaseRemaining: num(r.sum_remaining),
+    countActive: num(r.count_active),
+  }));
+  const purchases = (
+    await all(
+      `SELECT p.id, p.total_seconds, p.remaining_seconds, COALESCE(SUM(u.seconds), 0) AS allocated
+       FROM purchases p LEFT JOIN usage_allocations u ON u.purchase_id = p.id
+       GROUP BY p.id, p.total_seconds, p.remaining_seconds`,
+    )
+  ).map((r) => ({
+    id: String(r.id),
+    totalSeconds: num(r.total_seconds),
+    remainingSeconds: num(r.remaining_seconds),
+    allocated: num(r.allocated),
+  }));
+  const cycles = (
+    await all(
+      `SELECT c.account_id, c.cycle_start_ms, c.plan_used_seconds, c.extra_used_seconds,
+         c.overage_seconds,
+         (SELECT COALESCE(SUM(u.from_plan_seconds), 0) FROM usages u
+           WHERE u.account_id = c.account_id AND u.cycle_start_ms = c.cycle_start_ms) AS sum_plan,
+         (SELECT COALESCE(SUM(u.overage_seconds), 0) FROM usages u
+           WHERE u.account_id = c.account_id AND u.cycle_start_ms = c.cycle_start_ms) AS sum_overage,
+         (SELECT COALESCE(SUM(a.seconds), 0) FROM usage_allocations a JOIN usages u
+           ON u.account_id = a.account_id AND u.call_id = a.call_id
+           WHERE u.account_id = c.account_id AND u.cycle_start_ms = c.cycle_start_ms) AS sum_extra
+       FROM cycles c`,
+    )
+  ).map((r) => ({
+    accountId: String(r.account_id),
+    cycleStartMs: num(r.cycle_start_ms),
+    planUsedSeconds: num(r.plan_used_seconds),
+    sumFromPlan: num(r.sum_plan),
+    extraUsedSeconds: num(r.extra_used_seconds),
+    sumFromExtra: num(r.sum_extra),
+    overageSeconds: num(r.overage_seconds),
+    sumOverage: num(r.sum_overage),
+  }));
+  const usages = (
+    await all(
+      `SELECT u.call_id, u.seconds, u.from_plan_seconds, u.overage_seconds,
+         (SELECT COALESCE(SUM(a.seconds), 0) FROM usage_allocations a
+           WHERE a.account_id = u.account_id AND a.call_id = u.call_id) AS from_extra
+       FROM usages u`,
+    )
+  ).map((r) => ({
+    callId: String(r.call_id),
+    seconds: num(r.seconds),
+    fromPlan: num(r.from_plan_seconds),
+    fromExtra: num(r.from_extra),
+    overage: num(r.overage_seconds),
+  }));
+  return { accounts, purchases, cycles, usages };
+}

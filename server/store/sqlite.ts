@@ -1,0 +1,249 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { sqliteMigrations } from './sqlite-migrations.js';
+import {
+  accountFrom,
+  countersFrom,
+  intentFrom,
+  num,
+  purchaseFrom,
+  sqlAudit,
+  usageFrom,
+  type Row,
+} from './rows.js';
+import type { LedgerAudit, LedgerStore, LedgerTx } from './types.js';
+
+export interface SqliteStoreOptions {
+  /** `synchronous` pragma: FULL (default) survives power loss, NORMAL only a crash. */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+/**
+ * The ledger on an embedded SQLite file (better-sqlite3). WAL journal with
+ * `synchronous=FULL`, so a committed transaction survives a process crash and
+ * a power loss. better-sqlite3 is synchronous: transactions are run one at a
+ * time through a queue so that two requests never interleave inside one.
+ */
+export class SqliteStore implements LedgerStore {
+  readonly kind = 'sqlite' as const;
+  readonly db: Database.Database;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly tx: LedgerTx;
+
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.tx = this.createTx();
+  }
+
+  private migrate(): void {
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)',
+    );
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as Row;
+    const current = num(row.v ?? 0);
+    const apply = this.db.transaction(() => {
+      sqliteMigrations.forEach((sql, i) => {
+        const version = i + 1;
+        if (version <= current) return;
+        this.db.exec(sql);
+        this.db
+          .prepare('INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, ?)')
+          .run(version, Date.now());
+      });
+    });
+    apply.immediate();
+  }
+
+  transact<T>(fn: (tx: LedgerTx) => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => this.run(fn));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run<T>(fn: (tx: LedgerTx) => Promise<T>): Promise<T> {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = await fn(this.tx);
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    if (this.db.open) this.db.close();
+  }
+
+  private createTx(): LedgerTx {
+    const db = this.db;
+    const q = {
+      getAccount: db.prepare('SELECT * FROM accounts WHERE id = ?'),
+      insertAccount: db.prepare(
+        `INSERT INTO accounts (id, plan_id, cycle_anchor_ms) VALUES (?, ?, ?)
+         ON CONFLICT (id) DO NOTHING`,
+      ),
+      updateAccount: db.prepare('UPDATE accounts SET plan_id = ?, cycle_anchor_ms = ? WHERE id = ?'),
+      adjustExtra: db.prepare(
+        `UPDATE accounts SET extra_remaining_seconds = extra_remaining_seconds + ?,
+         active_packages = active_packages + ? WHERE id = ?`,
+      ),
+      getCycle: db.prepare('SELECT * FROM cycles WHERE account_id = ? AND cycle_start_ms = ?'),
+      addToCycle: db.prepare(
+        `INSERT INTO cycles (account_id, cycle_start_ms, plan_used_seconds, extra_used_seconds,
+           overage_seconds, topup_count, topup_spend_minor) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (account_id, cycle_start_ms) DO UPDATE SET
+           plan_used_seconds = plan_used_seconds + excluded.plan_used_seconds,
+           extra_used_seconds = extra_used_seconds + excluded.extra_used_seconds,
+           overage_seconds = overage_seconds + excluded.overage_seconds,
+           topup_count = topup_count + excluded.topup_count,
+           topup_spend_minor = topup_spend_minor + excluded.topup_spend_minor`,
+      ),
+      activePurchases: db.prepare(
+        `SELECT id, remaining_seconds FROM purchases
+         WHERE account_id = ? AND status = 'active' ORDER BY seq`,
+      ),
+      draw: db.prepare(
+        `UPDATE purchases SET remaining_seconds = remaining_seconds - ?,
+           status = CASE WHEN remaining_seconds - ? = 0 THEN 'used' ELSE 'active' END
+         WHERE id = ?`,
+      ),
+      insertPurchase: db.prepare(
+        `INSERT INTO purchases (id, account_id, package_id, name, minutes, price_minor, currency,
+           purchased_at_ms, total_seconds, remaining_seconds, status, payment_ref, idempotency_key)
+         VALUES (@id, @accountId, @packageId, @name, @minutes, @priceMinor, @currency,
+           @purchasedAtMs, @totalSeconds, @remainingSeconds, @status, @paymentRef, @idempotencyKey)`,
+      ),
+      listPurchases: db.prepare('SELECT * FROM purchases WHERE account_id = ? ORDER BY seq DESC'),
+      findUsage: db.prepare('SELECT * FROM usages WHERE account_id = ? AND call_id = ?'),
+      insertUsage: db.prepare(
+        `INSERT INTO usages (account_id, call_id, seconds, occurred_at_ms, cycle_start_ms,
+           from_plan_seconds, overage_seconds, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertAllocation: db.prepare(
+        `INSERT INTO usage_allocations (account_id, call_id, purchase_id, seconds)
+         VALUES (?, ?, ?, ?)`,
+      ),
+      allocationsOf: db.prepare(
+        `SELECT purchase_id, seconds FROM usage_allocations
+         WHERE account_id = ? AND call_id = ? ORDER BY rowid`,
+      ),
+      findIntent: db.prepare(
+        'SELECT * FROM purchase_intents WHERE account_id = ? AND idempotency_key = ?',
+      ),
+      insertIntent: db.prepare(
+        `INSERT INTO purchase_intents (account_id, idempotency_key, package_id, status, response,
+           created_at_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      completeIntent: db.prepare(
+        `UPDATE purchase_intents SET status = 'completed', response = ?
+         WHERE account_id = ? AND idempotency_key = ?`,
+      ),
+      pendingIntents: db.prepare(
+        "SELECT * FROM purchase_intents WHERE status = 'pending' ORDER BY created_at_ms",
+      ),
+    };
+    return {
+      async getAccount(id) {
+        const r = q.getAccount.get(id) as Row | undefined;
+        return r ? accountFrom(r) : null;
+      },
+      async putAccount(id, planId, cycleAnchorMs) {
+        const created = q.insertAccount.run(id, planId, cycleAnchorMs).changes === 1;
+        if (!created) q.updateAccount.run(planId, cycleAnchorMs, id);
+        return created;
+      },
+      async adjustExtra(accountId, deltaSeconds, deltaActive) {
+        q.adjustExtra.run(deltaSeconds, deltaActive, accountId);
+      },
+      async getCycle(accountId, cycleStartMs) {
+        const r = q.getCycle.get(accountId, cycleStartMs) as Row | undefined;
+        return r ? countersFrom(r) : null;
+      },
+      async addToCycle(accountId, cycleStartMs, d) {
+        q.addToCycle.run(
+          accountId,
+          cycleStartMs,
+          d.planUsedSeconds ?? 0,
+          d.extraUsedSeconds ?? 0,
+          d.overageSeconds ?? 0,
+          d.topupCount ?? 0,
+          d.topupSpendMinor ?? 0,
+        );
+      },
+      async activePurchases(accountId) {
+        return (q.activePurchases.all(accountId) as Row[]).map((r) => ({
+          id: String(r.id),
+          remainingSeconds: num(r.remaining_seconds),
+        }));
+      },
+      async drawFromPurchase(purchaseId, seconds) {
+        q.draw.run(seconds, seconds, purchaseId);
+      },
+      async insertPurchase(row) {
+        q.insertPurchase.run(row);
+      },
+      async listPurchases(accountId) {
+        return (q.listPurchases.all(accountId) as Row[]).map(purchaseFrom);
+      },
+      async findUsage(accountId, callId) {
+        const r = q.findUsage.get(accountId, callId) as Row | undefined;
+        if (!r) return null;
+        const fromExtra = (q.allocationsOf.all(accountId, callId) as Row[]).map((a) => ({
+          purchaseId: String(a.purchase_id),
+          seconds: num(a.seconds),
+        }));
+        return usageFrom(r, fromExtra);
+      },
+      async insertUsage(u) {
+        q.insertUsage.run(
+          u.accountId,
+          u.callId,
+          u.seconds,
+          u.occurredAtMs,
+          u.cycleStartMs,
+          u.fromPlanSeconds,
+          u.overageSeconds,
+          u.response,
+        );
+        for (const part of u.fromExtra) {
+          q.insertAllocation.run(u.accountId, u.callId, part.purchaseId, part.seconds);
+        }
+      },
+      async findIntent(accountId, key) {
+        const r = q.findIntent.get(accountId, key) as Row | undefined;
+        return r ? intentFrom(r) : null;
+      },
+      async insertIntent(i) {
+        q.insertIntent.run(
+          i.accountId,
+          i.idempotencyKey,
+          i.packageId,
+          i.status,
+          i.response,
+          i.createdAtMs,
+        );
+      },
+      async completeIntent(accountId, key, response) {
+        q.completeIntent.run(response, accountId, key);
+      },
+      async pendingIntents() {
+        return (q.pendingIntents.all() as Row[]).map(intentFrom);
+      },
+    };
+  }
+
+  async audit(): Promise<LedgerAudit> {
+    return this.transact(async () => sqlAudit((sql) => this.db.prepare(sql).all() as Row[]));
+  }
+}
+

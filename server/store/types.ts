@@ -1,0 +1,128 @@
+/**
+ * The storage port of the ledger. Each implementation (SQLite, PostgreSQL,
+ * in-memory) offers the same small set of row operations inside a
+ * transaction; the ledger's rules live once, in `../ledger.ts`, on top of it.
+ * All times are epoch milliseconds, all amounts integer seconds or minor units.
+ */
+
+export interface AccountRow {
+  id: string;
+  planId: string;
+  cycleAnchorMs: number;
+  /** Maintained counter: Σ remainingSeconds of the account's purchases. */
+  extraRemainingSeconds: number;
+  /** Maintained counter: how many purchases are `active`. */
+  activePackages: number;
+}
+
+export interface PurchaseRow {
+  id: string;
+  accountId: string;
+  packageId: string;
+  name: string;
+  minutes: number;
+  priceMinor: number;
+  currency: string;
+  purchasedAtMs: number;
+  totalSeconds: number;
+  remainingSeconds: number;
+  status: 'active' | 'used';
+  paymentRef: string;
+  idempotencyKey: string;
+}
+
+/** Maintained per-cycle counters of one account. */
+export interface CycleCounters {
+  planUsedSeconds: number;
+  extraUsedSeconds: number;
+  overageSeconds: number;
+  topupCount: number;
+  topupSpendMinor: number;
+}
+
+export interface UsageRow {
+  accountId: string;
+  callId: string;
+  seconds: number;
+  occurredAtMs: number;
+  cycleStartMs: number;
+  fromPlanSeconds: number;
+  overageSeconds: number;
+  fromExtra: { purchaseId: string; seconds: number }[];
+  /** The JSON body of the first answer, replayed for a repeated callId. */
+  response: string;
+}
+
+export interface PurchaseIntentRow {
+  accountId: string;
+  idempotencyKey: string;
+  packageId: string;
+  status: 'pending' | 'completed';
+  /** The JSON body of the first successful answer, once completed. */
+  response: string | null;
+  createdAtMs: number;
+}
+
+export interface LedgerTx {
+  /** The account, locked for the rest of the transaction when `forUpdate`. */
+  getAccount(id: string, forUpdate?: boolean): Promise<AccountRow | null>;
+  /** Creates the account, or changes its plan and anchor. Returns whether it was created. */
+  putAccount(id: string, planId: string, cycleAnchorMs: number): Promise<boolean>;
+  /** Adds to the extra-minute counters of an account. */
+  adjustExtra(accountId: string, deltaSeconds: number, deltaActive: number): Promise<void>;
+
+  getCycle(accountId: string, cycleStartMs: number): Promise<CycleCounters | null>;
+  /** Adds `delta` to the counters of one cycle, creating them at zero first. */
+  addToCycle(accountId: string, cycleStartMs: number, delta: Partial<CycleCounters>): Promise<void>;
+
+  /** Active purchases, oldest first. */
+  activePurchases(accountId: string): Promise<{ id: string; remainingSeconds: number }[]>;
+  /** Takes `seconds` from a purchase; it becomes `used` at zero. */
+  drawFromPurchase(purchaseId: string, seconds: number): Promise<void>;
+  insertPurchase(row: PurchaseRow): Promise<void>;
+  /** Newest first. */
+  listPurchases(accountId: string): Promise<PurchaseRow[]>;
+
+  findUsage(accountId: string, callId: string): Promise<UsageRow | null>;
+  insertUsage(row: UsageRow): Promise<void>;
+
+  findIntent(accountId: string, idempotencyKey: string): Promise<PurchaseIntentRow | null>;
+  insertIntent(row: PurchaseIntentRow): Promise<void>;
+  completeIntent(accountId: string, idempotencyKey: string, response: string): Promise<void>;
+  pendingIntents(): Promise<PurchaseIntentRow[]>;
+}
+
+export interface LedgerStore {
+  readonly kind: 'sqlite' | 'postgres' | 'memory';
+  /**
+   * Runs `fn` in one transaction: all of its writes become durable together
+   * before the returned promise resolves, or none of them do.
+   */
+  transact<T>(fn: (tx: LedgerTx) => Promise<T>): Promise<T>;
+  /** What the ledger rows add up to, beside the maintained counters (for checks). */
+  audit(): Promise<LedgerAudit>;
+  close(): Promise<void>;
+}
+
+/** Totals that must equal the maintained counters: for invariant checks in tests. */
+export interface LedgerAudit {
+  accounts: {
+    id: string;
+    extraRemainingSeconds: number;
+    activePackages: number;
+    sumPurchaseRemaining: number;
+    countActive: number;
+  }[];
+  purchases: { id: string; totalSeconds: number; remainingSeconds: number; allocated: number }[];
+  cycles: {
+    accountId: string;
+    cycleStartMs: number;
+    planUsedSeconds: number;
+    sumFromPlan: number;
+    extraUsedSeconds: number;
+    sumFromExtra: number;
+    overageSeconds: number;
+    sumOverage: number;
+  }[];
+  usages: { callId: string; seconds: number; fromPlan: number; fromExtra: number; overage: number }[];
+}

@@ -1,0 +1,430 @@
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import { assertInvariants, fixture, SECRET, storeFactories, type Fixture } from '../support/api.js';
+
+for (const factory of storeFactories) {
+  describe(`HTTP API (${factory.name} store)`, () => {
+    let f: Fixture;
+    let token: string;
+
+    beforeEach(async () => {
+      f = await fixture(await factory.open());
+      assert.equal((await f.call('PUT', '/v1/accounts/acme', { body: { planId: 'starter' } })).status, 201);
+      assert.equal((await f.call('PUT', '/v1/accounts/other', { body: { planId: 'growth' } })).status, 201);
+      token = (await f.call('POST', '/v1/sessions', { body: { accountId: 'acme' } })).body.token;
+    });
+
+    const buy = (key: string, packageId = 'medium', auth?: string) =>
+      f.call('POST', '/v1/accounts/acme/purchases', {
+        body: { packageId },
+        headers: { 'idempotency-key': key },
+        auth,
+      });
+    const use = (callId: string, seconds: number, occurredAt?: string) =>
+      f.call('POST', '/v1/accounts/acme/usage', { body: { callId, seconds, occurredAt } });
+
+    describe('GET /v1/catalog', () => {
+      it('lists packages with per-minute prices, plan tiers and the currency, without credentials', async () => {
+        const res = await f.call('GET', '/v1/catalog', { auth: null });
+        assert.equal(res.status, 200);
+        assert.equal(res.body.currency, 'USD');
+        assert.deepEqual(
+          res.body.packages.map((p: { id: string; perMinuteMinor: number; popular: boolean }) => [
+            p.id,
+            p.perMinuteMinor,
+            p.popular,
+          ]),
+          [
+            ['small', 30, false],
+            ['medium', 25, true],
+            ['large', 20, false],
+          ],
+        );
+        assert.equal(res.body.plans.length, 3);
+      });
+    });
+
+    describe('PUT /v1/accounts/:id', () => {
+      it('creates (201) and then changes (200) an account, keeping the anchor', async () => {
+        const created = await f.call('PUT', '/v1/accounts/new-1', {
+          body: { planId: 'starter', cycleAnchor: '2026-01-31T00:00:00Z' },
+        });
+        assert.equal(created.status, 201);
+        assert.equal(created.body.cycleAnchor, '2026-01-31T00:00:00.000Z');
+        const changed = await f.call('PUT', '/v1/accounts/new-1', { body: { planId: 'scale' } });
+        assert.equal(changed.status, 200);
+        assert.deepEqual(changed.body, {
+          id: 'new-1',
+          planId: 'scale',
+          cycleAnchor: '2026-01-31T00:00:00.000Z',
+        });
+      });
+      it('refuses an unknown plan with 404 and a widget token with 403', async () => {
+        const res = await f.call('PUT', '/v1/accounts/x', { body: { planId: 'gold' } });
+        assert.equal(res.status, 404);
+        assert.equal(res.body.error.code, 'plan_not_found');
+        const forbidden = await f.call('PUT', '/v1/accounts/acme', {
+          body: { planId: 'scale' },
+          auth: token,
+        });
+        assert.equal(forbidden.status, 403);
+      });
+    });
+
+    describe('POST /v1/sessions', () => {
+      it('mints a token scoped to one account that reads it and nothing else', async () => {
+        const res = await f.call('POST', '/v1/sessions', { body: { accountId: 'acme', ttlSeconds: 120 } });
+        assert.equal(res.status, 201);
+        assert.equal(res.body.accountId, 'acme');
+        assert.equal(Date.parse(res.body.expiresAt), Math.floor(f.clock.now() / 1000) * 1000 + 120_000);
+        const own = await f.call('GET', '/v1/accounts/acme/balance', { auth: res.body.token });
+        assert.equal(own.status, 200);
+        const theirs = await f.call('GET', '/v1/accounts/other/balance', { auth: res.body.token });
+        assert.equal(theirs.status, 403);
+        assert.equal(theirs.body.error.code, 'forbidden');
+      });
+      it('carries only the account, audience and times', async () => {
+        const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+        assert.deepEqual(Object.keys(payload).sort(), ['aud', 'exp', 'iat', 'sub']);
+      });
+      it('expires: an old token is a 401', async () => {
+        f.clock.advance(901_000);
+        const res = await f.call('GET', '/v1/accounts/acme/balance', { auth: token });
+        assert.equal(res.status, 401);
+        assert.match(res.body.error.message, /expired/);
+      });
+      it('needs the secret key, not a widget token, and a known account', async () => {
+        assert.equal((await f.call('POST', '/v1/sessions', { body: { accountId: 'acme' }, auth: token })).status, 403);
+        assert.equal((await f.call('POST', '/v1/sessions', { body: { accountId: 'nobody' } })).status, 404);
+      });
+    });
+
+    describe('authentication', () => {
+      it('answers 401 for missing, malformed and forged credentials', async () => {
+        const forged = token.slice(0, -4) + (token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+        for (const auth of [null, '', 'not a token', forged, SECRET + 'x']) {
+          const res = await f.call('GET', '/v1/accounts/acme/balance', { auth });
+          assert.equal(res.status, 401, `auth ${auth}`);
+          assert.equal(res.body.error.code, 'unauthorized');
+        }
+      });
+      it('keeps the usage route to the secret key', async () => {
+        const res = await f.call('POST', '/v1/accounts/acme/usage', {
+          body: { callId: 'c', seconds: 1 },
+          auth: token,
+        });
+        assert.equal(res.status, 403);
+      });
+    });
+
+    describe('GET /v1/accounts/:id/balance', () => {
+      it('starts with the whole allowance and no extra minutes', async () => {
+        const res = await f.call('GET', '/v1/accounts/acme/balance', { auth: token });
+        assert.deepEqual(res.body, {
+          plan: {
+            id: 'starter',
+            name: 'Starter',
+            allowanceSeconds: 30_000,
+            usedSeconds: 0,
+            remainingSeconds: 30_000,
+            cycleStart: '2026-03-10T12:00:00.000Z',
+            cycleEnd: '2026-04-10T12:00:00.000Z',
+          },
+          extra: { remainingSeconds: 0, activePackages: 0 },
+          overageSeconds: 0,
+          warning: 'none',
+        });
+      });
+      it('answers 404 for an unknown account and 400 for a malformed id', async () => {
+        const res = await f.call('GET', '/v1/accounts/nobody/balance');
+        assert.equal(res.status, 404);
+        assert.equal(res.body.error.code, 'account_not_found');
+        assert.equal((await f.call('GET', '/v1/accounts/bad%20id!/balance')).status, 400);
+      });
+    });
+
+    describe('POST /v1/accounts/:id/purchases', () => {
+      it('credits the minutes at once and returns the purchase with the new balance', async () => {
+        const res = await buy('key-1', 'large', token);
+        assert.equal(res.status, 201);
+        assert.equal(res.body.purchase.totalSeconds, 15_000);
+        assert.equal(res.body.purchase.remainingSeconds, 15_000);
+        assert.equal(res.body.purchase.status, 'active');
+        assert.equal(res.body.purchase.priceMinor, 5000);
+        assert.deepEqual(res.body.balance.extra, { remainingSeconds: 15_000, activePackages: 1 });
+        assert.equal(res.body.balance.plan.allowanceSeconds, 30_000, 'plan allowance unchanged');
+        assert.equal(f.gateway.chargeCount, 1);
+      });
+      it('replays the same key without a second charge', async () => {
+        const first = await buy('key-1');
+        f.clock.advance(1000);
+        const again = await buy('key-1');
+        assert.equal(again.status, 201);
+        assert.deepEqual(again.body, first.body);
+        assert.equal(f.gateway.chargeCount, 1);
+        assert.equal((await f.call('GET', '/v1/accounts/acme/purchases')).body.purchases.length, 1);
+      });
+      it('answers 422 for the same key with another package', async () => {
+        await buy('key-1', 'small');
+        const res = await buy('key-1', 'large');
+        assert.equal(res.status, 422);
+        assert.equal(res.body.error.code, 'idempotency_key_reused');
+        assert.equal(f.gateway.chargeCount, 1);
+      });
+      it('answers 402 for a declined card, changes nothing, and lets the same key succeed later', async () => {
+        f.gateway.setDeclining('acme');
+        const declined = await buy('key-1');
+        assert.equal(declined.status, 402);
+        assert.equal(declined.body.error.code, 'payment_declined');
+        assert.equal((await f.call('GET', '/v1/accounts/acme/balance')).body.extra.remainingSeconds, 0);
+        f.gateway.setDeclining('acme', false);
+        const retried = await buy('key-1');
+        assert.equal(retried.status, 201);
+        assert.equal(f.gateway.chargeCount, 1);
+      });
+      it('completes a purchase whose credit was lost after the charge, with no second charge', async () => {
+        // The first attempt charges, then "crashes" before the credit.
+        const store = f.store;
+        const original = store.transact.bind(store);
+        let calls = 0;
+        store.transact = (fn) => {
+          calls += 1;
+          if (calls === 2) return Promise.reject(new Error('crash between charge and credit'));
+          return original(fn);
+        };
+        const crashed = await buy('key-1');
+        assert.equal(crashed.status, 500);
+        assert.match(f.unexpected[0].message, /crash between charge and credit/);
+        store.transact = original;
+        assert.equal(f.gateway.chargeCount, 1);
+        assert.equal((await f.call('GET', '/v1/accounts/acme/balance')).body.extra.remainingSeconds, 0);
+        const retried = await buy('key-1');
+        assert.equal(retried.status, 201);
+        assert.equal(f.gateway.chargeCount, 1, 'no second charge');
+        assert.equal(retried.body.balance.extra.remainingSeconds, 6000);
+      });
+      it('completes interrupted purchases at start-up', async () => {
+        const store = f.store;
+        const original = store.transact.bind(store);
+        let calls = 0;
+        store.transact = (fn) => (++calls === 2 ? Promise.reject(new Error('crash')) : original(fn));
+        await buy('key-9');
+        store.transact = original;
+        assert.equal(await f.app.ledger.completePendingPurchases(), 1);
+        assert.equal(await f.app.ledger.completePendingPurchases(), 0);
+        assert.equal((await f.call('GET', '/v1/accounts/acme/balance')).body.extra.remainingSeconds, 6000);
+        assert.equal(f.gateway.chargeCount, 1);
+      });
+      it('needs an Idempotency-Key and a known package', async () => {
+        const noKey = await f.call('POST', '/v1/accounts/acme/purchases', { body: { packageId: 'small' } });
+        assert.equal(noKey.status, 400);
+        assert.match(noKey.body.error.message, /Idempotency-Key/);
+        const unknown = await buy('key-2', 'huge');
+        assert.equal(unknown.status, 404);
+        assert.equal(unknown.body.error.code, 'package_not_found');
+        assert.equal(f.gateway.chargeCount, 0);
+      });
+      it('refuses a token of another account', async () => {
+        const res = await f.call('POST', '/v1/accounts/other/purchases', {
+          body: { packageId: 'small' },
+          headers: { 'idempotency-key': 'k' },
+          auth: token,
+        });
+        assert.equal(res.status, 403);
+        assert.equal(f.gateway.chargeCount, 0);
+      });
+    });
+
+    describe('GET /v1/accounts/:id/purchases', () => {
+      it('lists every package newest first with its remaining balance', async () => {
+        await buy('a', 'small');
+        f.clock.advance(1000);
+        await buy('b', 'large');
+        await use('call-1', 30_000 + 3000 + 10);
+        const res = await f.call('GET', '/v1/accounts/acme/purchases', { auth: token });
+        assert.deepEqual(
+          res.body.purchases.map((p: { packageId: string; remainingSeconds: number; status: string }) => [
+            p.packageId,
+            p.remainingSeconds,
+            p.status,
+          ]),
+          [
+            ['large', 14_990, 'active'],
+            ['small', 0, 'used'],
+          ],
+        );
+      });
+    });
+
+    describe('POST /v1/accounts/:id/usage', () => {
+      it('draws the plan, then packages oldest first, then records overage', async () => {
+        await buy('a', 'small'); // 3000 s
+        f.clock.advance(1000);
+        await buy('b', 'small'); // 3000 s
+        const res = await use('call-1', 30_000 + 4000);
+        assert.equal(res.status, 200);
+        const ids = (await f.call('GET', '/v1/accounts/acme/purchases')).body.purchases.map(
+          (p: { id: string }) => p.id,
+        );
+        assert.deepEqual(res.body.usage.fromExtra, [
+          { purchaseId: ids[1], seconds: 3000 },
+          { purchaseId: ids[0], seconds: 1000 },
+        ]);
+        assert.equal(res.body.usage.fromPlanSeconds, 30_000);
+        assert.equal(res.body.usage.overageSeconds, 0);
+        assert.equal(res.body.balance.warning, 'exhausted');
+        const more = await use('call-2', 2100);
+        assert.equal(more.body.usage.overageSeconds, 100);
+        assert.equal(more.body.balance.warning, 'empty');
+        assert.equal(more.body.balance.overageSeconds, 100);
+      });
+      it('changes nothing for a repeated callId and returns the first result', async () => {
+        const first = await use('call-1', 600);
+        const again = await use('call-1', 600);
+        assert.deepEqual(again.body, first.body);
+        assert.equal((await f.call('GET', '/v1/accounts/acme/balance')).body.plan.usedSeconds, 600);
+        const conflict = await use('call-1', 601);
+        assert.equal(conflict.status, 409);
+        assert.equal(conflict.body.error.code, 'conflict');
+      });
+      it('charges late usage to the cycle it occurred in', async () => {
+        f.clock.advance(40 * 86_400_000);
+        await use('late', 500, '2026-03-20T00:00:00Z');
+        const balance = (await f.call('GET', '/v1/accounts/acme/balance')).body;
+        assert.equal(balance.plan.usedSeconds, 0);
+        assert.equal(balance.plan.cycleStart, '2026-04-10T12:00:00.000Z');
+      });
+      it('refuses usage in the future', async () => {
+        const res = await use('future', 10, '2030-01-01T00:00:00Z');
+        assert.equal(res.status, 400);
+      });
+    });
+
+    describe('GET /v1/accounts/:id/recommendation', () => {
+      it('suggests the next tier when top-ups keep coming and it would not cost more', async () => {
+        for (let i = 0; i < 3; i += 1) {
+          await buy(`k${i}-1`, 'large');
+          await buy(`k${i}-2`, 'large');
+          await use(`c${i}`, 30_000 + 20_000);
+          if (i < 2) f.clock.advance(31 * 86_400_000);
+        }
+        const fresh = (await f.call('POST', '/v1/sessions', { body: { accountId: 'acme' } })).body;
+        const res = await f.call('GET', '/v1/accounts/acme/recommendation', { auth: fresh.token });
+        assert.equal(res.status, 200);
+        assert.equal(res.body.cyclesWithTopups, 3);
+        assert.equal(res.body.averageTopupSpendMinor, 10_000);
+        assert.equal(res.body.averageMonthlyCostMinor, 14_900);
+        assert.equal(res.body.nextPlan.id, 'growth');
+        assert.equal(res.body.monthlySavingMinor, 2000);
+        assert.equal(res.body.averageUsageSeconds, 50_000);
+        assert.equal(res.body.nextPlanCoversAverage, true);
+        assert.equal(res.body.recommend, true);
+      });
+      it('does not suggest an upgrade to a fresh account', async () => {
+        const res = await f.call('GET', '/v1/accounts/acme/recommendation', { auth: token });
+        assert.equal(res.body.recommend, false);
+        assert.equal(res.body.cyclesWithTopups, 0);
+      });
+    });
+
+    describe('bad input', () => {
+      const bad: [string, string, unknown, Record<string, string>?][] = [
+        ['POST', '/v1/accounts/acme/usage', { callId: 'x', seconds: -1 }],
+        ['POST', '/v1/accounts/acme/usage', { callId: 'x', seconds: 1.5 }],
+        ['POST', '/v1/accounts/acme/usage', { callId: 'x', seconds: '60' }],
+        ['POST', '/v1/accounts/acme/usage', { callId: 'x', seconds: 1e20 }],
+        ['POST', '/v1/accounts/acme/usage', { callId: 'x', seconds: 1, extra: true }],
+        ['POST', '/v1/accounts/acme/usage', { callId: '', seconds: 1 }],
+        ['POST', '/v1/accounts/acme/usage', { callId: 'x'.repeat(500), seconds: 1 }],
+        ['POST', '/v1/accounts/acme/usage', { callId: 'x', seconds: 1, occurredAt: 'yesterday' }],
+        ['POST', '/v1/accounts/acme/usage', { seconds: 1 }],
+        ['POST', '/v1/accounts/acme/usage', '{"callId": "x", "seconds": 1'],
+        ['POST', '/v1/accounts/acme/usage', [1, 2, 3]],
+        ['POST', '/v1/accounts/acme/usage', null],
+        ['POST', '/v1/accounts/acme/usage', { callId: 'x', seconds: 1 }, { 'content-type': 'text/plain' }],
+        ['POST', '/v1/accounts/acme/purchases', { packageId: 7 }, { 'idempotency-key': 'k' }],
+        ['POST', '/v1/accounts/acme/purchases', { packageId: 'small' }, { 'idempotency-key': 'é' }],
+        ['POST', '/v1/accounts/acme/purchases', {}, { 'idempotency-key': 'k' }],
+        ['PUT', '/v1/accounts/acme', { planId: 'starter', cycleAnchor: '2026-13-45' }],
+        ['PUT', '/v1/accounts/acme', { planId: ['starter'] }],
+        ['POST', '/v1/sessions', { accountId: 'acme', ttlSeconds: 10 ** 9 }],
+        ['POST', '/v1/sessions', { accountId: 'acme', ttlSeconds: 0.5 }],
+        ['POST', '/v1/accounts/acme/usage', { callId: 'x', seconds: 1, pad: 'x'.repeat(20_000) }],
+      ];
+      it('answers each with a 4xx in the error shape and leaves the ledger unchanged', async () => {
+        await buy('seed', 'small');
+        await use('seed-call', 100);
+        const before = await f.store.audit();
+        const balanceBefore = (await f.call('GET', '/v1/accounts/acme/balance')).body;
+        for (const [method, path, body, headers] of bad) {
+          const res = await f.call(method, path, { body: body === null ? 'null' : body, headers });
+          assert.ok(res.status >= 400 && res.status < 500, `${method} ${path} ${JSON.stringify(body)?.slice(0, 60)} → ${res.status}`);
+          assert.equal(typeof res.body.error.code, 'string');
+          assert.equal(typeof res.body.error.message, 'string');
+        }
+        assert.deepEqual(await f.store.audit(), before);
+        assert.deepEqual((await f.call('GET', '/v1/accounts/acme/balance')).body, balanceBefore);
+        assert.equal(f.gateway.chargeCount, 1);
+      });
+      it('answers 415, 413 and 400 with the right codes', async () => {
+        const text = await f.call('POST', '/v1/accounts/acme/usage', {
+          body: '{}',
+          headers: { 'content-type': 'text/plain' },
+        });
+        assert.equal(text.status, 415);
+        const big = await f.call('POST', '/v1/accounts/acme/usage', { body: { pad: 'x'.repeat(20_000) } });
+        assert.equal(big.status, 413);
+        assert.equal(big.body.error.code, 'payload_too_large');
+        const malformed = await f.call('POST', '/v1/accounts/acme/usage', { body: '{"callId":' });
+        assert.equal(malformed.status, 400);
+        assert.equal(malformed.body.error.code, 'invalid_json');
+      });
+      it('answers unknown routes with 404 in the error shape', async () => {
+        const res = await f.call('GET', '/v1/nothing-here');
+        assert.equal(res.status, 404);
+        assert.equal(res.body.error.code, 'not_found');
+      });
+    });
+
+    describe('CORS and OpenAPI', () => {
+      it('allows the configured origin and not others', async () => {
+        const ok = await f.app.request('/v1/catalog', { headers: { origin: 'https://host.example' } });
+        assert.equal(ok.headers.get('access-control-allow-origin'), 'https://host.example');
+        const other = await f.app.request('/v1/catalog', { headers: { origin: 'https://evil.example' } });
+        assert.equal(other.headers.get('access-control-allow-origin'), null);
+        const preflight = await f.app.request('/v1/accounts/acme/purchases', {
+          method: 'OPTIONS',
+          headers: {
+            origin: 'https://host.example',
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'authorization,idempotency-key,content-type',
+          },
+        });
+        assert.equal(preflight.status, 204);
+        assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /Idempotency-Key/);
+      });
+      it('publishes an OpenAPI document with every route', async () => {
+        const res = await f.call('GET', '/v1/openapi.json', { auth: null });
+        assert.equal(res.status, 200);
+        assert.equal(res.body.openapi, '3.1.0');
+        assert.deepEqual(Object.keys(res.body.paths).sort(), [
+          '/v1/accounts/{id}',
+          '/v1/accounts/{id}/balance',
+          '/v1/accounts/{id}/purchases',
+          '/v1/accounts/{id}/recommendation',
+          '/v1/accounts/{id}/usage',
+          '/v1/catalog',
+          '/v1/sessions',
+        ]);
+        assert.deepEqual(res.body.paths['/v1/accounts/{id}/usage'].post.requestBody.content['application/json'].schema.required, ['callId', 'seconds']);
+      });
+    });
+
+    it('keeps every invariant after all of the above', async () => {
+      await buy('a', 'small');
+      await use('u1', 31_000);
+      await use('u2', 5_000);
+      assertInvariants(await f.store.audit(), () => 30_000);
+    });
+  });
+}

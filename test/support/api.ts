@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { createApp, type App } from '../../server/app.js';
+import { defaultCatalog } from '../../server/domain/catalog.js';
+import { TestPaymentGateway } from '../../server/payments.js';
+import { MemoryStore } from '../../server/store/memory.js';
+import { SqliteStore } from '../../server/store/sqlite.js';
+import type { LedgerAudit, LedgerStore } from '../../server/store/types.js';
+
+export const SECRET = 'sk_test_0123456789abcdef0123456789abcdef';
+
+/** A clock a test moves by hand. */
+export function manualClock(start = Date.parse('2026-03-10T12:00:00Z')) {
+  let now = start;
+  return {
+    now: () => now,
+    set: (ms: number) => {
+      now = ms;
+    },
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+export type StoreFactory = { name: string; open(): Promise<LedgerStore> };
+
+/** The stores every contract test runs against. */
+export const storeFactories: StoreFactory[] = [
+  { name: 'sqlite', open: async () => new SqliteStore(':memory:') },
+  { name: 'memory', open: async () => new MemoryStore() },
+];
+
+export interface Fixture {
+  app: App;
+  store: LedgerStore;
+  gateway: TestPaymentGateway;
+  clock: ReturnType<typeof manualClock>;
+  /** Errors the app answered with a 500. */
+  unexpected: Error[];
+  /** A request with the secret key (unless `auth` says otherwise). */
+  call(
+    method: string,
+    path: string,
+    options?: { body?: unknown; auth?: string | null; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+}
+
+export async function fixture(store: LedgerStore): Promise<Fixture> {
+  const clock = manualClock();
+  const gateway = new TestPaymentGateway();
+  const unexpected: Error[] = [];
+  const app = createApp({
+    store,
+    gateway,
+    clock,
+    logError: (err) => unexpected.push(err),
+    config: { secretKey: SECRET, catalog: defaultCatalog, corsOrigins: ['https://host.example'] },
+  });
+  return {
+    app,
+    unexpected,
+    store,
+    gateway,
+    clock,
+    async call(method, path, options = {}) {
+      const headers: Record<string, string> = { ...options.headers };
+      const auth = options.auth === undefined ? SECRET : options.auth;
+      if (auth !== null) headers.authorization = `Bearer ${auth}`;
+      let body: string | undefined;
+      if (options.body !== undefined) {
+        body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await app.request(path, { method, headers, body });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+    },
+  };
+}
+
+/** Asserts every invariant of DESIGN §2 on what the store's rows add up to. */
+export function assertInvariants(audit: LedgerAudit, allowanceOf?: (accountId: string) => number) {
+  for (const a of audit.accounts) {
+    assert.equal(a.extraRemainingSeconds, a.sumPurchaseRemaining, `extra counter of ${a.id}`);
+    assert.equal(a.activePackages, a.countActive, `active packages of ${a.id}`);
+  }
+  for (const p of audit.purchases) {
+    assert.ok(p.remainingSeconds >= 0, `purchase ${p.id} negative`);
+    assert.equal(p.totalSeconds - p.allocated, p.remainingSeconds, `purchase ${p.id}`);
+  }
+  for (const c of audit.cycles) {
+    assert.equal(c.planUsedSeconds, c.sumFromPlan, 'plan counter');
+    assert.equal(c.extraUsedSeconds, c.sumFromExtra, 'extra-used counter');
+    assert.equal(c.overageSeconds, c.sumOverage, 'overage counter');
+    if (allowanceOf) assert.ok(c.planUsedSeconds <= allowanceOf(c.accountId), 'plan overdrawn');
+  }
+  for (const u of audit.usages) {
+    assert.equal(u.seconds, u.fromPlan + u.fromExtra + u.overage, `usage ${u.callId}`);
+  }
+}
