@@ -1,0 +1,7 @@
+/** Custom-elements manifest of the widget (`custom-elements.json`), read by IDEs and doc tools. */
+export default {
+  globs: ['widget/**/*.ts'],
+  exclude: ['widget/**/*.test.ts'],
+  outdir: '.',
+  litelement: true,
+};

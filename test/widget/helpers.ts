@@ -1,0 +1,104 @@
+import { fixture, html, waitUntil } from '@open-wc/testing';
+import { setupWorker } from 'msw/browser';
+import '../../widget/index.js';
+import type { MinuteTopup } from '../../widget/index.js';
+import { ACCOUNT, API, testApi, type TestApi, type TestApiOptions } from './test-api.js';
+
+export const worker = setupWorker();
+await worker.start({ quiet: true, onUnhandledRequest: 'bypass' });
+
+/** An element inside nested shadow roots: `shadow(root, 'minute-topup-card', '[part=buy-button]')`. */
+export function shadow<T extends Element = HTMLElement>(from: Element, ...selectors: string[]): T {
+  let el: Element | null | undefined = from;
+  for (const s of selectors) {
+    el = (el!.shadowRoot ?? el)!.querySelector(s);
+    if (!el) throw new Error(`${s} not found`);
+  }
+  return el as T;
+}
+
+export const part = (el: Element, view: string, name: string) =>
+  shadow(el, `minute-topup-${view}`, `[part~=${name}]`);
+
+/** The focused element, through shadow roots. */
+export function deepActive(): Element | null {
+  let a = document.activeElement;
+  while (a?.shadowRoot?.activeElement) a = a.shadowRoot.activeElement;
+  return a;
+}
+
+export const text = (el: Element) => (el.textContent ?? '').replace(/\s+/g, ' ').trim();
+
+/** A visible-text search in one view's shadow root. */
+export const viewText = (el: Element, view: string) =>
+  text(shadow(el, `minute-topup-${view}`).shadowRoot as unknown as Element);
+
+export interface Mounted {
+  el: MinuteTopup;
+  api: TestApi;
+}
+
+/** The widget on a fake API, waited for until it is ready (unless `ready: false`). */
+export async function mount(
+  options: TestApiOptions & {
+    ready?: boolean;
+    attrs?: Record<string, string | null>;
+    props?: Partial<Pick<MinuteTopup, 'fetchToken' | 'strings'>>;
+    children?: string;
+    /** Event listeners attached before the element connects. */
+    on?: Record<string, (e: CustomEvent) => void>;
+  } = {},
+  setup?: (api: TestApi) => void,
+): Promise<Mounted> {
+  const api = await testApi(options);
+  setup?.(api);
+  worker.resetHandlers(...api.handlers);
+  const el = document.createElement('minute-topup');
+  const attrs = {
+    'api-base': API,
+    'account-id': ACCOUNT,
+    token: api.token,
+    'upgrade-href': '#upgrade',
+    ...options.attrs,
+  };
+  for (const [k, v] of Object.entries(attrs)) if (v !== null) el.setAttribute(k, v);
+  Object.assign(el, options.props);
+  for (const [type, fn] of Object.entries(options.on ?? {}))
+    el.addEventListener(type, fn as EventListener);
+  if (options.children) el.innerHTML = options.children;
+  await fixture(html`${el}`);
+  if (options.ready !== false) await ready(el);
+  return { el, api };
+}
+
+export async function ready(el: MinuteTopup) {
+  const card = () =>
+    el.querySelector('minute-topup-card') ?? el.shadowRoot?.querySelector('minute-topup-card');
+  await waitUntil(() => card()?.shadowRoot?.querySelector('[part=extra]')).catch(() => {
+    throw new Error(`card never became ready: "${text(card()?.shadowRoot as unknown as Element)}"`);
+  });
+}
+
+export const dialogOf = (el: Element, view = 'dialog') =>
+  shadow<HTMLDialogElement>(el, `minute-topup-${view}`, 'dialog');
+
+/** Focus then click, as a pointer would. */
+export function press(button: HTMLElement) {
+  button.focus();
+  button.click();
+}
+
+export async function openDialog(el: Element, from: 'card' | 'banner' = 'card') {
+  const button = part(el, from, 'buy-button');
+  press(button);
+  await waitUntil(() => dialogOf(el).open, 'dialog did not open');
+  return button;
+}
+
+export const radios = (el: Element) => [
+  ...shadow(el, 'minute-topup-dialog').shadowRoot!.querySelectorAll<HTMLInputElement>(
+    'input[type=radio]',
+  ),
+];
+
+export const checkedId = (el: Element) => radios(el).find((r) => r.checked)?.value;

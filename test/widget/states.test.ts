@@ -1,0 +1,75 @@
+import { expect, waitUntil } from '@open-wc/testing';
+import { mount, part, ready, viewText } from './helpers.js';
+
+describe('loading and failure states', () => {
+  it('fetches catalog, balance, packages and advice in one parallel round', async () => {
+    const { api } = await mount({}, (a) => (a.delayMs = 100));
+    expect(api.maxInFlight).to.equal(4);
+    expect(api.requests.map((r) => r.path).sort()).to.deep.equal([
+      '/accounts/acc_1/balance',
+      '/accounts/acc_1/purchases',
+      '/accounts/acc_1/recommendation',
+      '/catalog',
+    ]);
+  });
+
+  it('shows a server error with Retry, and recovers', async () => {
+    const errors: string[] = [];
+    const { el, api } = await mount(
+      { ready: false, on: { 'minute-topup-error': (e) => errors.push(e.detail.code) } },
+      (a) => (a.status = 500),
+    );
+    await waitUntil(() => viewText(el, 'card').includes('Something went wrong on our side'));
+    expect(part(el, 'card', 'error').getAttribute('role')).to.equal('alert');
+    expect(errors).to.deep.equal(['internal_error']);
+    api.status = 0;
+    part(el, 'card', 'retry-button').click();
+    await ready(el);
+    expect(errors).to.have.length(1);
+  });
+
+  it('shows an unreachable API with Retry', async () => {
+    const { el, api } = await mount({ ready: false }, (a) => (a.offline = true));
+    await waitUntil(() => viewText(el, 'card').includes('cannot be reached'));
+    api.offline = false;
+    part(el, 'card', 'retry-button').click();
+    await ready(el);
+  });
+
+  it('asks fetchToken once for a new token when the token expired, and retries', async () => {
+    let calls = 0;
+    const { el, api } = await mount({
+      ready: false,
+      attrs: { token: 'expired-token' },
+      props: { fetchToken: async () => (calls++, api.token) },
+    });
+    await ready(el);
+    expect(calls).to.equal(1);
+    expect(api.requests.filter((r) => r.auth === 'Bearer expired-token').length).to.be.greaterThan(
+      0,
+    );
+  });
+
+  it('shows an error after one refresh that still gets 401', async () => {
+    let calls = 0;
+    const { el } = await mount({
+      ready: false,
+      attrs: { token: null },
+      props: { fetchToken: async () => (calls++, 'still-bad') },
+    });
+    await waitUntil(() => viewText(el, 'card').includes('session has expired'));
+    expect(calls).to.equal(2);
+  });
+
+  it('says when the account does not exist', async () => {
+    const { el, api } = await mount({ ready: false, attrs: { 'account-id': 'nobody' } });
+    el.setAttribute('token', api.real.secretKey);
+    await el.reload();
+    await waitUntil(() => viewText(el, 'card').includes('could not be found'));
+    expect(
+      el
+        .shadowRoot!.querySelector('minute-topup-card')!
+        .shadowRoot!.querySelector('[part=retry-button]'),
+    ).to.equal(null);
+  });
+});

@@ -1,0 +1,91 @@
+import { expect } from '@open-wc/testing';
+import type { BalanceDto, CatalogDto, PurchaseResultDto } from '../../server/contract.js';
+import type { ApiClient } from '../../widget/api-client.js';
+import { TopupStore, type Snapshot } from '../../widget/store.js';
+
+const balance = {
+  plan: {},
+  extra: { remainingSeconds: 0, activePackages: 0 },
+  warning: 'none',
+} as BalanceDto;
+const catalog = {
+  currency: 'USD',
+  plans: [],
+  packages: [
+    { id: 'small', popular: false },
+    { id: 'medium', popular: true },
+  ],
+} as unknown as CatalogDto;
+
+/** A client whose purchase resolves when the test says so. */
+function stubClient() {
+  const calls: [string, string][] = [];
+  let settle: (r: PurchaseResultDto) => void = () => {};
+  const client = {
+    catalog: async () => catalog,
+    balance: async () => balance,
+    purchases: async () => ({ purchases: [] }),
+    recommendation: async () => {
+      throw new Error('none');
+    },
+    purchase: (id: string, key: string) => {
+      calls.push([id, key]);
+      return new Promise<PurchaseResultDto>((r) => (settle = r));
+    },
+    resetToken: () => {},
+  } as ApiClient;
+  return { client, calls, settle: (r: PurchaseResultDto) => settle(r) };
+}
+
+describe('TopupStore (no DOM)', () => {
+  it('publishes a new frozen snapshot on every change', async () => {
+    const { client } = stubClient();
+    const store = new TopupStore(client);
+    const seen: Snapshot[] = [];
+    store.subscribe((s) => seen.push(s));
+    await store.load();
+    store.openDialog();
+    expect(seen.map((s) => s.status)).to.deep.equal(['loading', 'ready', 'ready']);
+    expect(new Set(seen).size).to.equal(3);
+    expect(Object.isFrozen(store.snapshot)).to.equal(true);
+    expect(store.snapshot.selectedId).to.equal('medium');
+    expect(seen[1].dialogOpen).to.equal(false);
+  });
+
+  it('confirms once while a purchase is pending, with one key per confirmation', async () => {
+    const { client, calls, settle } = stubClient();
+    let n = 0;
+    const store = new TopupStore(client, {}, () => `key-${++n}`);
+    await store.load();
+    store.openDialog();
+    void store.confirm();
+    void store.confirm();
+    expect(calls).to.deep.equal([['medium', 'key-1']]);
+    const purchase = { id: 'p1' } as PurchaseResultDto['purchase'];
+    settle({ purchase, balance });
+    await new Promise((r) => setTimeout(r));
+    expect(store.snapshot.dialogOpen).to.equal(false);
+    expect(store.snapshot.purchases).to.deep.equal([purchase]);
+    store.openDialog();
+    void store.confirm();
+    expect(calls[1]).to.deep.equal(['medium', 'key-2']);
+  });
+
+  it('keeps a pending purchase across closing and reopening the dialog', async () => {
+    const { client, calls, settle } = stubClient();
+    let n = 0;
+    const store = new TopupStore(client, {}, () => `key-${++n}`);
+    await store.load();
+    store.openDialog();
+    store.select('small');
+    void store.confirm();
+    store.closeDialog();
+    store.openDialog();
+    expect(store.snapshot.selectedId).to.equal('small');
+    void store.confirm();
+    expect(calls).to.deep.equal([['small', 'key-1']]);
+    settle({ purchase: { id: 'p1' } as PurchaseResultDto['purchase'], balance });
+    await new Promise((r) => setTimeout(r));
+    expect(store.snapshot.buying).to.equal('idle');
+  });
+});

@@ -1,0 +1,108 @@
+import { delay, http, HttpResponse } from 'msw';
+import type { BalanceDto, RecommendationDto } from '../../server/contract.js';
+import { defaultCatalog } from '../../server/domain/catalog.js';
+import { createMinuteTopupMocks, type MockAccountSeed } from '../../mocks/index.js';
+
+/** Where the widget under test looks for its API (answered by msw, never reached). */
+export const API = `${location.origin}/test-api`;
+export const ACCOUNT = 'acc_1';
+
+export interface TestApiOptions {
+  currency?: string;
+  /** Packages bought before the test, oldest first. */
+  packages?: string[];
+  /** Minutes of calls made this cycle (plan first, then packages, then overage). */
+  usedMinutes?: number;
+  /** Replaces the API's recommendation (merged into a telling default). */
+  recommendation?: Partial<RecommendationDto>;
+}
+
+/**
+ * The real API over an in-memory ledger (`dist/mocks.js`'s source), with
+ * switches for what the widget must survive: `delayMs`, `status` (every
+ * account call answers it), `offline`, `decline`; and a log of every request.
+ */
+export async function testApi(o: TestApiOptions = {}) {
+  const seed: MockAccountSeed = {
+    id: ACCOUNT,
+    packages: o.packages,
+    usedSeconds: (o.usedMinutes ?? 0) * 60,
+  };
+  const mocks = await createMinuteTopupMocks({
+    apiBase: API,
+    catalog: { ...defaultCatalog, currency: o.currency ?? 'USD' },
+    accounts: [seed],
+  });
+  const real = mocks.api;
+  const seeded = real.chargeCount;
+  const recommendation = o.recommendation && {
+    recommend: true,
+    currency: o.currency ?? 'USD',
+    currentPlan: defaultCatalog.plans[0],
+    nextPlan: defaultCatalog.plans[1],
+    cyclesConsidered: 3,
+    cyclesWithTopups: 3,
+    averageTopupSpendMinor: 10500,
+    averageMonthlyCostMinor: 15400,
+    monthlySavingMinor: 2500,
+    averageUsageSeconds: 1200 * 60,
+    nextPlanCoversAverage: true,
+    ...o.recommendation,
+  };
+  const token = await mocks.token(ACCOUNT);
+  const api = {
+    real,
+    token,
+    delayMs: 0,
+    status: 0,
+    offline: false,
+    inFlight: 0,
+    maxInFlight: 0,
+    requests: [] as { method: string; path: string; key: string | null; auth: string | null }[],
+    /** The balance as the API reports it now. */
+    async balance(): Promise<BalanceDto> {
+      const url = `${API}/v1/accounts/${ACCOUNT}/balance`;
+      return (
+        await mocks.fetch(new Request(url, { headers: { authorization: `Bearer ${token}` } }))
+      ).json();
+    },
+    set decline(on: boolean) {
+      real.setDeclining(ACCOUNT, on);
+    },
+    /** Charges made during the test (repeats of a key excluded). */
+    get charges() {
+      return real.chargeCount - seeded;
+    },
+    handlers: [
+      http.all(`${API}/v1/*`, async ({ request }): Promise<Response> => {
+        const path = new URL(request.url).pathname.replace(/^\/test-api\/v1/, '');
+        api.requests.push({
+          method: request.method,
+          path,
+          key: request.headers.get('idempotency-key'),
+          auth: request.headers.get('authorization'),
+        });
+        api.maxInFlight = Math.max(api.maxInFlight, ++api.inFlight);
+        try {
+          if (api.delayMs) await delay(api.delayMs);
+          if (api.offline) return HttpResponse.error();
+          if (api.status && path.startsWith('/accounts/')) {
+            return HttpResponse.json(
+              { error: { code: 'internal_error', message: 'Boom' } },
+              { status: api.status },
+            );
+          }
+          const res = await mocks.fetch(request);
+          if (recommendation && res.ok && path.endsWith('/recommendation'))
+            return HttpResponse.json(recommendation);
+          return res;
+        } finally {
+          api.inFlight--;
+        }
+      }),
+    ],
+  };
+  return api;
+}
+
+export type TestApi = Awaited<ReturnType<typeof testApi>>;

@@ -1,0 +1,63 @@
+import { css, html, nothing } from 'lit';
+import { base } from './styles.js';
+import { TopupElement } from './element.js';
+
+/**
+ * The usage warning: shown while minutes run `low`, once the plan is
+ * `exhausted` (extra minutes are drawn) and when everything is `empty`.
+ * `low` and `exhausted` are polite status messages; `empty` is an alert.
+ *
+ * @tagname minute-topup-banner
+ * @summary Usage warning with a **Buy more minutes** button.
+ * @csspart banner - The banner's box (classes `low`, `exhausted`, `empty`).
+ * @csspart message - The warning text.
+ * @csspart buy-button - **Buy more minutes**.
+ * @cssproperty --minute-topup-color-info - Background of the `low` banner (and upgrade advice).
+ * @cssproperty --minute-topup-color-warning - Background of the `exhausted` banner.
+ * @cssproperty --minute-topup-color-danger-background - Background of the `empty` banner.
+ */
+export class MinuteTopupBanner extends TopupElement {
+  static styles = [
+    base,
+    css`
+      .box {
+        justify-content: space-between;
+        margin-bottom: var(--_s);
+      }
+      p {
+        margin: 0;
+      }
+      .low {
+        background: var(--_info);
+      }
+      .exhausted {
+        background: var(--_warning);
+      }
+      .empty {
+        background: var(--_danger-bg);
+        border-color: var(--_danger);
+      }
+    `,
+  ];
+
+  render() {
+    const c = this.ctx;
+    const w = c?.state.status === 'ready' ? c.state.balance?.warning : undefined;
+    if (!c || !w || w === 'none') return nothing;
+    const { t, store } = c;
+    const alert = w === 'empty';
+    const text = alert ? t.bannerEmpty : w === 'low' ? t.bannerLow : t.bannerExhausted;
+    return html`<div part="banner" class="box row ${w}">
+      <p
+        part="message"
+        role=${alert ? 'alert' : 'status'}
+        aria-live=${alert ? 'assertive' : 'polite'}
+      >
+        ${text}
+      </p>
+      <button part="buy-button" class="primary" @click=${() => store.openDialog()}>
+        ${t.buyMore}
+      </button>
+    </div>`;
+  }
+}

@@ -1,0 +1,157 @@
+import { css, html, nothing } from 'lit';
+import { base } from './styles.js';
+import type { PackageDto } from '../server/contract.js';
+import { ModalElement } from './element.js';
+import { errorText } from './i18n.js';
+
+const perMinute = (p: PackageDto) => p.priceMinor / p.minutes;
+
+/**
+ * The purchase dialog: a native modal `<dialog>` with the packages as a radio
+ * group (arrow keys move, Space selects), the popular package pre-selected, a
+ * tip, and a confirm button that names what it buys. A declined payment or a
+ * network failure stays in the dialog with a retry that reuses the same
+ * idempotency key, so it can never charge twice.
+ *
+ * @tagname minute-topup-dialog
+ * @summary Choose a package and buy it.
+ * @csspart dialog - The `<dialog>`.
+ * @csspart title - The heading.
+ * @csspart package - One package (a label around its radio).
+ * @csspart badge - The *Popular*, *Best value* and saving badges.
+ * @csspart tip - The advice under the packages.
+ * @csspart error - A declined payment or failed request.
+ * @csspart retry-button - Retry the same purchase.
+ * @csspart cancel-button - Close without buying.
+ * @csspart confirm-button - Buy the selected package.
+ * @cssproperty --minute-topup-color-backdrop - The backdrop behind the dialog.
+ */
+export class MinuteTopupDialog extends ModalElement {
+  static styles = [
+    base,
+    css`
+      fieldset {
+        border: 0;
+        padding: 0;
+        margin: 0 0 var(--_s);
+        display: grid;
+        gap: calc(var(--_s) * 0.5);
+      }
+      label {
+        display: grid;
+        grid-template-columns: auto 1fr auto;
+        gap: 0 calc(var(--_s) * 0.75);
+        align-items: center;
+        padding: calc(var(--_s) * 0.75);
+        border: 1px solid var(--_border);
+        border-radius: var(--_r);
+        cursor: pointer;
+      }
+      label:has(:checked) {
+        border-color: var(--_accent);
+        box-shadow: 0 0 0 1px var(--_accent);
+      }
+      input {
+        grid-row: span 2;
+        accent-color: var(--_accent);
+      }
+      .price {
+        font-weight: 600;
+        text-align: end;
+      }
+      .badges {
+        grid-column: 2 / 4;
+      }
+      [part='badge'] {
+        display: inline-block;
+        font-size: 0.8em;
+        padding: 0 0.5em;
+        margin-inline-end: 0.25em;
+        border-radius: 1em;
+        background: var(--_info);
+      }
+      .actions {
+        justify-content: flex-end;
+      }
+    `,
+  ];
+
+  protected get open() {
+    return !!this.ctx?.state.dialogOpen;
+  }
+
+  protected closed() {
+    this.ctx?.store.closeDialog();
+  }
+
+  render() {
+    const c = this.ctx;
+    const packages = c?.state.catalog?.packages ?? [];
+    if (!c) return nothing;
+    const { state: s, t, f, store } = c;
+    const best = Math.min(...packages.map(perMinute));
+    const smallest = packages.reduce<PackageDto | undefined>(
+      (a, p) => (a && a.minutes <= p.minutes ? a : p),
+      undefined,
+    );
+    const selected = packages.find((p) => p.id === s.selectedId);
+    const pending = s.buying === 'pending';
+    return html`<dialog part="dialog" aria-labelledby="title" @close=${this.onClose}>
+      <h2 id="title" part="title">${t.dialogTitle}</h2>
+      <fieldset aria-busy=${pending}>
+        <legend class="sr-only">${t.packagesLabel}</legend>
+        ${packages.map((p) => {
+          const saving = smallest ? 1 - perMinute(p) / perMinute(smallest) : 0;
+          return html`<label part="package">
+            <input
+              type="radio"
+              name="package"
+              value=${p.id}
+              .checked=${p.id === s.selectedId}
+              ?autofocus=${p.id === s.selectedId}
+              @change=${() => store.select(p.id)}
+            />
+            <span><strong>${p.name}</strong> · ${t.minutes(f.number(p.minutes))}</span>
+            <span class="price">${f.money(p.priceMinor)}</span>
+            <span class="muted">${t.perMinute(f.perMinute(p.priceMinor, p.minutes))}</span>
+            <span class="badges">
+              ${p.popular ? html`<span part="badge">${t.popular}</span>` : nothing}
+              ${
+                packages.length > 1 && perMinute(p) === best
+                  ? html`<span part="badge">${t.bestValue}</span>`
+                  : nothing
+              }
+              ${saving >= 0.005 ? html`<span part="badge">${t.saving(f.percent(saving))}</span>` : nothing}
+            </span>
+          </label>`;
+        })}
+      </fieldset>
+      <p part="tip" class="muted">${t.tip}</p>
+      ${
+        s.buying === 'error' && s.buyError
+          ? html`<div part="error" class="error" role="alert">
+              <p>${errorText(t, s.buyError.code)}</p>
+              <button part="retry-button" @click=${() => store.confirm()}>${t.retry}</button>
+            </div>`
+          : nothing
+      }
+      <div class="actions">
+        <button part="cancel-button" @click=${() => store.closeDialog()}>${t.cancel}</button>
+        <button
+          part="confirm-button"
+          class="primary"
+          aria-disabled=${pending}
+          @click=${() => store.confirm()}
+        >
+          ${
+            pending
+              ? t.pending
+              : selected
+                ? t.confirm(f.number(selected.minutes), f.money(selected.priceMinor))
+                : t.dialogTitle
+          }
+        </button>
+      </div>
+    </dialog>`;
+  }
+}

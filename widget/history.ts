@@ -1,0 +1,116 @@
+import { css, html, nothing } from 'lit';
+import { base } from './styles.js';
+import { ModalElement } from './element.js';
+
+/**
+ * Every package bought, newest first, with its remaining minutes, in a native
+ * modal `<dialog>` holding a real `<table>`.
+ *
+ * @tagname minute-topup-history
+ * @summary The package history opened by **View packages**.
+ * @csspart history - The `<dialog>`.
+ * @csspart title - The heading.
+ * @csspart table - The `<table>` of packages.
+ * @csspart bar - The small bar of a package's remaining minutes.
+ * @csspart empty - The text shown before any purchase.
+ * @csspart total - The total remaining extra minutes.
+ * @csspart close-button - Closes the history.
+ */
+export class MinuteTopupHistory extends ModalElement {
+  static styles = [
+    base,
+    css`
+      dialog {
+        width: min(48rem, calc(100vw - 2rem));
+      }
+      .scroll {
+        overflow-x: auto;
+        margin-bottom: var(--_s);
+      }
+      table {
+        width: 100%;
+        border-collapse: collapse;
+      }
+      th,
+      td {
+        text-align: start;
+        padding: calc(var(--_s) * 0.4);
+        border-bottom: 1px solid var(--_border);
+        font-weight: normal;
+      }
+      thead th {
+        font-weight: 600;
+      }
+      .bar {
+        width: 4em;
+      }
+    `,
+  ];
+
+  protected get open() {
+    return !!this.ctx?.state.historyOpen;
+  }
+
+  protected closed() {
+    this.ctx?.store.closeHistory();
+  }
+
+  render() {
+    const c = this.ctx;
+    if (!c) return nothing;
+    const { state: s, t, f, store } = c;
+    const list = s.purchases;
+    return html`<dialog part="history" aria-labelledby="title" @close=${this.onClose}>
+      <h2 id="title" part="title">${t.historyTitle}</h2>
+      ${
+        !list
+          ? html`<p aria-busy="true">${t.loading}</p>`
+          : !list.length
+            ? html`<p part="empty">${t.noPackages}</p>`
+            : html`<div class="scroll">
+                <table part="table">
+                  <caption class="sr-only">
+                    ${t.historyTitle}
+                  </caption>
+                  <thead>
+                    <tr>
+                      ${[
+                        t.colPackage,
+                        t.colDate,
+                        t.colPrice,
+                        t.colMinutes,
+                        t.colRemaining,
+                        t.colStatus,
+                      ].map((h) => html`<th scope="col">${h}</th>`)}
+                    </tr>
+                  </thead>
+                  <tbody>
+                    ${list.map(
+                      (p) =>
+                        html`<tr>
+                          <th scope="row">${p.name}</th>
+                          <td>${f.date(p.purchasedAt)}</td>
+                          <td>${f.money(p.priceMinor)}</td>
+                          <td>${f.number(p.minutes)}</td>
+                          <td>
+                            ${t.minutes(f.minutes(p.remainingSeconds))}
+                            <span part="bar" class="bar" aria-hidden="true"
+                              ><span
+                                style="width:${(100 * p.remainingSeconds) / (p.totalSeconds || 1)}%"
+                              ></span
+                            ></span>
+                          </td>
+                          <td>${p.status === 'active' ? t.active : t.used}</td>
+                        </tr>`,
+                    )}
+                  </tbody>
+                </table>
+              </div>`
+      }
+      <p part="total">${t.totalRemaining(f.minutes(s.balance?.extra.remainingSeconds ?? 0))}</p>
+      <div class="actions">
+        <button part="close-button" @click=${() => store.closeHistory()}>${t.close}</button>
+      </div>
+    </dialog>`;
+  }
+}

@@ -1,0 +1,127 @@
+import type { ClientErrorCode } from './api-client.js';
+
+/**
+ * Every visible string of the widget. Terms that need figures are functions of
+ * already-formatted values (numbers, prices and dates follow `locale`).
+ * Override any subset through the `strings` property of `<minute-topup>`.
+ *
+ * @example
+ * el.strings = { buyMore: 'Top up', confirm: (minutes, price) => `Pay ${price} for ${minutes} min` };
+ */
+export interface MinuteTopupStrings {
+  cardTitle: string;
+  buyMore: string;
+  viewPackages: string;
+  planMinutes: string;
+  /** The plan meter's text, e.g. "320 of 500 min used". */
+  planUsed: (used: string, allowance: string) => string;
+  resetsIn: (days: number) => string;
+  extraBalance: string;
+  minutes: (minutes: string) => string;
+  activePackages: (count: number) => string;
+  overage: (minutes: string) => string;
+  upgradeAdvice: (a: {
+    cycles: number;
+    of: number;
+    spend: string;
+    plan: string;
+    price: string;
+    saving: string;
+  }) => string;
+  upgradeLink: (plan: string) => string;
+  bannerLow: string;
+  bannerExhausted: string;
+  bannerEmpty: string;
+  dialogTitle: string;
+  packagesLabel: string;
+  perMinute: (price: string) => string;
+  popular: string;
+  bestValue: string;
+  saving: (percent: string) => string;
+  tip: string;
+  confirm: (minutes: string, price: string) => string;
+  pending: string;
+  cancel: string;
+  retry: string;
+  close: string;
+  purchased: (minutes: string, extra: string) => string;
+  historyTitle: string;
+  colPackage: string;
+  colDate: string;
+  colPrice: string;
+  colMinutes: string;
+  colRemaining: string;
+  colStatus: string;
+  active: string;
+  used: string;
+  totalRemaining: (minutes: string) => string;
+  noPackages: string;
+  loading: string;
+  errorNetwork: string;
+  errorServer: string;
+  errorUnauthorized: string;
+  errorAccount: string;
+  errorDeclined: string;
+  errorOther: string;
+}
+
+export const en: MinuteTopupStrings = {
+  cardTitle: 'Extra minutes',
+  buyMore: 'Buy more minutes',
+  viewPackages: 'View packages',
+  planMinutes: 'Plan minutes',
+  planUsed: (used, allowance) => `${used} of ${allowance} min used`,
+  resetsIn: (days) => (days === 1 ? 'Resets in 1 day' : `Resets in ${days} days`),
+  extraBalance: 'Extra balance',
+  minutes: (m) => `${m} min`,
+  activePackages: (n) => (n === 1 ? '1 active package' : `${n} active packages`),
+  overage: (m) => `Overage this cycle: ${m} min`,
+  upgradeAdvice: (a) =>
+    `You bought extra minutes in ${a.cycles} of the last ${a.of} months, ${a.spend} a month on average. ` +
+    `${a.plan} costs ${a.price} a month and would save you ${a.saving}.`,
+  upgradeLink: (plan) => `Upgrade to ${plan}`,
+  bannerLow: 'You are running low on minutes.',
+  bannerExhausted: 'Your plan minutes are used up; calls now draw on your extra minutes.',
+  bannerEmpty: 'You are out of minutes. Further calls are billed as overage.',
+  dialogTitle: 'Buy more minutes',
+  packagesLabel: 'Packages',
+  perMinute: (p) => `${p} per minute`,
+  popular: 'Popular',
+  bestValue: 'Best value',
+  saving: (p) => `Save ${p}`,
+  tip: 'Tip: the large package is the best value if you regularly run low; the small one is the least commitment for a one-off month.',
+  confirm: (m, p) => `Buy ${m} minutes for ${p}`,
+  pending: 'Processing payment…',
+  cancel: 'Cancel',
+  retry: 'Try again',
+  close: 'Close',
+  purchased: (m, extra) => `${m} minutes added. Extra balance: ${extra} minutes.`,
+  historyTitle: 'Your packages',
+  colPackage: 'Package',
+  colDate: 'Bought',
+  colPrice: 'Price',
+  colMinutes: 'Minutes',
+  colRemaining: 'Remaining',
+  colStatus: 'Status',
+  active: 'Active',
+  used: 'Used',
+  totalRemaining: (m) => `Total remaining: ${m} min`,
+  noPackages: 'No packages bought yet.',
+  loading: 'Loading…',
+  errorNetwork: 'The service cannot be reached. Check your connection and try again.',
+  errorServer: 'Something went wrong on our side. Please try again.',
+  errorUnauthorized: 'Your session has expired. Reload the page to sign in again.',
+  errorAccount: 'This account could not be found.',
+  errorDeclined: 'Your payment was declined. Nothing was charged. Try again or use another card.',
+  errorOther: 'Something went wrong. Please try again.',
+};
+
+/** The translated message for an error code. */
+export function errorText(t: MinuteTopupStrings, code: ClientErrorCode): string {
+  if (code === 'network') return t.errorNetwork;
+  if (code === 'unauthorized' || code === 'forbidden') return t.errorUnauthorized;
+  if (code === 'account_not_found') return t.errorAccount;
+  if (code === 'payment_declined') return t.errorDeclined;
+  if (code === 'server_error' || code === 'internal_error') return t.errorServer;
+  return t.errorOther;
+}

@@ -1,0 +1,154 @@
+import { html, LitElement, type PropertyValues } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import { provide } from '@lit/context';
+import { createApiClient, type ApiClient } from './api-client.js';
+import { topupContext, type TopupContext } from './context.js';
+import { emit } from './events.js';
+import { createFormat, type Format } from './format.js';
+import { en, type MinuteTopupStrings } from './i18n.js';
+import { TopupStore, type Snapshot } from './store.js';
+import { base, PARTS } from './styles.js';
+
+/**
+ * The root of the widget: owns the store, fetches catalog, balance, packages
+ * and advice in one parallel round, and provides the state to its parts.
+ * Without children it lays out the banner above the card; with children it
+ * renders them in its slot instead, so a host can place `<minute-topup-banner>`
+ * and `<minute-topup-card>` apart. The purchase dialog and the history are
+ * always its own.
+ *
+ * @tagname minute-topup
+ * @summary Buy extra voice minutes: card, usage banner, purchase dialog and history.
+ * @slot - Optional own layout of `<minute-topup-banner>` and `<minute-topup-card>` (replaces the default one).
+ * @event minute-topup-purchase - A package was bought. `detail: {purchase, balance}`.
+ * @event minute-topup-error - Loading or buying failed. `detail: {code, message}`.
+ * @event minute-topup-upgrade - Cancelable; from the card's upgrade link. `detail: {href, recommendation}`.
+ * @csspart banner - (default layout) the banner; every part of the parts is exported too.
+ * @csspart card - (default layout) the card.
+ * @csspart dialog - The purchase dialog.
+ * @csspart history - The history dialog.
+ * @cssproperty --minute-topup-font-family - Font of every part (default: inherited).
+ * @cssproperty --minute-topup-font-size - Base font size (default 1rem).
+ * @cssproperty --minute-topup-color-text - Text colour.
+ * @cssproperty --minute-topup-color-muted - Secondary text colour.
+ * @cssproperty --minute-topup-color-surface - Background of card, dialogs and buttons.
+ * @cssproperty --minute-topup-color-border - Borders.
+ * @cssproperty --minute-topup-color-accent - Primary buttons, meter, focus ring, selection.
+ * @cssproperty --minute-topup-color-on-accent - Text on the accent colour.
+ * @cssproperty --minute-topup-color-track - Empty part of meters and bars; skeletons.
+ * @cssproperty --minute-topup-color-info - Badges, upgrade advice, `low` banner.
+ * @cssproperty --minute-topup-color-warning - `exhausted` banner.
+ * @cssproperty --minute-topup-color-danger - Error text and the `empty` banner's border.
+ * @cssproperty --minute-topup-color-danger-background - Error and `empty` banner background.
+ * @cssproperty --minute-topup-color-backdrop - Behind the dialogs.
+ * @cssproperty --minute-topup-radius - Corner radius (default 8px).
+ * @cssproperty --minute-topup-spacing - Spacing unit (default 1rem).
+ * @cssproperty --minute-topup-card-min-height - Height reserved by the card while loading.
+ */
+export class MinuteTopup extends LitElement {
+  static styles = base;
+
+  /** Base URL of the API (without `/v1`); empty for the page's own origin. */
+  @property({ attribute: 'api-base' }) apiBase = '';
+  @property({ attribute: 'account-id' }) accountId = '';
+  /** A widget token; when it expires, `fetchToken` is asked for a new one. */
+  @property() token?: string;
+  /** BCP 47 locale for numbers, prices and dates (default: the browser's). */
+  @property() locale?: string;
+  /** Where the upgrade advice links to. */
+  @property({ attribute: 'upgrade-href' }) upgradeHref?: string;
+  /** Returns a fresh token; called when there is none and once again after a 401. */
+  @property({ attribute: false }) fetchToken?: () => Promise<string>;
+  /** Replaces any of the visible strings. */
+  @property({ attribute: false }) strings?: Partial<MinuteTopupStrings>;
+
+  @provide({ context: topupContext })
+  @state()
+  private ctx?: TopupContext;
+  @state() private snapshot?: Snapshot;
+
+  private store?: TopupStore;
+  private api?: ApiClient;
+  private unsubscribe?: () => void;
+  private format?: [string, Format];
+  private observer = new MutationObserver(() => this.requestUpdate());
+
+  connectedCallback() {
+    super.connectedCallback();
+    this.observer.observe(this, { childList: true });
+  }
+
+  disconnectedCallback() {
+    super.disconnectedCallback();
+    this.observer.disconnect();
+  }
+
+  /** Fetch everything again (after the host fixed what went wrong). */
+  async reload(): Promise<void> {
+    await this.updateComplete;
+    await this.store?.load();
+  }
+
+  protected willUpdate(changed: PropertyValues<this>) {
+    if ((changed.has('apiBase') || changed.has('accountId')) && this.accountId) {
+      this.connect();
+    } else if (changed.has('token') && changed.get('token') !== undefined) {
+      this.api?.resetToken();
+    }
+    const s = this.snapshot;
+    if (!this.store || !s) return;
+    const currency = s.catalog?.currency ?? 'USD';
+    const key = `${this.locale}|${currency}`;
+    if (this.format?.[0] !== key) this.format = [key, createFormat(this.locale, currency)];
+    this.ctx = {
+      state: s,
+      store: this.store,
+      t: { ...en, ...this.strings },
+      f: this.format[1],
+      upgradeHref: this.upgradeHref,
+    };
+  }
+
+  private connect() {
+    this.unsubscribe?.();
+    const host = this;
+    this.api = createApiClient({
+      base: this.apiBase,
+      accountId: this.accountId,
+      token: () => host.token,
+      get fetchToken() {
+        return host.fetchToken;
+      },
+    });
+    this.store = new TopupStore(this.api, {
+      purchase: (detail) => emit(this, 'minute-topup-purchase', detail),
+      error: (detail) => emit(this, 'minute-topup-error', detail),
+    });
+    this.unsubscribe = this.store.subscribe((s) => (this.snapshot = s));
+    this.snapshot = this.store.snapshot;
+    void this.store.load();
+  }
+
+  render() {
+    const last = this.snapshot?.lastPurchase;
+    const c = this.ctx;
+    return html`${
+        this.childElementCount
+          ? html`<slot></slot>`
+          : html`<minute-topup-banner part="banner" exportparts=${PARTS}></minute-topup-banner>
+              <minute-topup-card part="card" exportparts=${PARTS}></minute-topup-card>`
+      }
+      <minute-topup-dialog exportparts=${PARTS}></minute-topup-dialog>
+      <minute-topup-history exportparts=${PARTS}></minute-topup-history>
+      <div role="status" class="sr-only">
+        ${
+          last && c
+            ? c.t.purchased(
+                c.f.number(last.purchase.minutes),
+                c.f.minutes(last.balance.extra.remainingSeconds),
+              )
+            : ''
+        }
+      </div>`;
+  }
+}

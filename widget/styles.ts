@@ -1,0 +1,127 @@
+import { css } from 'lit';
+
+/**
+ * Design tokens shared by every part. Public `--minute-topup-*` properties feed
+ * private `--_*` ones with their fallbacks, so a host sets a token once on
+ * `<minute-topup>` (or any ancestor) and every part follows.
+ */
+export const base = css`
+  :host {
+    display: block;
+    box-sizing: border-box;
+    font-family: var(--minute-topup-font-family, inherit);
+    font-size: var(--minute-topup-font-size, 1rem);
+    line-height: 1.5;
+    --_text: var(--minute-topup-color-text, #1f2328);
+    --_muted: var(--minute-topup-color-muted, #59636e);
+    --_surface: var(--minute-topup-color-surface, #fff);
+    --_border: var(--minute-topup-color-border, #d1d9e0);
+    --_accent: var(--minute-topup-color-accent, #0b57d0);
+    --_on-accent: var(--minute-topup-color-on-accent, #fff);
+    --_track: var(--minute-topup-color-track, #e6e9ed);
+    --_info: var(--minute-topup-color-info, #e8f0fe);
+    --_warning: var(--minute-topup-color-warning, #fef3c7);
+    --_danger: var(--minute-topup-color-danger, #b3261e);
+    --_danger-bg: var(--minute-topup-color-danger-background, #fde7e7);
+    --_r: var(--minute-topup-radius, 8px);
+    --_s: var(--minute-topup-spacing, 1rem);
+    color: var(--_text);
+  }
+  :host([hidden]) {
+    display: none;
+  }
+  * {
+    box-sizing: border-box;
+  }
+  h2 {
+    font-size: 1.15em;
+    margin: 0 0 calc(var(--_s) * 0.75);
+  }
+  p {
+    margin: 0 0 calc(var(--_s) * 0.5);
+  }
+  button,
+  a.button {
+    font: inherit;
+    display: inline-block;
+    text-decoration: none;
+    padding: calc(var(--_s) * 0.5) var(--_s);
+    border-radius: var(--_r);
+    border: 1px solid var(--_accent);
+    background: var(--_surface);
+    color: var(--_accent);
+    cursor: pointer;
+  }
+  .primary {
+    background: var(--_accent);
+    color: var(--_on-accent);
+  }
+  [aria-disabled='true'] {
+    opacity: 0.7;
+    cursor: progress;
+  }
+  :focus-visible {
+    outline: 2px solid var(--_accent);
+    outline-offset: 2px;
+  }
+  .box {
+    background: var(--_surface);
+    border: 1px solid var(--_border);
+    border-radius: var(--_r);
+    padding: var(--_s);
+  }
+  .row,
+  .actions {
+    display: flex;
+    flex-wrap: wrap;
+    gap: calc(var(--_s) * 0.5);
+    align-items: center;
+  }
+  .row {
+    justify-content: space-between;
+  }
+  .muted {
+    color: var(--_muted);
+  }
+  .error {
+    color: var(--_danger);
+    background: var(--_danger-bg);
+    border-radius: var(--_r);
+    padding: calc(var(--_s) * 0.5);
+  }
+  .bar {
+    display: block;
+    height: 0.5em;
+    border-radius: 1em;
+    background: var(--_track);
+    overflow: hidden;
+  }
+  .bar > span {
+    display: block;
+    height: 100%;
+    background: var(--_accent);
+  }
+  .sr-only {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip-path: inset(50%);
+    white-space: nowrap;
+  }
+  dialog {
+    color: inherit;
+    background: var(--_surface);
+    border: none;
+    border-radius: var(--_r);
+    padding: calc(var(--_s) * 1.5);
+    width: min(36rem, calc(100vw - 2rem));
+  }
+  dialog::backdrop {
+    background: var(--minute-topup-color-backdrop, rgb(0 0 0 / 0.45));
+  }
+`;
+
+/** Every `::part()` name, re-exported by the root's default layout. */
+export const PARTS =
+  'banner,card,dialog,history,title,message,meter,meter-fill,extra,buy-button,view-button,upgrade,upgrade-link,error,retry-button,package,badge,tip,cancel-button,confirm-button,table,bar,empty,total,close-button';
