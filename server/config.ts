@@ -13,6 +13,8 @@ export interface ServerConfig {
   lowThreshold: number;
   /** Accounts whose cards the test payment gateway declines. */
   declineAccounts: string[];
+  /** Serve the demo dashboard and seed its accounts (MINUTE_TOPUP_DEMO, default on). */
+  demo: boolean;
 }
 
 const list = (v: string | undefined) =>
@@ -52,6 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     catalog,
     lowThreshold,
     declineAccounts: list(env.MINUTE_TOPUP_DECLINE_ACCOUNTS),
+    demo: !/^(0|off|false|no)$/i.test(env.MINUTE_TOPUP_DEMO ?? 'on'),
   };
 }
 

@@ -159,7 +159,12 @@ export class Ledger {
         chargeKey(intent.accountId, intent.idempotencyKey),
       );
       if (!charge) continue;
-      await this.credit(intent.accountId, intent.idempotencyKey, intent.packageId, charge.reference);
+      await this.credit(
+        intent.accountId,
+        intent.idempotencyKey,
+        intent.packageId,
+        charge.reference,
+      );
       completed += 1;
     }
     return completed;
@@ -197,7 +202,10 @@ export class Ledger {
       await tx.insertPurchase(row);
       await tx.adjustExtra(accountId, row.totalSeconds, 1);
       const cycle = cycleContaining(account.cycleAnchorMs, now);
-      await tx.addToCycle(accountId, cycle.start, { topupCount: 1, topupSpendMinor: pkg.priceMinor });
+      await tx.addToCycle(accountId, cycle.start, {
+        topupCount: 1,
+        topupSpendMinor: pkg.priceMinor,
+      });
       const result: PurchaseResultDto = {
         purchase: purchaseDto(row),
         balance: await this.balanceIn(tx, await this.account(tx, accountId)),
@@ -242,7 +250,10 @@ export class Ledger {
       const plan = findPlan(this.catalog, account.planId);
       const cycle = cycleContaining(account.cycleAnchorMs, occurredAtMs);
       const counters = await tx.getCycle(accountId, cycle.start);
-      const planRemaining = Math.max(0, plan.monthlyMinutes * 60 - (counters?.planUsedSeconds ?? 0));
+      const planRemaining = Math.max(
+        0,
+        plan.monthlyMinutes * 60 - (counters?.planUsedSeconds ?? 0),
+      );
       const active = account.extraRemainingSeconds > 0 ? await tx.activePurchases(accountId) : [];
       const allocation = allocateUsage(seconds, planRemaining, active);
       let drawn = 0;

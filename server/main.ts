@@ -23,7 +23,8 @@ function persistentTestGateway(databaseUrl: string, declineFor: string[]): TestP
     : [];
   mkdirSync(dirname(file), { recursive: true });
   const gateway = new TestPaymentGateway({ declineFor, charges });
-  gateway.onCharge = (charge) => appendFileSync(file, `${JSON.stringify(charge)}\n`, { flush: true });
+  gateway.onCharge = (charge) =>
+    appendFileSync(file, `${JSON.stringify(charge)}\n`, { flush: true });
   return gateway;
 }
 
@@ -34,13 +35,15 @@ export async function main(): Promise<void> {
   const app = createApp({ store, gateway, config });
   const completed = await app.ledger.completePendingPurchases();
   if (completed > 0) console.log(`Completed ${completed} purchase(s) interrupted by a restart.`);
+  const demo = config.demo
+    ? await (await import('../demo/host.js')).mountDemo(app, { config, store, gateway })
+    : undefined;
 
   const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
     console.log(`minute-topup API on http://localhost:${info.port}/v1 (${store.kind} store)`);
+    if (demo) console.log(`Demo dashboard on http://localhost:${info.port}/demo/billing`);
     if (config.secretKeyGenerated) {
-      console.log(
-        `No MINUTE_TOPUP_SECRET_KEY set: made one up for this run: ${config.secretKey}`,
-      );
+      console.log(`No MINUTE_TOPUP_SECRET_KEY set: made one up for this run: ${config.secretKey}`);
     }
   });
 
@@ -50,6 +53,7 @@ export async function main(): Promise<void> {
     stopping = true;
     console.log(`${signal}: finishing in-flight requests, then closing the database.`);
     server.close(async () => {
+      await demo?.close();
       await store.close();
       process.exit(0);
     });

@@ -47,7 +47,8 @@ export function openApiDocument(): object {
         bearer: {
           type: 'http',
           scheme: 'bearer',
-          description: 'The secret key (server to server) or a widget token from POST /v1/sessions.',
+          description:
+            'The secret key (server to server) or a widget token from POST /v1/sessions.',
         },
       },
       schemas: {

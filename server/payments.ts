@@ -13,8 +13,7 @@ export interface ChargeRequest {
 }
 
 export type ChargeResult =
-  | { status: 'approved'; reference: string }
-  | { status: 'declined'; reason: string };
+  { status: 'approved'; reference: string } | { status: 'declined'; reason: string };
 
 export interface PaymentGateway {
   /** Charges once per idempotency key; a repeat returns the first approval. */

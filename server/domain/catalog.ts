@@ -39,9 +39,10 @@ export function perMinuteMinor(pkg: Pick<PackageDef, 'minutes' | 'priceMinor'>):
 export function catalogDto(catalog: Catalog): CatalogDto {
   return {
     currency: catalog.currency,
-    packages: catalog.packages.map(
-      (p): PackageDto => ({ ...p, perMinuteMinor: perMinuteMinor(p) }),
-    ),
+    packages: catalog.packages.map((p): PackageDto => ({
+      ...p,
+      perMinuteMinor: perMinuteMinor(p),
+    })),
     plans: catalog.plans.map((p) => ({ ...p })),
   };
 }
@@ -64,8 +65,7 @@ export function nextPlan(catalog: Catalog, id: string): PlanTierDto | null {
   return i >= 0 && i + 1 < catalog.plans.length ? catalog.plans[i + 1] : null;
 }
 
-const isId = (v: unknown): v is string =>
-  typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v);
+const isId = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v);
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 const isMoney = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 

@@ -47,8 +47,7 @@ export function cycleStart(anchorMs: number, index: number): number {
 export function cycleContaining(anchorMs: number, atMs: number): Cycle {
   const a = new Date(anchorMs);
   const t = new Date(atMs);
-  let index =
-    (t.getUTCFullYear() - a.getUTCFullYear()) * 12 + (t.getUTCMonth() - a.getUTCMonth());
+  let index = (t.getUTCFullYear() - a.getUTCFullYear()) * 12 + (t.getUTCMonth() - a.getUTCMonth());
   while (cycleStart(anchorMs, index) > atMs) index -= 1;
   while (cycleStart(anchorMs, index + 1) <= atMs) index += 1;
   return { index, start: cycleStart(anchorMs, index), end: cycleStart(anchorMs, index + 1) };

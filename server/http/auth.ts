@@ -70,7 +70,8 @@ export function authenticate(secretKey: string, tokens: TokenIssuer): Middleware
   return async function authenticateCaller(c, next) {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(header);
-    if (!match) throw unauthorized('Send a secret key or widget token as "Authorization: Bearer …".');
+    if (!match)
+      throw unauthorized('Send a secret key or widget token as "Authorization: Bearer …".');
     const credential = match[1];
     const caller: Caller = sameSecret(credential, secretKey)
       ? { kind: 'secret' }

@@ -57,7 +57,10 @@ export const schemas = {
   purchase: z.strictObject({ packageId: idSchema }),
   usage: z.strictObject({
     callId: idSchema,
-    seconds: z.int().min(0).max(7 * 86_400),
+    seconds: z
+      .int()
+      .min(0)
+      .max(7 * 86_400),
     occurredAt: isoInstant.optional(),
   }),
 };

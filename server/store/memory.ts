@@ -187,7 +187,9 @@ export class MemoryStore implements LedgerStore {
           totalSeconds: p.totalSeconds,
           remainingSeconds: p.remainingSeconds,
           allocated: sum(
-            usages.flatMap((u) => u.fromExtra.filter((x) => x.purchaseId === p.id)).map((x) => x.seconds),
+            usages
+              .flatMap((u) => u.fromExtra.filter((x) => x.purchaseId === p.id))
+              .map((x) => x.seconds),
           ),
         })),
         cycles: [...s.cycles.values()].map((c) => {

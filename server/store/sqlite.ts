@@ -92,7 +92,9 @@ export class SqliteStore implements LedgerStore {
         `INSERT INTO accounts (id, plan_id, cycle_anchor_ms) VALUES (?, ?, ?)
          ON CONFLICT (id) DO NOTHING`,
       ),
-      updateAccount: db.prepare('UPDATE accounts SET plan_id = ?, cycle_anchor_ms = ? WHERE id = ?'),
+      updateAccount: db.prepare(
+        'UPDATE accounts SET plan_id = ?, cycle_anchor_ms = ? WHERE id = ?',
+      ),
       adjustExtra: db.prepare(
         `UPDATE accounts SET extra_remaining_seconds = extra_remaining_seconds + ?,
          active_packages = active_packages + ? WHERE id = ?`,
@@ -246,4 +248,3 @@ export class SqliteStore implements LedgerStore {
     return this.transact(async () => sqlAudit((sql) => this.db.prepare(sql).all() as Row[]));
   }
 }
-

@@ -124,5 +124,11 @@ export interface LedgerAudit {
     overageSeconds: number;
     sumOverage: number;
   }[];
-  usages: { callId: string; seconds: number; fromPlan: number; fromExtra: number; overage: number }[];
+  usages: {
+    callId: string;
+    seconds: number;
+    fromPlan: number;
+    fromExtra: number;
+    overage: number;
+  }[];
 }

@@ -9,8 +9,14 @@ for (const factory of storeFactories) {
 
     beforeEach(async () => {
       f = await fixture(await factory.open());
-      assert.equal((await f.call('PUT', '/v1/accounts/acme', { body: { planId: 'starter' } })).status, 201);
-      assert.equal((await f.call('PUT', '/v1/accounts/other', { body: { planId: 'growth' } })).status, 201);
+      assert.equal(
+        (await f.call('PUT', '/v1/accounts/acme', { body: { planId: 'starter' } })).status,
+        201,
+      );
+      assert.equal(
+        (await f.call('PUT', '/v1/accounts/other', { body: { planId: 'growth' } })).status,
+        201,
+      );
       token = (await f.call('POST', '/v1/sessions', { body: { accountId: 'acme' } })).body.token;
     });
 
@@ -73,10 +79,15 @@ for (const factory of storeFactories) {
 
     describe('POST /v1/sessions', () => {
       it('mints a token scoped to one account that reads it and nothing else', async () => {
-        const res = await f.call('POST', '/v1/sessions', { body: { accountId: 'acme', ttlSeconds: 120 } });
+        const res = await f.call('POST', '/v1/sessions', {
+          body: { accountId: 'acme', ttlSeconds: 120 },
+        });
         assert.equal(res.status, 201);
         assert.equal(res.body.accountId, 'acme');
-        assert.equal(Date.parse(res.body.expiresAt), Math.floor(f.clock.now() / 1000) * 1000 + 120_000);
+        assert.equal(
+          Date.parse(res.body.expiresAt),
+          Math.floor(f.clock.now() / 1000) * 1000 + 120_000,
+        );
         const own = await f.call('GET', '/v1/accounts/acme/balance', { auth: res.body.token });
         assert.equal(own.status, 200);
         const theirs = await f.call('GET', '/v1/accounts/other/balance', { auth: res.body.token });
@@ -94,8 +105,15 @@ for (const factory of storeFactories) {
         assert.match(res.body.error.message, /expired/);
       });
       it('needs the secret key, not a widget token, and a known account', async () => {
-        assert.equal((await f.call('POST', '/v1/sessions', { body: { accountId: 'acme' }, auth: token })).status, 403);
-        assert.equal((await f.call('POST', '/v1/sessions', { body: { accountId: 'nobody' } })).status, 404);
+        assert.equal(
+          (await f.call('POST', '/v1/sessions', { body: { accountId: 'acme' }, auth: token }))
+            .status,
+          403,
+        );
+        assert.equal(
+          (await f.call('POST', '/v1/sessions', { body: { accountId: 'nobody' } })).status,
+          404,
+        );
       });
     });
 
@@ -176,7 +194,10 @@ for (const factory of storeFactories) {
         const declined = await buy('key-1');
         assert.equal(declined.status, 402);
         assert.equal(declined.body.error.code, 'payment_declined');
-        assert.equal((await f.call('GET', '/v1/accounts/acme/balance')).body.extra.remainingSeconds, 0);
+        assert.equal(
+          (await f.call('GET', '/v1/accounts/acme/balance')).body.extra.remainingSeconds,
+          0,
+        );
         f.gateway.setDeclining('acme', false);
         const retried = await buy('key-1');
         assert.equal(retried.status, 201);
@@ -197,7 +218,10 @@ for (const factory of storeFactories) {
         assert.match(f.unexpected[0].message, /crash between charge and credit/);
         store.transact = original;
         assert.equal(f.gateway.chargeCount, 1);
-        assert.equal((await f.call('GET', '/v1/accounts/acme/balance')).body.extra.remainingSeconds, 0);
+        assert.equal(
+          (await f.call('GET', '/v1/accounts/acme/balance')).body.extra.remainingSeconds,
+          0,
+        );
         const retried = await buy('key-1');
         assert.equal(retried.status, 201);
         assert.equal(f.gateway.chargeCount, 1, 'no second charge');
@@ -207,16 +231,22 @@ for (const factory of storeFactories) {
         const store = f.store;
         const original = store.transact.bind(store);
         let calls = 0;
-        store.transact = (fn) => (++calls === 2 ? Promise.reject(new Error('crash')) : original(fn));
+        store.transact = (fn) =>
+          ++calls === 2 ? Promise.reject(new Error('crash')) : original(fn);
         await buy('key-9');
         store.transact = original;
         assert.equal(await f.app.ledger.completePendingPurchases(), 1);
         assert.equal(await f.app.ledger.completePendingPurchases(), 0);
-        assert.equal((await f.call('GET', '/v1/accounts/acme/balance')).body.extra.remainingSeconds, 6000);
+        assert.equal(
+          (await f.call('GET', '/v1/accounts/acme/balance')).body.extra.remainingSeconds,
+          6000,
+        );
         assert.equal(f.gateway.chargeCount, 1);
       });
       it('needs an Idempotency-Key and a known package', async () => {
-        const noKey = await f.call('POST', '/v1/accounts/acme/purchases', { body: { packageId: 'small' } });
+        const noKey = await f.call('POST', '/v1/accounts/acme/purchases', {
+          body: { packageId: 'small' },
+        });
         assert.equal(noKey.status, 400);
         assert.match(noKey.body.error.message, /Idempotency-Key/);
         const unknown = await buy('key-2', 'huge');
@@ -243,11 +273,13 @@ for (const factory of storeFactories) {
         await use('call-1', 30_000 + 3000 + 10);
         const res = await f.call('GET', '/v1/accounts/acme/purchases', { auth: token });
         assert.deepEqual(
-          res.body.purchases.map((p: { packageId: string; remainingSeconds: number; status: string }) => [
-            p.packageId,
-            p.remainingSeconds,
-            p.status,
-          ]),
+          res.body.purchases.map(
+            (p: { packageId: string; remainingSeconds: number; status: string }) => [
+              p.packageId,
+              p.remainingSeconds,
+              p.status,
+            ],
+          ),
           [
             ['large', 14_990, 'active'],
             ['small', 0, 'used'],
@@ -341,7 +373,12 @@ for (const factory of storeFactories) {
         ['POST', '/v1/accounts/acme/usage', '{"callId": "x", "seconds": 1'],
         ['POST', '/v1/accounts/acme/usage', [1, 2, 3]],
         ['POST', '/v1/accounts/acme/usage', null],
-        ['POST', '/v1/accounts/acme/usage', { callId: 'x', seconds: 1 }, { 'content-type': 'text/plain' }],
+        [
+          'POST',
+          '/v1/accounts/acme/usage',
+          { callId: 'x', seconds: 1 },
+          { 'content-type': 'text/plain' },
+        ],
         ['POST', '/v1/accounts/acme/purchases', { packageId: 7 }, { 'idempotency-key': 'k' }],
         ['POST', '/v1/accounts/acme/purchases', { packageId: 'small' }, { 'idempotency-key': 'é' }],
         ['POST', '/v1/accounts/acme/purchases', {}, { 'idempotency-key': 'k' }],
@@ -358,7 +395,10 @@ for (const factory of storeFactories) {
         const balanceBefore = (await f.call('GET', '/v1/accounts/acme/balance')).body;
         for (const [method, path, body, headers] of bad) {
           const res = await f.call(method, path, { body: body === null ? 'null' : body, headers });
-          assert.ok(res.status >= 400 && res.status < 500, `${method} ${path} ${JSON.stringify(body)?.slice(0, 60)} → ${res.status}`);
+          assert.ok(
+            res.status >= 400 && res.status < 500,
+            `${method} ${path} ${JSON.stringify(body)?.slice(0, 60)} → ${res.status}`,
+          );
           assert.equal(typeof res.body.error.code, 'string');
           assert.equal(typeof res.body.error.message, 'string');
         }
@@ -372,7 +412,9 @@ for (const factory of storeFactories) {
           headers: { 'content-type': 'text/plain' },
         });
         assert.equal(text.status, 415);
-        const big = await f.call('POST', '/v1/accounts/acme/usage', { body: { pad: 'x'.repeat(20_000) } });
+        const big = await f.call('POST', '/v1/accounts/acme/usage', {
+          body: { pad: 'x'.repeat(20_000) },
+        });
         assert.equal(big.status, 413);
         assert.equal(big.body.error.code, 'payload_too_large');
         const malformed = await f.call('POST', '/v1/accounts/acme/usage', { body: '{"callId":' });
@@ -388,9 +430,13 @@ for (const factory of storeFactories) {
 
     describe('CORS and OpenAPI', () => {
       it('allows the configured origin and not others', async () => {
-        const ok = await f.app.request('/v1/catalog', { headers: { origin: 'https://host.example' } });
+        const ok = await f.app.request('/v1/catalog', {
+          headers: { origin: 'https://host.example' },
+        });
         assert.equal(ok.headers.get('access-control-allow-origin'), 'https://host.example');
-        const other = await f.app.request('/v1/catalog', { headers: { origin: 'https://evil.example' } });
+        const other = await f.app.request('/v1/catalog', {
+          headers: { origin: 'https://evil.example' },
+        });
         assert.equal(other.headers.get('access-control-allow-origin'), null);
         const preflight = await f.app.request('/v1/accounts/acme/purchases', {
           method: 'OPTIONS',
@@ -401,7 +447,10 @@ for (const factory of storeFactories) {
           },
         });
         assert.equal(preflight.status, 204);
-        assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /Idempotency-Key/);
+        assert.match(
+          preflight.headers.get('access-control-allow-headers') ?? '',
+          /Idempotency-Key/,
+        );
       });
       it('publishes an OpenAPI document with every route', async () => {
         const res = await f.call('GET', '/v1/openapi.json', { auth: null });
@@ -416,7 +465,11 @@ for (const factory of storeFactories) {
           '/v1/catalog',
           '/v1/sessions',
         ]);
-        assert.deepEqual(res.body.paths['/v1/accounts/{id}/usage'].post.requestBody.content['application/json'].schema.required, ['callId', 'seconds']);
+        assert.deepEqual(
+          res.body.paths['/v1/accounts/{id}/usage'].post.requestBody.content['application/json']
+            .schema.required,
+          ['callId', 'seconds'],
+        );
       });
     });
 

@@ -19,7 +19,11 @@ describe('concurrency over real HTTP (SQLite file)', () => {
   let base: string;
 
   before(async () => {
-    const app = createApp({ store, gateway, config: { secretKey: SECRET, catalog: defaultCatalog } });
+    const app = createApp({
+      store,
+      gateway,
+      config: { secretKey: SECRET, catalog: defaultCatalog },
+    });
     await new Promise<void>((resolve) => {
       server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
     });
@@ -40,14 +44,19 @@ describe('concurrency over real HTTP (SQLite file)', () => {
   ) => {
     const res = await fetch(base + path, {
       method,
-      headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json', ...headers },
+      headers: {
+        authorization: `Bearer ${SECRET}`,
+        'content-type': 'application/json',
+        ...headers,
+      },
       body: JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   };
 
   it('keeps every second and charges once per key under 400 simultaneous requests', async () => {
-    for (const id of ['a', 'b']) assert.ok((await send('PUT', `/accounts/${id}`, { planId: 'starter' })).status < 300);
+    for (const id of ['a', 'b'])
+      assert.ok((await send('PUT', `/accounts/${id}`, { planId: 'starter' })).status < 300);
     const sent = new Map<string, number>();
     const requests: Promise<{ status: number; body: Record<string, any> }>[] = [];
     const keys = new Set<string>();
@@ -59,14 +68,18 @@ describe('concurrency over real HTTP (SQLite file)', () => {
         keys.add(key);
         const body = { packageId: ['small', 'medium', 'large'][i % 3] };
         for (let j = 0; j < 2; j += 1) {
-          requests.push(send('POST', `/accounts/${account}/purchases`, body, { 'idempotency-key': key }));
+          requests.push(
+            send('POST', `/accounts/${account}/purchases`, body, { 'idempotency-key': key }),
+          );
         }
       } else {
         // Every fifth call id is sent twice at once.
         const callId = `${account}-call-${i - (i % 5 === 1 ? 1 : 0)}`;
         const seconds = 60 + ((i * 7919) % 900);
         if (!sent.has(callId)) sent.set(callId, seconds);
-        requests.push(send('POST', `/accounts/${account}/usage`, { callId, seconds: sent.get(callId) }));
+        requests.push(
+          send('POST', `/accounts/${account}/usage`, { callId, seconds: sent.get(callId) }),
+        );
       }
     }
     const results = await Promise.all(requests);

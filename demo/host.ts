@@ -1,0 +1,49 @@
+import { dirname, join } from 'node:path';
+import { createApp, type App } from '../server/app.js';
+import { isPostgresUrl, type ServerConfig } from '../server/config.js';
+import { TestPaymentGateway, type PaymentGateway } from '../server/payments.js';
+import { MemoryStore } from '../server/store/memory.js';
+import { SqliteStore } from '../server/store/sqlite.js';
+import type { LedgerStore } from '../server/store/types.js';
+import { demoAccounts, partnerCatalog, seedDemo } from './seed.js';
+import { demoRoutes } from './server.js';
+
+/**
+ * Adds the demo to the API process: seeds the demo accounts, mounts the
+ * partner's API (a EUR catalog on its own small ledger) under `/partner`, and
+ * serves the dashboard pages, the widget bundle and the demo's host backend.
+ */
+export async function mountDemo(
+  app: App,
+  options: { config: ServerConfig; store: LedgerStore; gateway: TestPaymentGateway },
+): Promise<{ close(): Promise<void> }> {
+  const { config, store, gateway } = options;
+  const partnerStore: LedgerStore = isPostgresUrl(config.databaseUrl)
+    ? new MemoryStore()
+    : new SqliteStore(join(dirname(config.databaseUrl), 'partner-demo.db'));
+  const partnerGateway = new TestPaymentGateway();
+  const partner = createApp({
+    store: partnerStore,
+    gateway: partnerGateway,
+    config: { secretKey: config.secretKey, catalog: partnerCatalog },
+  });
+  // The start of the current UTC day: seeding is deterministic within a day, so
+  // several processes starting at once on one database write identical rows.
+  const now = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+  await seedDemo(store, config.catalog, gateway, now);
+  await seedDemo(partnerStore, partnerCatalog, partnerGateway, now);
+  for (const account of demoAccounts) {
+    if (!account.declining) continue;
+    for (const g of [gateway, partnerGateway] satisfies PaymentGateway[])
+      g.setDeclining(account.id);
+  }
+  app.route('/partner', partner);
+  app.route(
+    '/',
+    demoRoutes({
+      main: { ledger: app.ledger, tokens: app.tokens },
+      partner: { ledger: partner.ledger, tokens: partner.tokens },
+    }),
+  );
+  return { close: () => partnerStore.close() };
+}

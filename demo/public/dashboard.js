@@ -1,0 +1,72 @@
+// The host page of the demo: it holds none of the widget's logic. It asks its
+// own backend for widget tokens, and (standing in for the voice platform)
+// asks it to record a call; the widget does everything else.
+const widget = document.querySelector('#topup');
+const select = document.querySelector('#account');
+const story = document.querySelector('#story');
+const result = document.querySelector('#call-result');
+
+async function post(path, body) {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(json.error?.message ?? res.statusText);
+  return json;
+}
+
+// Called by the widget when it needs a token, and again when one expires.
+widget.fetchToken = async () =>
+  (await post('/demo/api/session', { accountId: select.value })).token;
+
+const { accounts } = await (await fetch('/demo/api/accounts')).json();
+for (const a of accounts) select.add(new Option(a.label, a.id));
+const fromUrl = new URLSearchParams(location.search).get('account');
+select.value = accounts.some((a) => a.id === fromUrl) ? fromUrl : 'demo-running-low';
+
+function show() {
+  const account = accounts.find((a) => a.id === select.value);
+  story.textContent = account.story;
+  widget.setAttribute('account-id', account.id);
+  result.textContent = '';
+  const url = new URL(location.href);
+  url.searchParams.set('account', account.id);
+  history.replaceState(null, '', url);
+}
+select.addEventListener('change', show);
+show();
+
+const mmss = (s) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+document.querySelector('#simulate').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const seconds = Number(new FormData(event.target).get('seconds'));
+  const button = event.target.querySelector('button');
+  button.disabled = true;
+  try {
+    const { usage } = await post('/demo/api/calls', { accountId: select.value, seconds });
+    const extra = usage.fromExtra.reduce((sum, part) => sum + part.seconds, 0);
+    result.textContent =
+      `Recorded a ${mmss(seconds)} call: ${mmss(usage.fromPlanSeconds)} from the plan, ` +
+      `${mmss(extra)} from extra minutes` +
+      (usage.overageSeconds ? `, ${mmss(usage.overageSeconds)} overage.` : '.');
+    await widget.reload();
+  } catch (error) {
+    result.textContent = `The call could not be recorded: ${error.message}`;
+  } finally {
+    button.disabled = false;
+  }
+});
+
+widget.addEventListener('minute-topup-upgrade', (event) => {
+  event.preventDefault();
+  alert(
+    `This is where ${event.detail.recommendation?.nextPlan?.name ?? 'the next plan'} would be ordered.`,
+  );
+});
+
+const placeholder = document.querySelector('#placeholder');
+for (const link of document.querySelectorAll('[data-placeholder]')) {
+  link.addEventListener('click', () => (placeholder.hidden = false));
+}

@@ -1,0 +1,150 @@
+import type { Catalog } from '../server/domain/catalog.js';
+import { cycleStart } from '../server/domain/cycles.js';
+import { Ledger } from '../server/ledger.js';
+import type { PaymentGateway } from '../server/payments.js';
+import type { LedgerStore } from '../server/store/types.js';
+
+const DAY = 86_400_000;
+
+export interface DemoAccount {
+  id: string;
+  label: string;
+  /** What a visitor sees on this account. */
+  story: string;
+  /** The test gateway declines this account's card. */
+  declining?: boolean;
+}
+
+/** The demo's accounts, in the order of the switcher. */
+export const demoAccounts: DemoAccount[] = [
+  { id: 'demo-fresh', label: 'Fresh start', story: 'A new cycle, nothing used yet.' },
+  {
+    id: 'demo-running-low',
+    label: 'Running low',
+    story: '10 % of the plan left: the banner warns.',
+  },
+  {
+    id: 'demo-on-extra',
+    label: 'Drawing on extra minutes',
+    story: 'Plan used up; three packages, one used, one partly used.',
+  },
+  {
+    id: 'demo-empty',
+    label: 'Out of minutes',
+    story: 'Plan and packages gone; calls run into overage.',
+  },
+  {
+    id: 'demo-regular-buyer',
+    label: 'Buys every month',
+    story: 'Top-ups in each of the last three cycles: upgrade advice with figures.',
+  },
+  {
+    id: 'demo-declined',
+    label: 'Card declined',
+    story: 'Every purchase is declined by the test payment gateway.',
+    declining: true,
+  },
+];
+
+/**
+ * Creates the demo accounts in telling states, through the real ledger with a
+ * clock set back in time, so purchases and calls land in past cycles exactly
+ * as they would have. Idempotent: an account that exists is left alone, and
+ * every purchase and call has a fixed key, so restarts duplicate nothing.
+ */
+export async function seedDemo(
+  store: LedgerStore,
+  catalog: Catalog,
+  gateway: PaymentGateway,
+  now: number,
+): Promise<number> {
+  let t = now;
+  const ledger = new Ledger({ store, catalog, gateway, clock: { now: () => t } });
+  const plan = catalog.plans[0];
+  const allowance = plan.monthlyMinutes * 60;
+  const pkg = (i: number) => catalog.packages[Math.min(i, catalog.packages.length - 1)].id;
+  let created = 0;
+
+  const account = async (id: string, anchorMs: number, planId = plan.id) => {
+    const exists = await ledger.getAccount(id).then(
+      () => true,
+      () => false,
+    );
+    if (exists) return false;
+    t = anchorMs;
+    await ledger.putAccount(id, planId, new Date(anchorMs).toISOString());
+    created += 1;
+    return true;
+  };
+  const at = (ms: number) => {
+    t = ms;
+  };
+  const buy = (id: string, packageId: string, key: string) => ledger.purchase(id, packageId, key);
+  const call = (id: string, callId: string, seconds: number) =>
+    ledger.recordUsage(id, callId, seconds, new Date(t).toISOString());
+
+  if (await account('demo-fresh', now - 3 * DAY)) {
+    at(now - 2 * DAY);
+    await call('demo-fresh', 'seed-1', 240);
+  }
+
+  if (await account('demo-running-low', now - 20 * DAY)) {
+    at(now - 2 * DAY);
+    await call('demo-running-low', 'seed-1', Math.round(allowance * 0.9));
+  }
+
+  if (await account('demo-on-extra', now - 25 * DAY)) {
+    at(now - 20 * DAY);
+    await buy('demo-on-extra', pkg(0), 'seed-small');
+    at(now - 15 * DAY);
+    await call('demo-on-extra', 'seed-1', allowance);
+    await buy('demo-on-extra', pkg(1), 'seed-medium');
+    at(now - 10 * DAY);
+    await call('demo-on-extra', 'seed-2', 3000 + 2400);
+    at(now - 5 * DAY);
+    await buy('demo-on-extra', pkg(2), 'seed-large');
+  }
+
+  if (await account('demo-empty', now - 28 * DAY)) {
+    at(now - 25 * DAY);
+    await buy('demo-empty', pkg(0), 'seed-small');
+    at(now - 3 * DAY);
+    await call('demo-empty', 'seed-1', allowance + 3000 + 600);
+  }
+
+  const anchor = now - (2 * 30 + 12) * DAY;
+  if (await account('demo-regular-buyer', anchor)) {
+    for (let cycle = 0; cycle < 3; cycle += 1) {
+      const start = cycleStart(anchor, cycle);
+      at(start + DAY);
+      await call('demo-regular-buyer', `seed-${cycle}-a`, allowance);
+      await buy('demo-regular-buyer', pkg(2), `seed-${cycle}-1`);
+      at(start + 5 * DAY);
+      await buy('demo-regular-buyer', pkg(2), `seed-${cycle}-2`);
+      at(Math.min(start + 9 * DAY, now));
+      await call('demo-regular-buyer', `seed-${cycle}-b`, cycle < 2 ? 28_000 : 9_000);
+    }
+  }
+
+  const growth = catalog.plans[1] ?? plan;
+  if (await account('demo-declined', now - 12 * DAY, growth.id)) {
+    at(now - DAY);
+    await call('demo-declined', 'seed-1', Math.round(growth.monthlyMinutes * 60 * 0.5));
+  }
+  return created;
+}
+
+/** The partner portal's catalog: the same shape in euros, with German names. */
+export const partnerCatalog: Catalog = {
+  currency: 'EUR',
+  packages: [
+    { id: 'small', name: 'Klein', minutes: 50, priceMinor: 1400, popular: false },
+    { id: 'medium', name: 'Mittel', minutes: 100, priceMinor: 2300, popular: true },
+    { id: 'large', name: 'Groß', minutes: 250, priceMinor: 4500, popular: false },
+  ],
+  plans: [
+    { id: 'basis', name: 'Basis', monthlyMinutes: 500, priceMinor: 4500 },
+    { id: 'plus', name: 'Plus', monthlyMinutes: 1500, priceMinor: 11900 },
+    { id: 'profi', name: 'Profi', monthlyMinutes: 4000, priceMinor: 27900 },
+  ],
+};

@@ -1,0 +1,206 @@
+/**
+ * End to end: the real server on a fresh database, the built widget, the demo
+ * pages, driven in Chromium as a person would — by roles, names and keys.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+// @ts-expect-error -- a plain ES module without types
+import { chromiumArgs, findChromium } from '../../scripts/chromium.mjs';
+
+/** Retries `check` until it passes (the page updates asynchronously), for up to 5 s. */
+async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** The visible text of an element, its shadow tree included, with white space folded. */
+/** The text of an element, its shadow tree included, with white space folded. */
+const visibleText = (locator: Locator) =>
+  locator.evaluate((el) => {
+    // No named inner functions: the test transform would wrap them in a helper the page lacks.
+    const out: string[] = [];
+    const stack: Node[] = [el];
+    while (stack.length) {
+      const node = stack.pop()!;
+      if (node instanceof Element && node.shadowRoot) stack.push(node.shadowRoot);
+      else if (node.nodeType === Node.TEXT_NODE) out.push(node.textContent ?? '');
+      else for (let i = node.childNodes.length - 1; i >= 0; i -= 1) stack.push(node.childNodes[i]);
+    }
+    return out.join('').replace(/\s+/g, ' ');
+  });
+
+const expect = (locator: Locator) => ({
+  toBeVisible: () => locator.first().waitFor({ state: 'visible' }),
+  toBeHidden: () => locator.first().waitFor({ state: 'hidden' }),
+  toContainText: (text: string) =>
+    eventually(async () => assert.match(await visibleText(locator), new RegExp(escape(text)))),
+  notToContainText: (text: string) =>
+    eventually(async () =>
+      assert.doesNotMatch(await visibleText(locator), new RegExp(escape(text))),
+    ),
+  toBeChecked: () => eventually(async () => assert.equal(await locator.isChecked(), true)),
+  toBeFocused: () =>
+    eventually(async () =>
+      assert.equal(await locator.evaluate((el) => el.matches(':focus')), true),
+    ),
+  toHaveCount: (n: number) => eventually(async () => assert.equal(await locator.count(), n)),
+});
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe('demo dashboard, end to end', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'minute-topup-e2e-'));
+  let server: ChildProcess;
+  let browser: Browser;
+  let base: string;
+  let log = '';
+
+  before(async () => {
+    if (!existsSync('dist/minute-topup.js')) {
+      assert.equal(spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' }).status, 0);
+    }
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        DATABASE_URL: join(dir, 'ledger.db'),
+        MINUTE_TOPUP_SECRET_KEY: 'sk_e2e_0123456789abcdef0123456789',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout?.on('data', (d) => (log += d));
+    server.stderr?.on('data', (d) => (log += d));
+    for (let i = 0; ; i += 1) {
+      try {
+        if ((await fetch(`${base}/demo/api/accounts`)).ok) break;
+      } catch {
+        if (i > 150) throw new Error(`the demo server did not start:\n${log}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    browser = await chromium.launch({ executablePath: findChromium(), args: chromiumArgs });
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.kill('SIGTERM');
+    await new Promise((r) => server?.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function billing(account: string): Promise<Page> {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
+    await page.goto(`${base}/demo/billing?account=${account}`);
+    await expect(page.getByRole('heading', { name: 'Extra minutes' })).toBeVisible();
+    return page;
+  }
+
+  const card = (page: Page) => page.locator('minute-topup-card');
+  const banner = (page: Page) => page.locator('minute-topup-banner');
+
+  it('buys a package from the card, chosen by keyboard, and shows it at once', async () => {
+    const page = await billing('demo-fresh');
+    await expect(banner(page).getByRole('button')).toHaveCount(0);
+    await expect(card(page)).toContainText('Extra balance: 0 min');
+    await card(page).getByRole('button', { name: 'Buy more minutes' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Buy more minutes' });
+    await expect(dialog).toBeVisible();
+    await expect(dialog.getByRole('radio', { name: /Medium/ })).toBeChecked();
+    await page.keyboard.press('ArrowDown');
+    await expect(dialog.getByRole('radio', { name: /Large/ })).toBeChecked();
+    await dialog.getByRole('button', { name: 'Buy 250 minutes for $50.00' }).click();
+    await expect(dialog).toBeHidden();
+    await expect(card(page)).toContainText('Extra balance: 250 min');
+    await expect(card(page)).toContainText('1 active package');
+    await expect(card(page).getByRole('button', { name: 'Buy more minutes' })).toBeFocused();
+    await page.close();
+  });
+
+  it('buys from the banner, and the warning goes once minutes suffice', async () => {
+    const page = await billing('demo-running-low');
+    await expect(banner(page)).toContainText('running low');
+    await banner(page).getByRole('button', { name: 'Buy more minutes' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Buy more minutes' });
+    await dialog.getByRole('button', { name: 'Buy 100 minutes for $25.00' }).click();
+    await expect(dialog).toBeHidden();
+    await expect(card(page)).toContainText('Extra balance: 100 min');
+    await expect(banner(page)).notToContainText('running low');
+    await page.close();
+  });
+
+  it('lists the new package in the history with its remaining balance', async () => {
+    const page = await billing('demo-running-low');
+    await card(page).getByRole('button', { name: 'View packages' }).click();
+    const history = page.getByRole('dialog', { name: 'Your packages' });
+    await expect(history).toBeVisible();
+    const row = history.getByRole('row', { name: /Medium/ });
+    await expect(row).toContainText('$25.00');
+    await expect(row).toContainText('100 min');
+    await expect(row).toContainText('Active');
+    await page.keyboard.press('Escape');
+    await expect(history).toBeHidden();
+    await page.close();
+  });
+
+  it('drains a simulated call from the plan, then from the package', async () => {
+    const page = await billing('demo-running-low');
+    await expect(card(page)).toContainText('450 of 500 min used');
+    await page.getByLabel('Duration').selectOption({ label: '2 hours' });
+    await page.getByRole('button', { name: 'Simulate call' }).click();
+    await expect(page.getByRole('status').filter({ hasText: 'Recorded' })).toContainText(
+      '50:00 from the plan, 70:00 from extra minutes',
+    );
+    await expect(card(page)).toContainText('500 of 500 min used');
+    await expect(card(page)).toContainText('Extra balance: 30 min');
+    await expect(banner(page)).toContainText('plan minutes are used up');
+    await card(page).getByRole('button', { name: 'View packages' }).click();
+    const row = page
+      .getByRole('dialog', { name: 'Your packages' })
+      .getByRole('row', { name: /Medium/ });
+    await expect(row).toContainText('30 min');
+    await page.close();
+  });
+
+  it('renders the partner portal with its own theme, strings and euro prices', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/demo/partner`);
+    const partnerCard = page.locator('minute-topup-card');
+    await expect(partnerCard.getByRole('heading', { name: 'Zusatzminuten' })).toBeVisible();
+    const background = await partnerCard.evaluate(
+      (el) => getComputedStyle(el.shadowRoot!.querySelector('[part~="card"]')!).backgroundColor,
+    );
+    assert.equal(background, 'rgb(15, 47, 60)');
+    await partnerCard.getByRole('button', { name: 'Minuten nachkaufen' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Minuten nachkaufen' });
+    await expect(
+      dialog.getByRole('button', { name: '100 Minuten für 23,00 € kaufen' }),
+    ).toBeVisible();
+    await expect(dialog).toContainText('0,23 € pro Minute');
+    await page.close();
+  });
+});
