@@ -1,4 +1,38 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
+
+const api = `http://127.0.0.1:${process.env.PORT ?? 8787}`;
+
+/**
+ * `npm run dev`: the demo pages on Vite's dev server, with the widget from its
+ * sources (hot reload) and the API, the demo backend and the partner API
+ * proxied to the API process that `scripts/dev.mjs` starts beside it.
+ */
+function demoPages(): Plugin {
+  const pages: Record<string, string> = {
+    '/': '/demo/index.html',
+    '/demo/billing': '/demo/index.html',
+    '/demo/partner': '/demo/partner.html',
+  };
+  return {
+    name: 'minute-topup-demo-pages',
+    configureServer(server) {
+      server.middlewares.use((req, _res, next) => {
+        const [path, query = ''] = (req.url ?? '/').split('?');
+        if (pages[path]) req.url = pages[path] + (query ? `?${query}` : '');
+        else if (path.startsWith('/demo/assets/'))
+          req.url = path.replace('/demo/assets/', '/demo/public/');
+        next();
+      });
+    },
+    transformIndexHtml: {
+      order: 'pre',
+      handler: (html) =>
+        html
+          .replace('/dist/minute-topup.js', '/widget/index.ts')
+          .replaceAll('/demo/assets/', '/demo/public/'),
+    },
+  };
+}
 
 /**
  * `vite build` writes the widget, `dist/minute-topup.js`: one minified,
@@ -6,7 +40,17 @@ import { defineConfig } from 'vite';
  * `dist/mocks.js`: msw handlers over the real API, for hosts' tests (msw stays
  * external). Two builds, so the widget can never share a chunk with the mocks.
  */
-export default defineConfig(({ mode }) => {
+export default defineConfig(({ mode, command }) => {
+  if (command === 'serve') {
+    return {
+      publicDir: false,
+      plugins: [demoPages()],
+      server: {
+        port: 5173,
+        proxy: { '/v1': api, '/demo/api': api, '/partner': api },
+      },
+    };
+  }
   const mocks = mode === 'mocks';
   return {
     publicDir: false,

@@ -3,15 +3,9 @@
  * pages, driven in Chromium as a person would — by roles, names and keys.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-// @ts-expect-error -- a plain ES module without types
-import { chromiumArgs, findChromium } from '../../scripts/chromium.mjs';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { launchChromium, startDemoServer } from '../support/demo-server.js';
 
 /** Retries `check` until it passes (the page updates asynchronously), for up to 5 s. */
 async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
@@ -61,55 +55,20 @@ const expect = (locator: Locator) => ({
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 describe('demo dashboard, end to end', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'minute-topup-e2e-'));
-  let server: ChildProcess;
+  let demo: Awaited<ReturnType<typeof startDemoServer>>;
   let browser: Browser;
   let base: string;
-  let log = '';
 
   before(async () => {
-    if (!existsSync('dist/minute-topup.js')) {
-      assert.equal(spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' }).status, 0);
-    }
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        DATABASE_URL: join(dir, 'ledger.db'),
-        MINUTE_TOPUP_SECRET_KEY: 'sk_e2e_0123456789abcdef0123456789',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server.stdout?.on('data', (d) => (log += d));
-    server.stderr?.on('data', (d) => (log += d));
-    for (let i = 0; ; i += 1) {
-      try {
-        if ((await fetch(`${base}/demo/api/accounts`)).ok) break;
-      } catch {
-        if (i > 150) throw new Error(`the demo server did not start:\n${log}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    browser = await chromium.launch({ executablePath: findChromium(), args: chromiumArgs });
+    demo = await startDemoServer();
+    base = demo.base;
+    browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
-    server?.kill('SIGTERM');
-    await new Promise((r) => server?.once('exit', r));
-    rmSync(dir, { recursive: true, force: true });
+    await demo?.stop();
   });
 
   async function billing(account: string): Promise<Page> {

@@ -1,0 +1,70 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+// @ts-expect-error -- a plain ES module without types
+import { chromiumArgs, findChromium } from '../../scripts/chromium.mjs';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts the real `npm start` process (API + demo) on a fresh SQLite file in a
+ * temporary folder, building the widget first if `dist/` is missing.
+ */
+export async function startDemoServer(env: Record<string, string> = {}) {
+  if (!existsSync('dist/minute-topup.js')) {
+    const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('npm run build failed');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'minute-topup-demo-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATABASE_URL: join(dir, 'ledger.db'),
+      MINUTE_TOPUP_SECRET_KEY: 'sk_demo_test_0123456789abcdef0123',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  server.stdout?.on('data', (d) => (log += d));
+  server.stderr?.on('data', (d) => (log += d));
+  for (let i = 0; ; i += 1) {
+    try {
+      if ((await fetch(`${base}/demo/api/accounts`)).ok) break;
+    } catch {
+      if (i > 200 || server.exitCode !== null) {
+        server.kill();
+        throw new Error(`the demo server did not start:\n${log}`);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    base,
+    log: () => log,
+    async stop() {
+      if (server.exitCode === null) {
+        server.kill('SIGTERM');
+        await new Promise((r) => server.once('exit', r));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: findChromium(), args: chromiumArgs });
+}
