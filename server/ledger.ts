@@ -42,6 +42,7 @@ export interface LedgerOptions {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const READ = { readOnly: true } as const;
 
 /**
  * The minute ledger: accounts, purchases and usage, with the rules of the
@@ -87,18 +88,21 @@ export class Ledger {
     return this.store.transact(async (tx) => {
       const a = await this.account(tx, id);
       return { id: a.id, planId: a.planId, cycleAnchor: iso(a.cycleAnchorMs) };
-    });
+    }, READ);
   }
 
   async balance(accountId: string): Promise<BalanceDto> {
-    return this.store.transact(async (tx) => this.balanceIn(tx, await this.account(tx, accountId)));
+    return this.store.transact(
+      async (tx) => this.balanceIn(tx, await this.account(tx, accountId)),
+      READ,
+    );
   }
 
   async purchases(accountId: string): Promise<PurchaseDto[]> {
     return this.store.transact(async (tx) => {
       await this.account(tx, accountId);
       return (await tx.listPurchases(accountId)).map(purchaseDto);
-    });
+    }, READ);
   }
 
   /**
@@ -142,6 +146,8 @@ export class Ledger {
       description: `${pkg.name}: ${pkg.minutes} voice minutes`,
     });
     if (charge.status === 'declined') {
+      // Nothing was charged: forget the attempt, so the key is free again.
+      await this.store.transact((tx) => tx.deleteIntent(accountId, idempotencyKey));
       throw new DomainError('payment_declined', `Payment declined: ${charge.reason}`);
     }
     return this.credit(accountId, idempotencyKey, packageId, charge.reference);
@@ -315,7 +321,7 @@ export class Ledger {
         summaries,
         this.catalog.currency,
       );
-    });
+    }, READ);
   }
 
   private async account(tx: LedgerTx, id: string, forUpdate = false): Promise<AccountRow> {

@@ -154,6 +154,10 @@ export class MemoryStore implements LedgerStore {
         if (s.intents.has(k)) throw new Error('duplicate idempotency key');
         s.intents.set(k, { ...row });
       },
+      async deleteIntent(accountId, idempotencyKey) {
+        const k = key(accountId, idempotencyKey);
+        if (s.intents.get(k)?.status === 'pending') s.intents.delete(k);
+      },
       async completeIntent(accountId, idempotencyKey, response) {
         const i = s.intents.get(key(accountId, idempotencyKey));
         if (i) Object.assign(i, { status: 'completed', response });

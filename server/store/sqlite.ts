@@ -17,19 +17,44 @@ import type { LedgerAudit, LedgerStore, LedgerTx } from './types.js';
 export interface SqliteStoreOptions {
   /** `synchronous` pragma: FULL (default) survives power loss, NORMAL only a crash. */
   synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Group commit: how many transactions that arrive together may share one
+   * COMMIT (one fsync). 1 turns grouping off. Default 64.
+   */
+  maxBatch?: number;
+}
+
+interface Pending {
+  fn: (tx: LedgerTx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
 }
 
 /**
- * The ledger on an embedded SQLite file (better-sqlite3). WAL journal with
- * `synchronous=FULL`, so a committed transaction survives a process crash and
- * a power loss. better-sqlite3 is synchronous: transactions are run one at a
- * time through a queue so that two requests never interleave inside one.
+ * The ledger on an embedded SQLite file (better-sqlite3), in WAL mode with
+ * `synchronous=FULL`: a committed transaction survives a process crash and a
+ * power loss.
+ *
+ * better-sqlite3 is synchronous and an fsync blocks the event loop, so the
+ * store commits in groups: the transactions that arrive while one commit is
+ * under way run one after another inside one SQLite transaction, each in its
+ * own SAVEPOINT (a failing one is rolled back alone), and are acknowledged
+ * together only after their shared COMMIT is durable. Same durability, one
+ * fsync for many requests.
  */
 export class SqliteStore implements LedgerStore {
   readonly kind = 'sqlite' as const;
   readonly db: Database.Database;
-  private queue: Promise<unknown> = Promise.resolve();
   private readonly tx: LedgerTx;
+  private readonly maxBatch: number;
+  private pending: Pending[] = [];
+  private draining: Promise<void> | null = null;
+  private readonly sql: Record<
+    'begin' | 'commit' | 'rollback' | 'save' | 'undo' | 'release',
+    Database.Statement
+  >;
+  /** Batches committed and transactions in them, for the benchmarks. */
+  readonly stats = { commits: 0, transactions: 0 };
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -38,8 +63,17 @@ export class SqliteStore implements LedgerStore {
     this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    this.maxBatch = Math.max(1, options.maxBatch ?? 64);
     this.migrate();
     this.tx = this.createTx();
+    this.sql = {
+      begin: this.db.prepare('BEGIN IMMEDIATE'),
+      commit: this.db.prepare('COMMIT'),
+      rollback: this.db.prepare('ROLLBACK'),
+      save: this.db.prepare('SAVEPOINT op'),
+      undo: this.db.prepare('ROLLBACK TO op'),
+      release: this.db.prepare('RELEASE op'),
+    };
   }
 
   private migrate(): void {
@@ -62,25 +96,60 @@ export class SqliteStore implements LedgerStore {
   }
 
   transact<T>(fn: (tx: LedgerTx) => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => this.run(fn));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      this.drain();
+    });
   }
 
-  private async run<T>(fn: (tx: LedgerTx) => Promise<T>): Promise<T> {
-    this.db.exec('BEGIN IMMEDIATE');
+  /** Runs batches until nothing is pending; one drain at a time. */
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = (async () => {
+      // Let the requests that arrived with this one join its batch.
+      await new Promise((resolve) => setImmediate(resolve));
+      while (this.pending.length) await this.runBatch(this.pending.splice(0, this.maxBatch));
+    })().finally(() => {
+      this.draining = null;
+      if (this.pending.length) this.drain();
+    });
+  }
+
+  private async runBatch(batch: Pending[]): Promise<void> {
+    const outcomes: (() => void)[] = [];
     try {
-      const result = await fn(this.tx);
-      this.db.exec('COMMIT');
-      return result;
+      this.sql.begin.run();
     } catch (error) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw error;
+      batch.forEach((op) => op.reject(error));
+      return;
     }
+    for (const op of batch) {
+      this.sql.save.run();
+      try {
+        const value = await op.fn(this.tx);
+        this.sql.release.run();
+        outcomes.push(() => op.resolve(value));
+      } catch (error) {
+        this.sql.undo.run();
+        this.sql.release.run();
+        outcomes.push(() => op.reject(error));
+      }
+    }
+    try {
+      this.sql.commit.run();
+    } catch (error) {
+      if (this.db.inTransaction) this.sql.rollback.run();
+      batch.forEach((op) => op.reject(error));
+      return;
+    }
+    this.stats.commits += 1;
+    this.stats.transactions += batch.length;
+    // Acknowledge only now that the whole batch is durable.
+    outcomes.forEach((settle) => settle());
   }
 
   async close(): Promise<void> {
-    await this.queue;
+    while (this.draining) await this.draining;
     if (this.db.open) this.db.close();
   }
 
@@ -145,6 +214,10 @@ export class SqliteStore implements LedgerStore {
       insertIntent: db.prepare(
         `INSERT INTO purchase_intents (account_id, idempotency_key, package_id, status, response,
            created_at_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteIntent: db.prepare(
+        `DELETE FROM purchase_intents
+         WHERE account_id = ? AND idempotency_key = ? AND status = 'pending'`,
       ),
       completeIntent: db.prepare(
         `UPDATE purchase_intents SET status = 'completed', response = ?
@@ -234,6 +307,9 @@ export class SqliteStore implements LedgerStore {
           i.response,
           i.createdAtMs,
         );
+      },
+      async deleteIntent(accountId, key) {
+        q.deleteIntent.run(accountId, key);
       },
       async completeIntent(accountId, key, response) {
         q.completeIntent.run(response, accountId, key);

@@ -89,7 +89,17 @@ export interface LedgerTx {
   findIntent(accountId: string, idempotencyKey: string): Promise<PurchaseIntentRow | null>;
   insertIntent(row: PurchaseIntentRow): Promise<void>;
   completeIntent(accountId: string, idempotencyKey: string, response: string): Promise<void>;
+  /** Forgets a pending intent whose charge was declined (nothing was charged). */
+  deleteIntent(accountId: string, idempotencyKey: string): Promise<void>;
   pendingIntents(): Promise<PurchaseIntentRow[]>;
+}
+
+export interface TransactOptions {
+  /**
+   * The transaction only reads: it sees one consistent snapshot (PostgreSQL
+   * runs it REPEATABLE READ READ ONLY instead of locking).
+   */
+  readOnly?: boolean;
 }
 
 export interface LedgerStore {
@@ -98,7 +108,7 @@ export interface LedgerStore {
    * Runs `fn` in one transaction: all of its writes become durable together
    * before the returned promise resolves, or none of them do.
    */
-  transact<T>(fn: (tx: LedgerTx) => Promise<T>): Promise<T>;
+  transact<T>(fn: (tx: LedgerTx) => Promise<T>, options?: TransactOptions): Promise<T>;
   /** What the ledger rows add up to, beside the maintained counters (for checks). */
   audit(): Promise<LedgerAudit>;
   close(): Promise<void>;

@@ -189,6 +189,13 @@ for (const factory of storeFactories) {
         assert.equal(res.body.error.code, 'idempotency_key_reused');
         assert.equal(f.gateway.chargeCount, 1);
       });
+      it('frees a declined key for another package', async () => {
+        f.gateway.setDeclining('acme');
+        assert.equal((await buy('key-0', 'small')).status, 402);
+        f.gateway.setDeclining('acme', false);
+        assert.equal((await buy('key-0', 'large')).status, 201);
+        assert.equal(f.gateway.chargeCount, 1);
+      });
       it('answers 402 for a declined card, changes nothing, and lets the same key succeed later', async () => {
         f.gateway.setDeclining('acme');
         const declined = await buy('key-1');
@@ -200,6 +207,7 @@ for (const factory of storeFactories) {
         );
         f.gateway.setDeclining('acme', false);
         const retried = await buy('key-1');
+        assert.equal((await buy('key-1', 'large')).status, 422, 'the key now belongs to the purchase');
         assert.equal(retried.status, 201);
         assert.equal(f.gateway.chargeCount, 1);
       });

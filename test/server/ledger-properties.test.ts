@@ -378,10 +378,9 @@ async function run(store: LedgerStore, s: Scenario): Promise<void> {
           await assert.rejects(ledger.purchase(id, packageId, key), isDomain('payment_declined'));
           assert.deepEqual(await store.audit(), before);
           assert.deepEqual(await ledger.balance(id), balance);
-          if (!intent) {
-            model.intents.set(`${id}\u0000${key}`, { packageId, state: 'declined' });
-            a.keys.push(key);
-          }
+          // Nothing was charged: the attempt is forgotten and its key is free again.
+          model.intents.delete(`${id}\u0000${key}`);
+          if (!a.keys.includes(key)) a.keys.push(key);
         } else if (intent?.state !== 'charged' && c.crash) {
           // The process dies after the charge and before the minutes are credited.
           gateway.onCharge = () => {

@@ -1,0 +1,87 @@
+/**
+ * PostgreSQL schema, one entry per version; applied in order at start-up, each
+ * exactly once (recorded in `schema_migrations`, under an advisory lock so
+ * that several processes starting together migrate once). Never edit a
+ * shipped entry: add a new one.
+ *
+ * It mirrors `sqlite-migrations.ts`: the same tables, CHECK and UNIQUE
+ * constraints and partial indexes. Epoch-ms times, seconds and minor amounts
+ * are BIGINT (node-postgres returns them as strings; `rows.ts` converts).
+ * One addition: `usage_allocations.ord` keeps the order of a usage's
+ * allocations, which SQLite reads from its rowid and Postgres has no
+ * equivalent of.
+ */
+export const postgresMigrations: readonly string[] = [
+  `
+  CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    plan_id TEXT NOT NULL,
+    cycle_anchor_ms BIGINT NOT NULL,
+    extra_remaining_seconds BIGINT NOT NULL DEFAULT 0 CHECK (extra_remaining_seconds >= 0),
+    active_packages INTEGER NOT NULL DEFAULT 0 CHECK (active_packages >= 0)
+  );
+  CREATE TABLE purchases (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    package_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    minutes INTEGER NOT NULL CHECK (minutes > 0),
+    price_minor BIGINT NOT NULL CHECK (price_minor >= 0),
+    currency TEXT NOT NULL,
+    purchased_at_ms BIGINT NOT NULL,
+    total_seconds BIGINT NOT NULL CHECK (total_seconds > 0),
+    remaining_seconds BIGINT NOT NULL
+      CHECK (remaining_seconds >= 0 AND remaining_seconds <= total_seconds),
+    status TEXT NOT NULL CHECK (status IN ('active', 'used')),
+    payment_ref TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    UNIQUE (account_id, idempotency_key)
+  );
+  CREATE INDEX purchases_by_account ON purchases (account_id, seq);
+  CREATE INDEX purchases_active ON purchases (account_id, seq) WHERE status = 'active';
+  CREATE TABLE cycles (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    cycle_start_ms BIGINT NOT NULL,
+    plan_used_seconds BIGINT NOT NULL DEFAULT 0 CHECK (plan_used_seconds >= 0),
+    extra_used_seconds BIGINT NOT NULL DEFAULT 0 CHECK (extra_used_seconds >= 0),
+    overage_seconds BIGINT NOT NULL DEFAULT 0 CHECK (overage_seconds >= 0),
+    topup_count INTEGER NOT NULL DEFAULT 0,
+    topup_spend_minor BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (account_id, cycle_start_ms)
+  );
+  CREATE TABLE usages (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    call_id TEXT NOT NULL,
+    seconds BIGINT NOT NULL CHECK (seconds >= 0),
+    occurred_at_ms BIGINT NOT NULL,
+    cycle_start_ms BIGINT NOT NULL,
+    from_plan_seconds BIGINT NOT NULL CHECK (from_plan_seconds >= 0),
+    overage_seconds BIGINT NOT NULL CHECK (overage_seconds >= 0),
+    response TEXT NOT NULL,
+    PRIMARY KEY (account_id, call_id)
+  );
+  CREATE INDEX usages_by_cycle ON usages (account_id, cycle_start_ms);
+  CREATE TABLE usage_allocations (
+    account_id TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    purchase_id TEXT NOT NULL REFERENCES purchases (id),
+    seconds BIGINT NOT NULL CHECK (seconds > 0),
+    ord INTEGER NOT NULL,
+    PRIMARY KEY (account_id, call_id, purchase_id),
+    FOREIGN KEY (account_id, call_id) REFERENCES usages (account_id, call_id)
+  );
+  CREATE INDEX usage_allocations_by_purchase ON usage_allocations (purchase_id);
+  CREATE TABLE purchase_intents (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    idempotency_key TEXT NOT NULL,
+    package_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'completed')),
+    response TEXT,
+    created_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (account_id, idempotency_key)
+  );
+  CREATE INDEX purchase_intents_pending ON purchase_intents (created_at_ms)
+    WHERE status = 'pending';
+  `,
+];
