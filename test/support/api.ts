@@ -4,6 +4,9 @@ import { defaultCatalog } from '../../server/domain/catalog.js';
 import { TestPaymentGateway } from '../../server/payments.js';
 import { MemoryStore } from '../../server/store/memory.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
+import { PostgresStore } from '../../server/store/postgres.js';
+import { after } from 'node:test';
+import { freshPostgresDatabase } from './pg.js';
 import type { LedgerAudit, LedgerStore } from '../../server/store/types.js';
 
 export const SECRET = 'sk_test_0123456789abcdef0123456789abcdef';
@@ -24,10 +27,38 @@ export function manualClock(start = Date.parse('2026-03-10T12:00:00Z')) {
 
 export type StoreFactory = { name: string; open(): Promise<LedgerStore> };
 
-/** The stores every contract test runs against. */
+/**
+ * PostgreSQL for the contract tests: one fresh database per test file, emptied
+ * before each test; the store a test opened is closed when the next opens.
+ */
+async function postgresFactory(): Promise<StoreFactory | null> {
+  const db = await freshPostgresDatabase();
+  if (!db) return null;
+  let current: PostgresStore | null = null;
+  after(async () => {
+    await current?.close();
+    await db.drop();
+  });
+  return {
+    name: 'postgres',
+    async open() {
+      await current?.close();
+      current = await PostgresStore.open(db.url, { poolMax: 4 });
+      await current.pool.query(
+        'TRUNCATE usage_allocations, usages, purchase_intents, purchases, cycles, accounts',
+      );
+      return current;
+    },
+  };
+}
+
+const postgres = await postgresFactory();
+
+/** The stores every contract test runs against: one source, every store. */
 export const storeFactories: StoreFactory[] = [
   { name: 'sqlite', open: async () => new SqliteStore(':memory:') },
   { name: 'memory', open: async () => new MemoryStore() },
+  ...(postgres ? [postgres] : []),
 ];
 
 export interface Fixture {
