@@ -4,6 +4,7 @@ import { cors } from 'hono/cors';
 import { catalogDto, type Catalog } from './domain/index.js';
 import { authenticate, tokenIssuer, type AuthEnv } from './http/auth.js';
 import { errorHandler, HttpError, notFound } from './http/errors.js';
+import { DEFAULT_RATE_LIMITS } from './http/rate-limit.js';
 import { Ledger, systemClock, type Clock } from './ledger.js';
 import { openApiDocument } from './openapi.js';
 import type { PaymentGateway } from './payments.js';
@@ -21,6 +22,14 @@ export interface AppConfig {
   maxBodyBytes?: number;
   /** Default lifetime of a widget token. */
   tokenTtlSeconds?: number;
+  /**
+   * Per-account limits on minting widget tokens and on purchases, per minute
+   * of the injected clock, in this process's memory. A field left out takes
+   * `DEFAULT_RATE_LIMITS`; `0` or `Infinity` switches it off. Leaving out
+   * `rateLimits` altogether applies no limits (tests and the in-browser mock);
+   * the server (`loadConfig`) always passes them.
+   */
+  rateLimits?: { sessionsPerMinute?: number; purchasesPerMinute?: number };
 }
 
 export interface AppDeps {
@@ -61,6 +70,8 @@ export function createApp(deps: AppDeps) {
       origin: config.corsOrigins?.includes('*') ? '*' : (config.corsOrigins ?? []),
       allowMethods: ['GET', 'POST', 'PUT', 'OPTIONS'],
       allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
+      // So that the widget can read how long a 429 asks it to wait.
+      exposeHeaders: ['Retry-After'],
       maxAge: 600,
     }),
   );
@@ -79,8 +90,27 @@ export function createApp(deps: AppDeps) {
 
   const secured = new Hono<AuthEnv>();
   secured.use(authenticate(config.secretKey, tokens));
-  secured.route('/sessions', sessionRoutes(ledger, tokens, config.tokenTtlSeconds ?? 900));
-  secured.route('/accounts', accountRoutes(ledger));
+  // Without `rateLimits` (tests, the in-browser mock) nothing is limited.
+  const limits = config.rateLimits;
+  const perMinute = (n: number | undefined, fallback: number) => (limits ? (n ?? fallback) : 0);
+  secured.route(
+    '/sessions',
+    sessionRoutes(ledger, tokens, {
+      ttlSeconds: config.tokenTtlSeconds ?? 900,
+      perMinute: perMinute(limits?.sessionsPerMinute, DEFAULT_RATE_LIMITS.sessionsPerMinute),
+      clock,
+    }),
+  );
+  secured.route(
+    '/accounts',
+    accountRoutes(ledger, {
+      purchasesPerMinute: perMinute(
+        limits?.purchasesPerMinute,
+        DEFAULT_RATE_LIMITS.purchasesPerMinute,
+      ),
+      clock,
+    }),
+  );
   app.route('/v1', secured);
 
   return Object.assign(app, { ledger, tokens });

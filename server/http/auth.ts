@@ -69,7 +69,7 @@ function sameSecret(a: string, b: string): boolean {
 export function authenticate(secretKey: string, tokens: TokenIssuer): MiddlewareHandler<AuthEnv> {
   return async function authenticateCaller(c, next) {
     const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(header);
+    const match = /^Bearer ([\x21-\x7e]{1,4096})$/i.exec(header);
     if (!match)
       throw unauthorized('Send a secret key or widget token as "Authorization: Bearer …".');
     const credential = match[1];

@@ -3,10 +3,22 @@ import type { PurchaseListDto } from '../contract.js';
 import { accountAccess, secretOnly, type AuthEnv } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
 import { idempotencyKeySchema, jsonBody, pathId, schemas } from '../http/validation.js';
-import type { Ledger } from '../ledger.js';
+import type { Clock, Ledger } from '../ledger.js';
+import { rateLimit } from '../http/rate-limit.js';
 
 /** `/v1/accounts/:id/…`: balances, packages, usage and upgrade advice. */
-export function accountRoutes(ledger: Ledger) {
+export function accountRoutes(
+  ledger: Ledger,
+  options: { purchasesPerMinute: number; clock: Clock },
+) {
+  // Counted once the caller may act for the account, so account B's token
+  // cannot use up account A's budget. Replays of a key count too.
+  const purchaseLimit = rateLimit<AuthEnv, '/:id/purchases'>({
+    limit: options.purchasesPerMinute,
+    clock: options.clock,
+    keyOf: (c) => c.req.param('id'),
+    message: 'Too many purchases for this account.',
+  });
   return new Hono<AuthEnv>()
     .put('/:id', secretOnly, jsonBody(schemas.account), async (c) => {
       const { planId, cycleAnchor } = c.req.valid('json');
@@ -18,7 +30,7 @@ export function accountRoutes(ledger: Ledger) {
       const body: PurchaseListDto = { purchases: await ledger.purchases(pathId(c)) };
       return c.json(body);
     })
-    .post('/:id/purchases', accountAccess, jsonBody(schemas.purchase), async (c) => {
+    .post('/:id/purchases', accountAccess, purchaseLimit, jsonBody(schemas.purchase), async (c) => {
       const id = pathId(c);
       const key = idempotencyKeySchema.safeParse(c.req.header('idempotency-key'));
       if (!key.success) {

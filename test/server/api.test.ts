@@ -126,6 +126,13 @@ for (const factory of storeFactories) {
           assert.equal(res.body.error.code, 'unauthorized');
         }
       });
+      it('reads the Bearer scheme without regard to case', async () => {
+        const res = await f.call('GET', '/v1/accounts/acme/balance', {
+          auth: null,
+          headers: { authorization: `bearer ${token}` },
+        });
+        assert.equal(res.status, 200);
+      });
       it('keeps the usage route to the secret key', async () => {
         const res = await f.call('POST', '/v1/accounts/acme/usage', {
           body: { callId: 'c', seconds: 1 },

@@ -1,0 +1,363 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sign } from 'hono/jwt';
+import { tokenIssuer } from '../../server/http/auth.js';
+import { startDemoServer } from '../support/demo-server.js';
+import { fixture, SECRET, storeFactories, type Fixture } from '../support/api.js';
+import { reportReliability } from '../support/reliability-report.js';
+
+/**
+ * Every route × every kind of credential answers as DESIGN §3 says: public
+ * routes for anyone, the secret key for everything, a widget token for its own
+ * account's read and purchase routes only, and 401 for anything that is not a
+ * valid, unexpired credential of ours.
+ */
+
+type Credential =
+  | 'none'
+  | 'malformed'
+  | 'expired'
+  | 'wrong signature'
+  | "another account's token"
+  | 'widget token (own account)'
+  | 'secret key';
+
+const CREDENTIALS: Credential[] = [
+  'none',
+  'malformed',
+  'expired',
+  'wrong signature',
+  "another account's token",
+  'widget token (own account)',
+  'secret key',
+];
+
+interface Route {
+  name: string;
+  method: string;
+  path: string;
+  body?: () => unknown;
+  headers?: () => Record<string, string>;
+  /** Expected status per credential. */
+  expect: Record<Credential, number>;
+}
+
+const refusedAll = { none: 401, malformed: 401, expired: 401, 'wrong signature': 401 } as const;
+let keys = 0;
+
+const ROUTES: Route[] = [
+  {
+    name: 'GET /v1/catalog',
+    method: 'GET',
+    path: '/v1/catalog',
+    expect: Object.fromEntries(CREDENTIALS.map((c) => [c, 200])) as Record<Credential, number>,
+  },
+  {
+    name: 'GET /v1/openapi.json',
+    method: 'GET',
+    path: '/v1/openapi.json',
+    expect: Object.fromEntries(CREDENTIALS.map((c) => [c, 200])) as Record<Credential, number>,
+  },
+  {
+    name: 'POST /v1/sessions',
+    method: 'POST',
+    path: '/v1/sessions',
+    body: () => ({ accountId: 'acme' }),
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 403,
+      'secret key': 201,
+    },
+  },
+  {
+    name: 'PUT /v1/accounts/:id',
+    method: 'PUT',
+    path: '/v1/accounts/acme',
+    body: () => ({ planId: 'starter' }),
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 403,
+      'secret key': 200,
+    },
+  },
+  {
+    name: 'GET /v1/accounts/:id/balance',
+    method: 'GET',
+    path: '/v1/accounts/acme/balance',
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 200,
+      'secret key': 200,
+    },
+  },
+  {
+    name: 'GET /v1/accounts/:id/purchases',
+    method: 'GET',
+    path: '/v1/accounts/acme/purchases',
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 200,
+      'secret key': 200,
+    },
+  },
+  {
+    name: 'POST /v1/accounts/:id/purchases',
+    method: 'POST',
+    path: '/v1/accounts/acme/purchases',
+    body: () => ({ packageId: 'small' }),
+    headers: () => ({ 'idempotency-key': `matrix-${++keys}` }),
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 201,
+      'secret key': 201,
+    },
+  },
+  {
+    name: 'POST /v1/accounts/:id/usage',
+    method: 'POST',
+    path: '/v1/accounts/acme/usage',
+    body: () => ({ callId: `matrix-call-${++keys}`, seconds: 30 }),
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 403,
+      'secret key': 200,
+    },
+  },
+  {
+    name: 'GET /v1/accounts/:id/recommendation',
+    method: 'GET',
+    path: '/v1/accounts/acme/recommendation',
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 200,
+      'secret key': 200,
+    },
+  },
+];
+
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** The `Authorization` headers of each kind (several for the kinds that come in several forms). */
+async function credentials(f: Fixture): Promise<Record<Credential, (string | null)[]>> {
+  const mint = async (accountId: string, ttlSeconds: number) => {
+    const res = await f.call('POST', '/v1/sessions', { body: { accountId, ttlSeconds } });
+    assert.equal(res.status, 201);
+    return res.body.token as string;
+  };
+  const expiring = await mint('acme', 60);
+  const own = await mint('acme', 3600);
+  const theirs = await mint('other', 3600);
+  // Let the 60-second token run out; the others have an hour.
+  f.clock.advance(60_000);
+
+  const now = Math.floor(f.clock.now() / 1000);
+  const claims = { sub: 'acme', aud: 'minute-topup-widget', iat: now, exp: now + 600 };
+  const [head, , sig] = own.split('.');
+  return {
+    none: [null],
+    malformed: [
+      '',
+      'Bearer',
+      'Bearer ',
+      `Basic ${Buffer.from(`acme:${SECRET}`).toString('base64')}`,
+      SECRET,
+      `Bearer  ${SECRET}`,
+      `Bearer ${SECRET}x`,
+      `Bearer ${SECRET.slice(0, -1)}`,
+      `Bearer ${SECRET} ${SECRET}`,
+      'Bearer not-a-token',
+      'Bearer a.b.c',
+      `Bearer ${'x'.repeat(5000)}`,
+    ],
+    expired: [
+      `Bearer ${expiring}`,
+      // Signed with the right key, but long past its expiry.
+      `Bearer ${(await tokenIssuer(SECRET, { now: () => f.clock.now() - 86_400_000 }).mint('acme', 900)).token}`,
+    ],
+    'wrong signature': [
+      `Bearer ${(await tokenIssuer('sk_test_another_key_0123456789abcdef', f.clock).mint('acme', 900)).token}`,
+      // The secret key itself used as the signing key (ours derives another).
+      `Bearer ${await sign(claims, SECRET, 'HS256')}`,
+      // Right claims, no signature at all.
+      `Bearer ${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(claims)}.`,
+      // A real token's signature on a payload for another account.
+      `Bearer ${head}.${b64url({ ...claims, sub: 'other' })}.${sig}`,
+      // Another audience, correctly signed.
+      `Bearer ${await sign({ ...claims, aud: 'someone-else' }, `minute-topup-widget-token:${SECRET}`, 'HS256')}`,
+    ],
+    "another account's token": [`Bearer ${theirs}`],
+    'widget token (own account)': [`Bearer ${own}`],
+    'secret key': [`Bearer ${SECRET}`],
+  };
+}
+
+const matrix = { cells: 0, requests: 0, failures: [] as string[] };
+
+for (const factory of storeFactories) {
+  describe(`every route × every credential (${factory.name} store)`, () => {
+    it('answers as designed, and a refused request changes nothing', async () => {
+      const f = await fixture(await factory.open());
+      for (const id of ['acme', 'other']) {
+        assert.ok(
+          (await f.call('PUT', `/v1/accounts/${id}`, { body: { planId: 'starter' } })).status < 300,
+        );
+      }
+      const creds = await credentials(f);
+      for (const route of ROUTES) {
+        for (const credential of CREDENTIALS) {
+          matrix.cells += 1;
+          for (const authorization of creds[credential]) {
+            const before = await f.store.audit();
+            const charges = f.gateway.chargeCount;
+            const headers: Record<string, string> = { ...route.headers?.() };
+            if (authorization !== null) headers.authorization = authorization;
+            const body = route.body?.();
+            if (body !== undefined) headers['content-type'] = 'application/json';
+            const res = await f.app.request(route.path, {
+              method: route.method,
+              headers,
+              body: body === undefined ? undefined : JSON.stringify(body),
+            });
+            const json = (await res.json()) as { error?: { code: string; message: string } };
+            matrix.requests += 1;
+            const expected = route.expect[credential];
+            const label = `${route.name} × ${credential} (${String(authorization).slice(0, 40)}…)`;
+            if (res.status !== expected)
+              matrix.failures.push(`${label}: ${res.status} ≠ ${expected}`);
+            assert.equal(res.status, expected, `${label}: ${JSON.stringify(json)}`);
+            if (expected >= 400) {
+              assert.equal(
+                json.error?.code,
+                expected === 401 ? 'unauthorized' : 'forbidden',
+                label,
+              );
+              if (expected === 401)
+                assert.equal(res.headers.get('www-authenticate'), 'Bearer', label);
+              assert.deepEqual(await f.store.audit(), before, `${label} changed the ledger`);
+              assert.equal(f.gateway.chargeCount, charges, `${label} charged`);
+            }
+          }
+        }
+      }
+      assert.deepEqual(f.unexpected, []);
+      await f.store.close();
+    });
+  });
+}
+
+describe('widget tokens', () => {
+  let f: Fixture;
+  before(async () => {
+    f = await fixture(await storeFactories[0].open());
+    await f.call('PUT', '/v1/accounts/acme', { body: { planId: 'starter' } });
+  });
+  after(() => f.store.close());
+
+  it('carry only the account, the audience and the times, signed HS256, and not the key', async () => {
+    const res = await f.call('POST', '/v1/sessions', {
+      body: { accountId: 'acme', ttlSeconds: 300 },
+    });
+    const [head, payload] = res.body.token.split('.');
+    const header = JSON.parse(Buffer.from(head, 'base64url').toString());
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    assert.deepEqual(header, { alg: 'HS256', typ: 'JWT' });
+    assert.deepEqual(Object.keys(claims).sort(), ['aud', 'exp', 'iat', 'sub']);
+    assert.equal(claims.sub, 'acme');
+    assert.equal(claims.aud, 'minute-topup-widget');
+    assert.equal(claims.iat, Math.floor(f.clock.now() / 1000));
+    assert.equal(claims.exp - claims.iat, 300);
+    assert.ok(!res.body.token.includes(SECRET));
+    assert.ok(!Buffer.from(payload, 'base64url').toString().includes(SECRET));
+  });
+
+  it('stop working the second they expire', async () => {
+    const { token } = (
+      await f.call('POST', '/v1/sessions', { body: { accountId: 'acme', ttlSeconds: 60 } })
+    ).body;
+    f.clock.advance(59_999);
+    assert.equal((await f.call('GET', '/v1/accounts/acme/balance', { auth: token })).status, 200);
+    f.clock.advance(1);
+    const res = await f.call('GET', '/v1/accounts/acme/balance', { auth: token });
+    assert.equal(res.status, 401);
+    assert.match(res.body.error.message, /expired/);
+  });
+});
+
+describe('the demo, as a browser sees it', () => {
+  const KEY = 'sk_live_matrix_3c9f1e7a52b84d06b1e2f9a7c4d85e31';
+  let demo: Awaited<ReturnType<typeof startDemoServer>>;
+  const fetched: string[] = [];
+  let leaks = 0;
+
+  before(async () => {
+    demo = await startDemoServer({ MINUTE_TOPUP_SECRET_KEY: KEY });
+  });
+  after(async () => {
+    await demo?.stop();
+    const rows = ROUTES.length * CREDENTIALS.length;
+    reportReliability({
+      tried:
+        'Auth matrix: every route × no/malformed/expired/forged credentials, another account’s token, a widget token, the secret key (sqlite + memory); the demo’s pages, assets and API answers searched for the secret key',
+      figures: `${ROUTES.length} routes × ${CREDENTIALS.length} credentials = ${rows} cells per store, ${matrix.requests} requests, ${matrix.failures.length} failures; ${fetched.length} demo responses, ${leaks} with the key`,
+      check:
+        'each answer as designed (401/403/2xx), a refused request changes nothing, tokens carry only sub/aud/iat/exp, the secret key in no demo response',
+      held:
+        matrix.failures.length === 0 &&
+        matrix.cells === rows * storeFactories.length &&
+        leaks === 0 &&
+        fetched.length > 0,
+    });
+  });
+
+  it('never sends the secret key to the page', async () => {
+    const get = async (path: string, init?: RequestInit) => {
+      const res = await fetch(demo.base + path, init);
+      const text = await res.text();
+      assert.equal(res.status, 200, `${path}: ${text.slice(0, 200)}`);
+      const headers = [...res.headers].map(([k, v]) => `${k}: ${v}`).join('\n');
+      fetched.push(path);
+      if (text.includes(KEY) || headers.includes(KEY)) leaks += 1;
+      assert.ok(!text.includes(KEY), `${path} contains the secret key`);
+      assert.ok(!headers.includes(KEY), `${path}'s headers contain the secret key`);
+      return text;
+    };
+    const pages = ['/demo/billing', '/demo/partner'];
+    const assets = new Set([
+      '/demo/assets/dashboard.js',
+      '/demo/assets/partner.js',
+      '/demo/assets/dashboard.css',
+      '/demo/assets/partner.css',
+      '/dist/minute-topup.js',
+    ]);
+    for (const page of pages) {
+      const html = await get(page);
+      // Whatever else the pages load.
+      for (const [, ref] of html.matchAll(/(?:src|href)="(\/[^"]+)"/g)) assets.add(ref);
+    }
+    for (const asset of assets) await get(asset);
+    const accounts = JSON.parse(await get('/demo/api/accounts')).accounts as { id: string }[];
+    assert.ok(accounts.length > 0);
+    for (const tenant of ['main', 'partner']) {
+      for (const { id } of accounts) {
+        const text = await get('/demo/api/session', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ accountId: id, tenant }),
+        });
+        const { token } = JSON.parse(text) as { token: string };
+        assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'a JWT');
+        assert.notEqual(token, KEY);
+        const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+        assert.deepEqual(Object.keys(claims).sort(), ['aud', 'exp', 'iat', 'sub']);
+      }
+    }
+    assert.equal(leaks, 0);
+  });
+});
