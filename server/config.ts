@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { defaultCatalog, parseCatalog, type Catalog } from './domain/catalog.js';
+import { DEFAULT_RATE_LIMITS } from './http/rate-limit.js';
 
 export interface ServerConfig {
   port: number;
@@ -15,6 +16,14 @@ export interface ServerConfig {
   declineAccounts: string[];
   /** Serve the demo dashboard and seed its accounts (MINUTE_TOPUP_DEMO, default on). */
   demo: boolean;
+  /** SQLite group commit: transactions per COMMIT at most (MINUTE_TOPUP_SQLITE_MAX_BATCH; 1 = off). */
+  sqliteMaxBatch: number;
+  /**
+   * Widget tokens minted and purchases made per account and minute, per
+   * process (MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE, …_PURCHASES_PER_MINUTE;
+   * `0` or `Infinity` turns a limit off).
+   */
+  rateLimits: { sessionsPerMinute: number; purchasesPerMinute: number };
 }
 
 const list = (v: string | undefined) =>
@@ -22,6 +31,24 @@ const list = (v: string | undefined) =>
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+
+function perMinute(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (value === Infinity || (Number.isInteger(value) && value >= 0)) return value;
+  throw new Error(
+    `${name} must be a whole number of requests (0 or Infinity: no limit), got "${raw}".`,
+  );
+}
+
+function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (Number.isSafeInteger(value) && value >= 1) return value;
+  throw new Error(`${name} must be a whole number ≥ 1, got "${raw}".`);
+}
 
 /**
  * Reads the configuration of DESIGN §5 from the environment, with defaults
@@ -55,6 +82,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     lowThreshold,
     declineAccounts: list(env.MINUTE_TOPUP_DECLINE_ACCOUNTS),
     demo: !/^(0|off|false|no)$/i.test(env.MINUTE_TOPUP_DEMO ?? 'on'),
+    sqliteMaxBatch: positiveInteger(env, 'MINUTE_TOPUP_SQLITE_MAX_BATCH', 64),
+    rateLimits: {
+      sessionsPerMinute: perMinute(
+        env,
+        'MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE',
+        DEFAULT_RATE_LIMITS.sessionsPerMinute,
+      ),
+      purchasesPerMinute: perMinute(
+        env,
+        'MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE',
+        DEFAULT_RATE_LIMITS.purchasesPerMinute,
+      ),
+    },
   };
 }
 
