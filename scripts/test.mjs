@@ -6,7 +6,7 @@
  * suite fails. `npm test -- server` (or widget, e2e, types) runs just those.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 
 const nodeTests = (dir) =>
   existsSync(dir)
@@ -26,6 +26,14 @@ const suites = [
   },
   { name: 'widget', cmd: 'npm', args: ['run', '--silent', 'test:widget'], count: wtrCounts },
   {
+    name: 'reliability',
+    cmd: process.execPath,
+    args: ['--import', 'tsx', '--test', '--test-reporter=spec', ...nodeTests('test/reliability')],
+    count: nodeCounts,
+    before: () => rmSync(RELIABILITY_REPORT, { force: true }),
+    after: printReliabilityTable,
+  },
+  {
     name: 'e2e',
     cmd: process.execPath,
     args: ['--import', 'tsx', '--test', '--test-reporter=spec', ...nodeTests('test/e2e')],
@@ -33,6 +41,19 @@ const suites = [
     skipWhen: () => nodeTests('test/e2e').length === 0,
   },
 ];
+
+const RELIABILITY_REPORT = '.tmp/reliability.jsonl';
+
+/** The table of what the reliability suites tried and what held (see test/support/reliability-report.ts). */
+function printReliabilityTable() {
+  if (!existsSync(RELIABILITY_REPORT)) return;
+  const rows = readFileSync(RELIABILITY_REPORT, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+  console.log('\n| tried | figures | what had to hold | held |\n| --- | --- | --- | --- |');
+  for (const r of rows) console.log(`| ${r.tried} | ${r.figures} | ${r.check} | ${r.held ? 'yes' : '**no**'} |`);
+}
 
 function nodeCounts(out) {
   const pass = [...out.matchAll(/^ℹ pass (\d+)/gm)].at(-1)?.[1];
@@ -71,7 +92,9 @@ for (const suite of suites) {
   if (only.length && !only.includes(suite.name)) continue;
   if (suite.skipWhen?.()) continue;
   console.log(`\n=== ${suite.name} ===`);
+  suite.before?.();
   const { code, out } = await run(suite);
+  suite.after?.();
   const counts = suite.count(out);
   if (counts) {
     passed += counts.passed;

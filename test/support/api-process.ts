@@ -1,0 +1,219 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Real API processes (`server/main.ts`) for the reliability suites: start one
+ * on a database, wait until it answers, SIGKILL or SIGTERM it, start it again
+ * on the same database and port. Every process started here is remembered, so
+ * an `after` hook can end whatever is left with `stopAllApiProcesses()`.
+ */
+
+export const API_SECRET = 'sk_test_reliability_0123456789abcdef'; // ≥ 16 characters
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = join(ROOT, 'server', 'main.ts');
+const TSX = import.meta.resolve('tsx');
+
+const live = new Set<ChildProcess>();
+
+/** A TCP port nobody listens on right now (without loading the demo's browser helpers). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ApiOptions {
+  port: number;
+  databaseUrl: string;
+  /** The test gateway's charge log (`MINUTE_TOPUP_TEST_CHARGES_FILE`). */
+  chargesFile: string;
+  /** Extra environment, e.g. the test-only fault injections of `server/main.ts`. */
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface ApiProcess {
+  base: string;
+  child: ChildProcess;
+  /** Everything the process wrote to stdout and stderr. */
+  output(): string;
+  /** Resolves when the process has exited. */
+  exited: Promise<Exit>;
+}
+
+/** Starts `server/main.ts` (no demo, fixed secret key); see `waitUntilReady`. */
+export function startApi(options: ApiOptions): ApiProcess {
+  const inherited: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(inherited)) {
+    // No catalog, declines or fault injections from the caller's shell.
+    if (name.startsWith('MINUTE_TOPUP_')) delete inherited[name];
+  }
+  delete inherited.NODE_TEST_CONTEXT; // the child is a server, not a test file
+  const env: NodeJS.ProcessEnv = {
+    ...inherited,
+    PORT: String(options.port),
+    DATABASE_URL: options.databaseUrl,
+    MINUTE_TOPUP_SECRET_KEY: API_SECRET,
+    MINUTE_TOPUP_DEMO: 'off',
+    MINUTE_TOPUP_TEST_CHARGES_FILE: options.chargesFile,
+    // The load the suites send is far beyond a real account's purchases per minute.
+    MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE: '0',
+    MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE: '0',
+    TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'),
+    ...options.env,
+  };
+  const child = spawn(process.execPath, ['--import', TSX, MAIN], {
+    cwd: options.cwd ?? ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  live.add(child);
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  const exited = new Promise<Exit>((resolve) =>
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  return { base: `http://127.0.0.1:${options.port}`, child, output: () => output, exited };
+}
+
+const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+
+/** Waits until the process answers `GET /v1/catalog`; throws (with its output) if it exits. */
+export async function waitUntilReady(api: ApiProcess, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!running(api.child)) {
+      throw new Error(
+        `API process exited (${api.child.exitCode ?? api.child.signalCode}):\n${api.output()}`,
+      );
+    }
+    try {
+      const res = await fetch(`${api.base}/v1/catalog`, { signal: AbortSignal.timeout(2_000) });
+      await res.arrayBuffer();
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`API process at ${api.base} not ready after ${timeoutMs} ms:\n${api.output()}`);
+}
+
+/** Starts a process and waits until it answers. */
+export async function startReadyApi(options: ApiOptions): Promise<ApiProcess> {
+  const api = startApi(options);
+  try {
+    await waitUntilReady(api);
+  } catch (error) {
+    await killApi(api);
+    throw error;
+  }
+  return api;
+}
+
+/** SIGKILLs the process (if still running) and waits until it is gone. */
+export async function killApi(api: ApiProcess): Promise<Exit> {
+  if (running(api.child)) api.child.kill('SIGKILL');
+  return api.exited;
+}
+
+/**
+ * SIGTERMs the process and waits for it to exit, SIGKILLing it after
+ * `graceMs`. Returns how it exited and how long that took.
+ */
+export async function terminateApi(
+  api: ApiProcess,
+  graceMs = 10_000,
+): Promise<Exit & { ms: number; forced: boolean }> {
+  const started = Date.now();
+  if (!running(api.child)) return { ...(await api.exited), ms: 0, forced: false };
+  api.child.kill('SIGTERM');
+  let forced = false;
+  const timer = setTimeout(() => {
+    forced = true;
+    api.child.kill('SIGKILL');
+  }, graceMs);
+  const exit = await api.exited;
+  clearTimeout(timer);
+  return { ...exit, ms: Date.now() - started, forced };
+}
+
+/** For `after` hooks: SIGKILLs every process started here that is still running. */
+export async function stopAllApiProcesses(): Promise<void> {
+  const exits = [...live].map(
+    (child) =>
+      new Promise<void>((resolve) => {
+        if (!running(child)) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  );
+  await Promise.all(exits);
+}
+
+export interface Answer {
+  /** 0 when no answer came (connection refused, reset, or timed out). */
+  status: number;
+  /** The body exactly as sent. */
+  text: string;
+  body: any;
+  /** Why no answer came, when `status` is 0. */
+  error?: string;
+}
+
+/** One request with the secret key; a transport failure is an answer with status 0. */
+export async function callApi(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  timeoutMs = 15_000,
+): Promise<Answer> {
+  try {
+    const res = await fetch(base + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${API_SECRET}`,
+        'content-type': 'application/json',
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // kept as text
+    }
+    return { status: res.status, text, body: parsed };
+  } catch (error) {
+    const e = error as Error & { cause?: { code?: string; message?: string } };
+    return {
+      status: 0,
+      text: '',
+      body: undefined,
+      error: e.cause?.code ?? e.cause?.message ?? e.message,
+    };
+  }
+}
