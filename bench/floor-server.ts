@@ -1,0 +1,33 @@
+/**
+ * The floor the API is measured against: a bare Hono route that runs one
+ * better-sqlite3 transaction of the same durability as the ledger (WAL,
+ * synchronous=FULL) — read a counter, insert a ledger row, update the counter.
+ */
+import { serve } from '@hono/node-server';
+import Database from 'better-sqlite3';
+import { Hono } from 'hono';
+
+const db = new Database(process.env.DATABASE_URL ?? ':memory:');
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = FULL');
+db.exec(`CREATE TABLE IF NOT EXISTS balances (account TEXT PRIMARY KEY, used INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS rows (account TEXT, call_id TEXT, seconds INTEGER, PRIMARY KEY (account, call_id));`);
+const read = db.prepare('SELECT used FROM balances WHERE account = ?');
+const insert = db.prepare('INSERT INTO rows (account, call_id, seconds) VALUES (?, ?, ?)');
+const upsert = db.prepare(
+  'INSERT INTO balances (account, used) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET used = excluded.used',
+);
+const record = db.transaction((account: string, callId: string, seconds: number) => {
+  const used = ((read.get(account) as { used: number } | undefined)?.used ?? 0) + seconds;
+  insert.run(account, callId, seconds);
+  upsert.run(account, used);
+  return used;
+});
+
+const app = new Hono();
+app.get('/v1/catalog', (c) => c.json({ ok: true }));
+app.post('/floor/usage/:account', async (c) => {
+  const { callId, seconds } = await c.req.json<{ callId: string; seconds: number }>();
+  return c.json({ used: record(c.req.param('account'), callId, seconds) });
+});
+serve({ fetch: app.fetch, port: Number(process.env.PORT) });

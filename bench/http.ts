@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import { createAccounts, load, median, spawnServer, tempDir } from './util.js';
+
+export interface Row {
+  figure: string;
+  value: string;
+  goal: string;
+}
+
+const accounts = Array.from({ length: 10 }, (_, i) => `acct-${i}`);
+
+/**
+ * Usage calls and balance reads over HTTP against the floor: a bare Hono route
+ * running one better-sqlite3 transaction of the same durability (WAL, FULL).
+ * The API runs twice — with group commit (the default) and without
+ * (`MINUTE_TOPUP_SQLITE_MAX_BATCH=1`, one fsync per request, like the floor)
+ * — and all three run side by side, alternating, so they see the same machine.
+ */
+export async function httpBench(runs = 3): Promise<Row[]> {
+  const tmp = tempDir();
+  const floor = await spawnServer('bench/floor-server.ts', { DATABASE_URL: join(tmp.dir, 'floor.db') });
+  const grouped = await spawnServer('server/main.ts', { DATABASE_URL: join(tmp.dir, 'grouped.db') });
+  const single = await spawnServer('server/main.ts', {
+    DATABASE_URL: join(tmp.dir, 'single.db'),
+    MINUTE_TOPUP_SQLITE_MAX_BATCH: '1',
+  });
+  try {
+    await createAccounts(grouped.base, accounts);
+    await createAccounts(single.base, accounts);
+    const f: number[] = [];
+    const g: number[] = [];
+    const s: number[] = [];
+    const b: number[] = [];
+    const lat: number[] = [];
+    for (const [base, kind] of [
+      [floor.base, 'floor'],
+      [grouped.base, 'usage'],
+      [single.base, 'usage'],
+    ] as const) {
+      await load([base], kind, { seconds: 1 }); // warm-up
+    }
+    for (let i = 0; i < runs; i += 1) {
+      f.push((await load([floor.base], 'floor')).perSecond);
+      const usage = await load([grouped.base], 'usage');
+      g.push(usage.perSecond);
+      lat.push(usage.p50);
+      s.push((await load([single.base], 'usage')).perSecond);
+      b.push((await load([grouped.base], 'balance')).perSecond);
+    }
+    const ratio = (xs: number[]) => `${median(xs.map((x, i) => x / f[i])).toFixed(2)}×`;
+    return [
+      {
+        figure: 'Floor: bare Hono route, one SQLite FULL transaction per request',
+        value: `${median(f).toFixed(0)} req/s`,
+        goal: '—',
+      },
+      {
+        figure: 'Usage calls over HTTP, group commit (default)',
+        value: `${median(g).toFixed(0)} req/s, p50 ${median(lat)} ms — ${ratio(g)} the floor`,
+        goal: '≥ 0.8× (stretch ≥ 2×)',
+      },
+      {
+        figure: 'Usage calls over HTTP, one fsync per request (MAX_BATCH=1)',
+        value: `${median(s).toFixed(0)} req/s — ${ratio(s)} the floor`,
+        goal: '≥ 0.8×',
+      },
+      {
+        figure: 'Balance reads over HTTP',
+        value: `${median(b).toFixed(0)} req/s`,
+        goal: '—',
+      },
+    ];
+  } finally {
+    await Promise.all([floor.stop(), grouped.stop(), single.stop()]);
+    tmp.remove();
+  }
+}

@@ -1,0 +1,96 @@
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../test/support/demo-server.js';
+
+export const SECRET = 'sk_bench_0123456789abcdef0123456789';
+export const auth = { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' };
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+export function tempDir(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'minute-topup-bench-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Spawns a TypeScript entry point as its own process with `PORT` set; resolves once `ready` answers. */
+export async function spawnServer(entry: string, env: Record<string, string>, ready = '/v1/catalog') {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: { ...process.env, PORT: String(port), MINUTE_TOPUP_SECRET_KEY: SECRET, MINUTE_TOPUP_DEMO: 'off', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; ; i += 1) {
+    try {
+      if ((await fetch(base + ready)).ok) break;
+    } catch {
+      if (i > 300 || child.exitCode !== null) throw new Error(`${entry} did not start`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    base,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** Creates accounts on a real API (secret key). */
+export async function createAccounts(base: string, ids: string[], planId = 'scale') {
+  for (const id of ids) {
+    const res = await fetch(`${base}/v1/accounts/${id}`, {
+      method: 'PUT',
+      headers: auth,
+      body: JSON.stringify({ planId }),
+    });
+    if (!res.ok) throw new Error(`PUT account ${id}: ${res.status}`);
+  }
+}
+
+let callSeq = 0;
+
+/** autocannon against one or more bases at once; returns summed requests/s and the median latency. */
+export async function load(
+  bases: string[],
+  kind: 'usage' | 'balance' | 'floor',
+  options: { connections?: number; seconds?: number; accounts?: number } = {},
+) {
+  const { connections = 16, seconds = 3, accounts = 10 } = options;
+  const run = (base: string) =>
+    autocannon({
+      url: base,
+      connections: Math.max(1, Math.round(connections / bases.length)),
+      duration: seconds,
+      requests: [
+        {
+          method: kind === 'balance' ? 'GET' : 'POST',
+          headers: auth,
+          setupRequest: (req) => {
+            callSeq += 1;
+            const account = `acct-${callSeq % accounts}`;
+            if (kind === 'balance') return { ...req, path: `/v1/accounts/${account}/balance` };
+            const body = JSON.stringify({ callId: `c${process.pid}-${callSeq}`, seconds: 7 });
+            const path = kind === 'floor' ? `/floor/usage/${account}` : `/v1/accounts/${account}/usage`;
+            return { ...req, path, body };
+          },
+        },
+      ],
+    });
+  const results = await Promise.all(bases.map(run));
+  const errors = results.reduce((s, r) => s + r.non2xx + r.errors, 0);
+  if (errors > 0) throw new Error(`${kind}: ${errors} failed requests`);
+  return {
+    perSecond: results.reduce((s, r) => s + r.requests.average, 0),
+    p50: median(results.map((r) => r.latency.p50)),
+  };
+}
