@@ -303,8 +303,7 @@ describe('the demo, as a browser sees it', () => {
     await demo?.stop();
     const rows = ROUTES.length * CREDENTIALS.length;
     reportReliability({
-      tried:
-        'Auth matrix: every route × no/malformed/expired/forged credentials, another account’s token, a widget token, the secret key (sqlite + memory); the demo’s pages, assets and API answers searched for the secret key',
+      tried: `Auth matrix: every route × no/malformed/expired/forged credentials, another account’s token, a widget token, the secret key (${storeFactories.map((f) => f.name).join(' + ')}); the demo’s pages, assets and API answers searched for the secret key`,
       figures: `${ROUTES.length} routes × ${CREDENTIALS.length} credentials = ${rows} cells per store, ${matrix.requests} requests, ${matrix.failures.length} failures; ${fetched.length} demo responses, ${leaks} with the key`,
       check:
         'each answer as designed (401/403/2xx), a refused request changes nothing, tokens carry only sub/aud/iat/exp, the secret key in no demo response',

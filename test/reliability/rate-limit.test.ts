@@ -426,7 +426,7 @@ describe('MINUTE_TOPUP_RATE_* in the environment', () => {
 
 after(() => {
   reportReliability({
-    tried: 'Rate limits on token mints and purchases per account (sqlite + memory, manual clock)',
+    tried: `Rate limits on token mints and purchases per account (${storeFactories.map((f) => f.name).join(' + ')}, manual clock)`,
     figures: `${figures.requests} requests, ${figures.limited} answered 429; ${figures.ledgerChangesBy429} ledger changes and ${figures.chargesBy429} charges by a 429; ${figures.failures} failures`,
     check:
       'the N+1-th request in a window is a 429 with Retry-After ≥ 1 s, other accounts unaffected, requests pass again after the window, a 429 changes nothing',
