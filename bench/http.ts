@@ -18,8 +18,12 @@ const accounts = Array.from({ length: 10 }, (_, i) => `acct-${i}`);
  */
 export async function httpBench(runs = 3): Promise<Row[]> {
   const tmp = tempDir();
-  const floor = await spawnServer('bench/floor-server.ts', { DATABASE_URL: join(tmp.dir, 'floor.db') });
-  const grouped = await spawnServer('server/main.ts', { DATABASE_URL: join(tmp.dir, 'grouped.db') });
+  const floor = await spawnServer('bench/floor-server.ts', {
+    DATABASE_URL: join(tmp.dir, 'floor.db'),
+  });
+  const grouped = await spawnServer('server/main.ts', {
+    DATABASE_URL: join(tmp.dir, 'grouped.db'),
+  });
   const single = await spawnServer('server/main.ts', {
     DATABASE_URL: join(tmp.dir, 'single.db'),
     MINUTE_TOPUP_SQLITE_MAX_BATCH: '1',

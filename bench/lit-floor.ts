@@ -7,7 +7,11 @@ import { property, state } from 'lit/decorators.js';
 const ctx = createContext<number>('floor');
 
 export class FloorRoot extends LitElement {
-  static styles = css`:host { display: block; }`;
+  static styles = css`
+    :host {
+      display: block;
+    }
+  `;
   @provide({ context: ctx }) @state() value = 1;
   @property() label = '';
   render() {

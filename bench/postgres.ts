@@ -22,7 +22,11 @@ export async function postgresBench(runs = 3): Promise<Row[]> {
       two.push((await load([a.base, b.base], 'usage')).perSecond);
     }
     return [
-      { figure: 'PostgreSQL usage calls, 1 API process', value: `${median(one).toFixed(0)} req/s`, goal: '—' },
+      {
+        figure: 'PostgreSQL usage calls, 1 API process',
+        value: `${median(one).toFixed(0)} req/s`,
+        goal: '—',
+      },
       {
         figure: 'PostgreSQL usage calls, 2 API processes (same run)',
         value: `${median(two).toFixed(0)} req/s (${(median(two) / median(one)).toFixed(2)}×)`,

@@ -74,7 +74,8 @@ export async function scalingBench(opsPerRound = 300, rounds = 7): Promise<Row[]
       }
     }
     const us = (xs: number[]) => `${median(xs).toFixed(0)} µs`;
-    const ratio = (big: number[], small: number[]) => `${(median(big) / median(small)).toFixed(2)}×`;
+    const ratio = (big: number[], small: number[]) =>
+      `${(median(big) / median(small)).toFixed(2)}×`;
     return [
       {
         figure: 'Usage call, 10 → 100,000 purchases in history',

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../test/support/demo-server.js';
+import { freePort } from '../test/support/net.js';
 
 export const SECRET = 'sk_bench_0123456789abcdef0123456789';
 export const auth = { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' };
@@ -20,11 +20,21 @@ export function tempDir(): { dir: string; remove(): void } {
 }
 
 /** Spawns a TypeScript entry point as its own process with `PORT` set; resolves once `ready` answers. */
-export async function spawnServer(entry: string, env: Record<string, string>, ready = '/v1/catalog') {
+export async function spawnServer(
+  entry: string,
+  env: Record<string, string>,
+  ready = '/v1/catalog',
+) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: { ...process.env, PORT: String(port), MINUTE_TOPUP_SECRET_KEY: SECRET, MINUTE_TOPUP_DEMO: 'off', ...env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      MINUTE_TOPUP_SECRET_KEY: SECRET,
+      MINUTE_TOPUP_DEMO: 'off',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (let i = 0; ; i += 1) {
@@ -80,7 +90,8 @@ export async function load(
             const account = `acct-${callSeq % accounts}`;
             if (kind === 'balance') return { ...req, path: `/v1/accounts/${account}/balance` };
             const body = JSON.stringify({ callId: `c${process.pid}-${callSeq}`, seconds: 7 });
-            const path = kind === 'floor' ? `/floor/usage/${account}` : `/v1/accounts/${account}/usage`;
+            const path =
+              kind === 'floor' ? `/floor/usage/${account}` : `/v1/accounts/${account}/usage`;
             return { ...req, path, body };
           },
         },

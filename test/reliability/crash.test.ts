@@ -18,6 +18,7 @@ import {
   type Answer,
   type ApiProcess,
 } from '../support/api-process.js';
+import { prng } from '../support/net.js';
 import { freshPostgresDatabase, type FreshDatabase } from '../support/pg.js';
 import { reportReliability } from '../support/reliability-report.js';
 
@@ -55,18 +56,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'minute-topup-crash-'));
   dirs.push(dir);
   return dir;
-}
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,34 +1,19 @@
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createApp, type AppConfig } from '../../server/app.js';
+import type { AppConfig } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
-import { defaultCatalog } from '../../server/domain/catalog.js';
 import { DEFAULT_RATE_LIMITS, FixedWindowCounter } from '../../server/http/rate-limit.js';
-import { TestPaymentGateway } from '../../server/payments.js';
 import { startDemoServer } from '../support/demo-server.js';
-import { manualClock, SECRET, storeFactories, type StoreFactory } from '../support/api.js';
+import { fixture, SECRET, storeFactories, type StoreFactory } from '../support/api.js';
 import { reportReliability } from '../support/reliability-report.js';
 
 const figures = { requests: 0, limited: 0, ledgerChangesBy429: 0, chargesBy429: 0, failures: 0 };
 
 /** An app with the given limits over a fresh store, a manual clock and accounts acme and other. */
 async function limitedApp(factory: StoreFactory, rateLimits: AppConfig['rateLimits']) {
-  const store = await factory.open();
-  const clock = manualClock();
-  const gateway = new TestPaymentGateway();
-  const unexpected: Error[] = [];
-  const app = createApp({
-    store,
-    gateway,
-    clock,
-    logError: (err) => unexpected.push(err),
-    config: {
-      secretKey: SECRET,
-      catalog: defaultCatalog,
-      corsOrigins: ['https://host.example'],
-      rateLimits,
-    },
+  const { app, store, clock, gateway, unexpected } = await fixture(await factory.open(), {
+    rateLimits,
   });
   const call = async (
     method: string,

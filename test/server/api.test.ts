@@ -214,7 +214,11 @@ for (const factory of storeFactories) {
         );
         f.gateway.setDeclining('acme', false);
         const retried = await buy('key-1');
-        assert.equal((await buy('key-1', 'large')).status, 422, 'the key now belongs to the purchase');
+        assert.equal(
+          (await buy('key-1', 'large')).status,
+          422,
+          'the key now belongs to the purchase',
+        );
         assert.equal(retried.status, 201);
         assert.equal(f.gateway.chargeCount, 1);
       });

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+export { freePort } from './net.js';
 
 /**
  * Real API processes (`server/main.ts`) for the reliability suites: start one
@@ -16,20 +17,6 @@ const MAIN = join(ROOT, 'server', 'main.ts');
 const TSX = import.meta.resolve('tsx');
 
 const live = new Set<ChildProcess>();
-
-/** A TCP port nobody listens on right now (without loading the demo's browser helpers). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ApiOptions {
   port: number;

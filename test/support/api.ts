@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createApp, type App } from '../../server/app.js';
+import { createApp, type App, type AppConfig } from '../../server/app.js';
 import { defaultCatalog } from '../../server/domain/catalog.js';
 import { TestPaymentGateway } from '../../server/payments.js';
 import { MemoryStore } from '../../server/store/memory.js';
@@ -76,7 +76,11 @@ export interface Fixture {
   ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-export async function fixture(store: LedgerStore): Promise<Fixture> {
+/** The API over `store` with a manual clock and the test gateway; `config` adds to the test config. */
+export async function fixture(
+  store: LedgerStore,
+  config: Partial<AppConfig> = {},
+): Promise<Fixture> {
   const clock = manualClock();
   const gateway = new TestPaymentGateway();
   const unexpected: Error[] = [];
@@ -85,7 +89,12 @@ export async function fixture(store: LedgerStore): Promise<Fixture> {
     gateway,
     clock,
     logError: (err) => unexpected.push(err),
-    config: { secretKey: SECRET, catalog: defaultCatalog, corsOrigins: ['https://host.example'] },
+    config: {
+      secretKey: SECRET,
+      catalog: defaultCatalog,
+      corsOrigins: ['https://host.example'],
+      ...config,
+    },
   });
   return {
     app,
