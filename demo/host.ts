@@ -25,7 +25,8 @@ export async function mountDemo(
   const partner = createApp({
     store: partnerStore,
     gateway: partnerGateway,
-    config: { secretKey: config.secretKey, catalog: partnerCatalog },
+    // Its own key: a token minted for the main API is not valid here.
+    config: { secretKey: `${config.secretKey}:partner`, catalog: partnerCatalog },
   });
   // The start of the current UTC day: seeding is deterministic within a day, so
   // several processes starting at once on one database write identical rows.

@@ -69,8 +69,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     catalog = parseCatalog(JSON.parse(text));
   }
   const secretKey = env.MINUTE_TOPUP_SECRET_KEY ?? '';
-  if (secretKey !== '' && secretKey.length < 16) {
-    throw new Error('MINUTE_TOPUP_SECRET_KEY must be at least 16 characters long.');
+  if (secretKey !== '' && !/^[\x21-\x7e]{16,4096}$/.test(secretKey)) {
+    throw new Error(
+      'MINUTE_TOPUP_SECRET_KEY must be 16 or more visible ASCII characters (no spaces).',
+    );
   }
   return {
     port,

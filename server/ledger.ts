@@ -20,7 +20,13 @@ import {
   type Catalog,
 } from './domain/index.js';
 import type { PaymentGateway } from './payments.js';
-import type { AccountRow, LedgerStore, LedgerTx, PurchaseRow } from './store/types.js';
+import type {
+  AccountRow,
+  LedgerStore,
+  LedgerTx,
+  PurchaseIntentRow,
+  PurchaseRow,
+} from './store/types.js';
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -77,6 +83,14 @@ export class Ledger {
     const anchorMs = cycleAnchor === undefined ? undefined : Date.parse(cycleAnchor);
     return this.store.transact(async (tx) => {
       const existing = await tx.getAccount(id, true);
+      // Moving the anchor would re-key the cycle counters: this cycle's use
+      // would vanish (free minutes) and the upgrade advice lose its history.
+      if (existing && anchorMs !== undefined && anchorMs !== existing.cycleAnchorMs) {
+        throw new DomainError(
+          'conflict',
+          'The billing cycle anchor of an existing account cannot be changed.',
+        );
+      }
       const cycleAnchorMs = anchorMs ?? existing?.cycleAnchorMs ?? this.clock.now();
       const created = await tx.putAccount(id, planId, cycleAnchorMs);
       return { account: { id, planId, cycleAnchor: iso(cycleAnchorMs) }, created };
@@ -157,21 +171,29 @@ export class Ledger {
    * Completes purchases whose charge was approved but whose minutes were
    * never credited (the process died in between). Run at start-up.
    */
-  async completePendingPurchases(): Promise<number> {
-    const pending = await this.store.transact((tx) => tx.pendingIntents());
+  async completePendingPurchases(
+    onError: (intent: PurchaseIntentRow, error: unknown) => void = () => undefined,
+  ): Promise<number> {
+    const pending = await this.store.transact((tx) => tx.pendingIntents(), READ);
     let completed = 0;
     for (const intent of pending) {
-      const charge = await this.gateway.findCharge(
-        chargeKey(intent.accountId, intent.idempotencyKey),
-      );
-      if (!charge) continue;
-      await this.credit(
-        intent.accountId,
-        intent.idempotencyKey,
-        intent.packageId,
-        charge.reference,
-      );
-      completed += 1;
+      // One intent that cannot be completed (its package left the catalog,
+      // say) must not keep the others — or the server — from starting.
+      try {
+        const charge = await this.gateway.findCharge(
+          chargeKey(intent.accountId, intent.idempotencyKey),
+        );
+        if (!charge) continue;
+        await this.credit(
+          intent.accountId,
+          intent.idempotencyKey,
+          intent.packageId,
+          charge.reference,
+        );
+        completed += 1;
+      } catch (error) {
+        onError(intent, error);
+      }
     }
     return completed;
   }
@@ -190,7 +212,10 @@ export class Ledger {
         return JSON.parse(intent.response) as PurchaseResultDto;
       }
       const now = this.clock.now();
-      const row: PurchaseRow = {
+      // The key may have created its purchase already, its intent row gone
+      // (a concurrent attempt was declined and forgot it): answer with it.
+      const existing = await tx.findPurchaseByKey(accountId, idempotencyKey);
+      const row: PurchaseRow = existing ?? {
         id: this.newId(),
         accountId,
         packageId: pkg.id,
@@ -205,18 +230,31 @@ export class Ledger {
         paymentRef,
         idempotencyKey,
       };
-      await tx.insertPurchase(row);
-      await tx.adjustExtra(accountId, row.totalSeconds, 1);
-      const cycle = cycleContaining(account.cycleAnchorMs, now);
-      await tx.addToCycle(accountId, cycle.start, {
-        topupCount: 1,
-        topupSpendMinor: pkg.priceMinor,
-      });
+      if (!existing) {
+        await tx.insertPurchase(row);
+        await tx.adjustExtra(accountId, row.totalSeconds, 1);
+        const cycle = cycleContaining(account.cycleAnchorMs, now);
+        await tx.addToCycle(accountId, cycle.start, {
+          topupCount: 1,
+          topupSpendMinor: pkg.priceMinor,
+        });
+      }
       const result: PurchaseResultDto = {
         purchase: purchaseDto(row),
         balance: await this.balanceIn(tx, await this.account(tx, accountId)),
       };
-      await tx.completeIntent(accountId, idempotencyKey, JSON.stringify(result));
+      const response = JSON.stringify(result);
+      if (intent) await tx.completeIntent(accountId, idempotencyKey, response);
+      else {
+        await tx.insertIntent({
+          accountId,
+          idempotencyKey,
+          packageId,
+          status: 'completed',
+          response,
+          createdAtMs: now,
+        });
+      }
       return result;
     });
   }

@@ -46,7 +46,12 @@ export async function main(): Promise<void> {
   const store = await openStore(config.databaseUrl, { sqliteMaxBatch: config.sqliteMaxBatch });
   const gateway = persistentTestGateway(config.databaseUrl, config.declineAccounts);
   const app = createApp({ store, gateway, config });
-  const completed = await app.ledger.completePendingPurchases();
+  const completed = await app.ledger.completePendingPurchases((intent, error) =>
+    console.error(
+      `Could not complete the interrupted purchase ${intent.idempotencyKey} of ${intent.accountId}:`,
+      error,
+    ),
+  );
   if (completed > 0) console.log(`Completed ${completed} purchase(s) interrupted by a restart.`);
   const demo = config.demo
     ? await (await import('../demo/host.js')).mountDemo(app, { config, store, gateway })

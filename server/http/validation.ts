@@ -43,7 +43,10 @@ export function pathId(c: Context, name = 'id'): string {
   return parsed.data;
 }
 
-const isoInstant = z.iso.datetime({ offset: true });
+/** An ISO 8601 instant with its offset, from the year 2000 on (no two-digit-year surprises). */
+const isoInstant = z.iso
+  .datetime({ offset: true })
+  .refine((v) => Date.parse(v) >= Date.UTC(2000, 0, 1), 'must be on or after 2000-01-01');
 
 export const schemas = {
   session: z.strictObject({

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { PurchaseListDto } from '../contract.js';
 import { accountAccess, secretOnly, type AuthEnv } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
-import { idempotencyKeySchema, jsonBody, pathId, schemas } from '../http/validation.js';
+import { idempotencyKeySchema, idSchema, jsonBody, pathId, schemas } from '../http/validation.js';
 import type { Clock, Ledger } from '../ledger.js';
 import { rateLimit } from '../http/rate-limit.js';
 
@@ -16,7 +16,7 @@ export function accountRoutes(
   const purchaseLimit = rateLimit<AuthEnv, '/:id/purchases'>({
     limit: options.purchasesPerMinute,
     clock: options.clock,
-    keyOf: (c) => c.req.param('id'),
+    keyOf: (c) => (idSchema.safeParse(c.req.param('id')).success ? c.req.param('id') : undefined),
     message: 'Too many purchases for this account.',
   });
   return new Hono<AuthEnv>()

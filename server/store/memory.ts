@@ -6,6 +6,7 @@ import type {
   LedgerTx,
   PurchaseIntentRow,
   PurchaseRow,
+  TransactOptions,
   UsageRow,
 } from './types.js';
 
@@ -40,8 +41,10 @@ export class MemoryStore implements LedgerStore {
   private state = emptyState();
   private queue: Promise<unknown> = Promise.resolve();
 
-  transact<T>(fn: (tx: LedgerTx) => Promise<T>): Promise<T> {
+  transact<T>(fn: (tx: LedgerTx) => Promise<T>, options: TransactOptions = {}): Promise<T> {
     const run = this.queue.then(async () => {
+      // A read changes nothing, so it needs no copy to roll back to.
+      if (options.readOnly) return fn(this.createTx(this.state));
       const before = structuredClone(this.state);
       try {
         return await fn(this.createTx(this.state));
@@ -128,7 +131,18 @@ export class MemoryStore implements LedgerStore {
       },
       async insertPurchase(row) {
         if (s.purchases.has(row.id)) throw new Error('duplicate purchase id');
+        for (const p of s.purchases.values()) {
+          if (p.accountId === row.accountId && p.idempotencyKey === row.idempotencyKey) {
+            throw new Error('duplicate purchase idempotency key');
+          }
+        }
         s.purchases.set(row.id, { ...row });
+      },
+      async findPurchaseByKey(accountId, idempotencyKey) {
+        for (const p of s.purchases.values()) {
+          if (p.accountId === accountId && p.idempotencyKey === idempotencyKey) return { ...p };
+        }
+        return null;
       },
       async listPurchases(accountId) {
         return [...s.purchases.values()]

@@ -62,6 +62,7 @@ const SQL = {
       idempotency_key)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
   listPurchases: 'SELECT * FROM purchases WHERE account_id = $1 ORDER BY seq DESC',
+  purchaseByKey: 'SELECT * FROM purchases WHERE account_id = $1 AND idempotency_key = $2',
   /** The usage and its allocations (in allocation order) in one round trip. */
   findUsage: `SELECT u.*, COALESCE(
       (SELECT json_agg(json_build_array(a.purchase_id, a.seconds) ORDER BY a.ord)
@@ -181,14 +182,13 @@ export class PostgresStore implements LedgerStore {
     // Reads see one snapshot; writes lock their account row (READ COMMITTED).
     const begin = options.readOnly ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN';
     try {
-      if (this.pipeline) {
-        // Pipelined: written together with the first statement, answered in
-        // order; if it failed, so does everything after it on this connection.
-        client.query(begin).catch(() => undefined);
-      } else {
-        await client.query(begin);
-      }
+      // Pipelined, BEGIN goes out with the first statement; it is awaited
+      // before COMMIT, so a failed BEGIN fails the transaction.
+      const begun = client.query(begin);
+      if (!this.pipeline) await begun;
+      else begun.catch(() => undefined);
       const result = await fn(createTx(client));
+      await begun;
       await client.query('COMMIT');
       client.release();
       return result;
@@ -292,6 +292,10 @@ function createTx(client: pg.PoolClient): LedgerTx {
     },
     async listPurchases(accountId) {
       return (await run('listPurchases', [accountId])).rows.map(purchaseFrom);
+    },
+    async findPurchaseByKey(accountId, key) {
+      const row = (await run('purchaseByKey', [accountId, key])).rows[0];
+      return row ? purchaseFrom(row) : null;
     },
     async findUsage(accountId, callId) {
       const r = await one('findUsage', [accountId, callId]);

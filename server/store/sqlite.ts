@@ -109,43 +109,49 @@ export class SqliteStore implements LedgerStore {
       // Let the requests that arrived with this one join its batch.
       await new Promise((resolve) => setImmediate(resolve));
       while (this.pending.length) await this.runBatch(this.pending.splice(0, this.maxBatch));
-    })().finally(() => {
-      this.draining = null;
-      if (this.pending.length) this.drain();
-    });
+    })()
+      .catch((error: unknown) => {
+        // Only a failed ROLLBACK gets here: fail what waits rather than hang.
+        this.pending.splice(0).forEach((op) => op.reject(error));
+      })
+      .finally(() => {
+        this.draining = null;
+        if (this.pending.length) this.drain();
+      });
   }
 
   private async runBatch(batch: Pending[]): Promise<void> {
-    const outcomes: (() => void)[] = [];
+    const done: { op: Pending; ok: boolean; value: unknown }[] = [];
     try {
       this.sql.begin.run();
-    } catch (error) {
-      batch.forEach((op) => op.reject(error));
-      return;
-    }
-    for (const op of batch) {
-      this.sql.save.run();
-      try {
-        const value = await op.fn(this.tx);
-        this.sql.release.run();
-        outcomes.push(() => op.resolve(value));
-      } catch (error) {
-        this.sql.undo.run();
-        this.sql.release.run();
-        outcomes.push(() => op.reject(error));
+      for (const op of batch) {
+        this.sql.save.run();
+        try {
+          const value = await op.fn(this.tx);
+          this.sql.release.run();
+          done.push({ op, ok: true, value });
+        } catch (error) {
+          // SQLite itself rolled the whole transaction back (disk full, I/O
+          // error…): every write of the batch is gone, so none may succeed.
+          if (!this.db.inTransaction) throw error;
+          this.sql.undo.run();
+          this.sql.release.run();
+          done.push({ op, ok: false, value: error });
+        }
       }
-    }
-    try {
       this.sql.commit.run();
     } catch (error) {
-      if (this.db.inTransaction) this.sql.rollback.run();
-      batch.forEach((op) => op.reject(error));
+      try {
+        if (this.db.inTransaction) this.sql.rollback.run();
+      } finally {
+        batch.forEach((op) => op.reject(error));
+      }
       return;
     }
     this.stats.commits += 1;
     this.stats.transactions += batch.length;
     // Acknowledge only now that the whole batch is durable.
-    outcomes.forEach((settle) => settle());
+    for (const d of done) (d.ok ? d.op.resolve : d.op.reject)(d.value);
   }
 
   async close(): Promise<void> {
@@ -195,6 +201,9 @@ export class SqliteStore implements LedgerStore {
            @purchasedAtMs, @totalSeconds, @remainingSeconds, @status, @paymentRef, @idempotencyKey)`,
       ),
       listPurchases: db.prepare('SELECT * FROM purchases WHERE account_id = ? ORDER BY seq DESC'),
+      purchaseByKey: db.prepare(
+        'SELECT * FROM purchases WHERE account_id = ? AND idempotency_key = ?',
+      ),
       findUsage: db.prepare('SELECT * FROM usages WHERE account_id = ? AND call_id = ?'),
       insertUsage: db.prepare(
         `INSERT INTO usages (account_id, call_id, seconds, occurred_at_ms, cycle_start_ms,
@@ -269,6 +278,10 @@ export class SqliteStore implements LedgerStore {
       },
       async listPurchases(accountId) {
         return (q.listPurchases.all(accountId) as Row[]).map(purchaseFrom);
+      },
+      async findPurchaseByKey(accountId, key) {
+        const r = q.purchaseByKey.get(accountId, key) as Row | undefined;
+        return r ? purchaseFrom(r) : null;
       },
       async findUsage(accountId, callId) {
         const r = q.findUsage.get(accountId, callId) as Row | undefined;

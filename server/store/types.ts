@@ -82,6 +82,8 @@ export interface LedgerTx {
   insertPurchase(row: PurchaseRow): Promise<void>;
   /** Newest first. */
   listPurchases(accountId: string): Promise<PurchaseRow[]>;
+  /** The purchase an idempotency key created, if any. */
+  findPurchaseByKey(accountId: string, idempotencyKey: string): Promise<PurchaseRow | null>;
 
   findUsage(accountId: string, callId: string): Promise<UsageRow | null>;
   insertUsage(row: UsageRow): Promise<void>;

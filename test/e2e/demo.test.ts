@@ -3,7 +3,7 @@
  * pages, driven in Chromium as a person would — by roles, names and keys.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { launchChromium, startDemoServer } from '../support/demo-server.js';
 
@@ -61,14 +61,21 @@ describe('demo dashboard, end to end', () => {
   let base: string;
 
   before(async () => {
+    browser = await launchChromium();
+  });
+
+  // Each test gets its own server on a fresh database, so none depends on another.
+  beforeEach(async () => {
     demo = await startDemoServer();
     base = demo.base;
-    browser = await launchChromium();
+  });
+
+  afterEach(async () => {
+    await demo?.stop();
   });
 
   after(async () => {
     await browser?.close();
-    await demo?.stop();
   });
 
   async function billing(account: string): Promise<Page> {
@@ -112,8 +119,18 @@ describe('demo dashboard, end to end', () => {
     await page.close();
   });
 
+  /** Buys a package through the card's dialog, choosing it by its name. */
+  async function buy(page: Page, name: RegExp, confirm: string) {
+    await card(page).getByRole('button', { name: 'Buy more minutes' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Buy more minutes' });
+    await dialog.getByRole('radio', { name }).check();
+    await dialog.getByRole('button', { name: confirm }).click();
+    await expect(dialog).toBeHidden();
+  }
+
   it('lists the new package in the history with its remaining balance', async () => {
     const page = await billing('demo-running-low');
+    await buy(page, /Medium/, 'Buy 100 minutes for $25.00');
     await card(page).getByRole('button', { name: 'View packages' }).click();
     const history = page.getByRole('dialog', { name: 'Your packages' });
     await expect(history).toBeVisible();
@@ -128,6 +145,7 @@ describe('demo dashboard, end to end', () => {
 
   it('drains a simulated call from the plan, then from the package', async () => {
     const page = await billing('demo-running-low');
+    await buy(page, /Medium/, 'Buy 100 minutes for $25.00');
     await expect(card(page)).toContainText('450 of 500 min used');
     await page.getByLabel('Duration').selectOption({ label: '2 hours' });
     await page.getByRole('button', { name: 'Simulate call' }).click();

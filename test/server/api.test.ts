@@ -65,6 +65,21 @@ for (const factory of storeFactories) {
           cycleAnchor: '2026-01-31T00:00:00.000Z',
         });
       });
+      it('refuses to move the cycle anchor of an existing account (409), and changes nothing', async () => {
+        await use('before', 600);
+        const moved = await f.call('PUT', '/v1/accounts/acme', {
+          body: { planId: 'starter', cycleAnchor: '2026-03-01T00:00:00Z' },
+        });
+        assert.equal(moved.status, 409);
+        assert.equal(moved.body.error.code, 'conflict');
+        const balance = (await f.call('GET', '/v1/accounts/acme/balance')).body;
+        assert.equal(balance.plan.usedSeconds, 600);
+        assert.equal(balance.plan.cycleStart, '2026-03-10T12:00:00.000Z');
+        const same = await f.call('PUT', '/v1/accounts/acme', {
+          body: { planId: 'growth', cycleAnchor: '2026-03-10T12:00:00Z' },
+        });
+        assert.equal(same.status, 200, 'the same anchor again is fine');
+      });
       it('refuses an unknown plan with 404 and a widget token with 403', async () => {
         const res = await f.call('PUT', '/v1/accounts/x', { body: { planId: 'gold' } });
         assert.equal(res.status, 404);
@@ -246,6 +261,54 @@ for (const factory of storeFactories) {
         assert.equal(f.gateway.chargeCount, 1, 'no second charge');
         assert.equal(retried.body.balance.extra.remainingSeconds, 6000);
       });
+      it('keeps a purchase whose pending intent a concurrent declined attempt forgot', async () => {
+        const store = f.store;
+        const original = store.transact.bind(store);
+        let calls = 0;
+        // Between the charge and the credit, a declined attempt with the same
+        // key deletes the pending intent.
+        store.transact = (fn, options) =>
+          ++calls === 2
+            ? original((tx) => tx.deleteIntent('acme', 'key-r')).then(() => original(fn, options))
+            : original(fn, options);
+        const first = await buy('key-r');
+        store.transact = original;
+        assert.equal(first.status, 201);
+        const again = await buy('key-r');
+        assert.equal(again.status, 201);
+        assert.deepEqual(again.body, first.body);
+        assert.equal(f.gateway.chargeCount, 1);
+        assert.equal((await f.call('GET', '/v1/accounts/acme/purchases')).body.purchases.length, 1);
+        assert.equal(
+          (await f.call('GET', '/v1/accounts/acme/balance')).body.extra.remainingSeconds,
+          6000,
+        );
+      });
+      it('starts even when an interrupted purchase cannot be completed', async () => {
+        const store = f.store;
+        const original = store.transact.bind(store);
+        let calls = 0;
+        store.transact = (fn, options) =>
+          ++calls === 2 ? Promise.reject(new Error('crash')) : original(fn, options);
+        await buy('key-x');
+        store.transact = original;
+        // The package is gone from the catalog by the time the server restarts.
+        const catalog = f.app.ledger.catalog;
+        const saved = catalog.packages;
+        catalog.packages = saved.filter((p) => p.id !== 'medium');
+        const failed: string[] = [];
+        try {
+          assert.equal(
+            await f.app.ledger.completePendingPurchases((intent) =>
+              failed.push(intent.idempotencyKey),
+            ),
+            0,
+          );
+        } finally {
+          catalog.packages = saved;
+        }
+        assert.deepEqual(failed, ['key-x']);
+      });
       it('completes interrupted purchases at start-up', async () => {
         const store = f.store;
         const original = store.transact.bind(store);
@@ -344,6 +407,11 @@ for (const factory of storeFactories) {
         const balance = (await f.call('GET', '/v1/accounts/acme/balance')).body;
         assert.equal(balance.plan.usedSeconds, 0);
         assert.equal(balance.plan.cycleStart, '2026-04-10T12:00:00.000Z');
+      });
+      it('refuses instants before 2000 (no two-digit-year cycles)', async () => {
+        const res = await use('ancient', 10, '0050-06-01T00:00:00Z');
+        assert.equal(res.status, 400);
+        assert.match(res.body.error.message, /2000/);
       });
       it('refuses usage in the future', async () => {
         const res = await use('future', 10, '2030-01-01T00:00:00Z');

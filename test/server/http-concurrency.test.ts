@@ -60,6 +60,7 @@ describe('concurrency over real HTTP (SQLite file)', () => {
     const sent = new Map<string, number>();
     const requests: Promise<{ status: number; body: Record<string, any> }>[] = [];
     const keys = new Set<string>();
+    let duplicatedCalls = 0;
     for (let i = 0; i < 400; i += 1) {
       const account = i % 3 === 0 ? 'b' : 'a';
       if (i % 4 === 0) {
@@ -73,15 +74,17 @@ describe('concurrency over real HTTP (SQLite file)', () => {
           );
         }
       } else {
-        // Every fifth call id is sent twice at once.
-        const callId = `${account}-call-${i - (i % 5 === 1 ? 1 : 0)}`;
+        // Every usage call is sent once; every fifth one twice at once.
+        const callId = `${account}-call-${i}`;
         const seconds = 60 + ((i * 7919) % 900);
-        if (!sent.has(callId)) sent.set(callId, seconds);
-        requests.push(
-          send('POST', `/accounts/${account}/usage`, { callId, seconds: sent.get(callId) }),
-        );
+        sent.set(callId, seconds);
+        for (let j = 0; j < (i % 5 === 1 ? 2 : 1); j += 1) {
+          requests.push(send('POST', `/accounts/${account}/usage`, { callId, seconds }));
+          if (j === 1) duplicatedCalls += 1;
+        }
       }
     }
+    assert.ok(duplicatedCalls >= 50, `${duplicatedCalls} call ids sent twice`);
     const results = await Promise.all(requests);
     assert.deepEqual(
       results.filter((r) => r.status >= 300).map((r) => r.body),

@@ -324,6 +324,13 @@ async function run(store: LedgerStore, s: Scenario): Promise<void> {
         const existing = model.accounts.get(id);
         const anchorIso = c.anchor === null ? undefined : ANCHORS[c.anchor];
         const anchorMs = anchorIso ? Date.parse(anchorIso) : (existing?.anchorMs ?? model.now);
+        if (existing && anchorMs !== existing.anchorMs) {
+          // An existing account's anchor never moves: refused, nothing changes.
+          const before = await store.audit();
+          await assert.rejects(ledger.putAccount(id, c.plan, anchorIso), isDomain('conflict'));
+          assert.deepEqual(await store.audit(), before);
+          break;
+        }
         const r = await ledger.putAccount(id, c.plan, anchorIso);
         assert.deepEqual(r, {
           account: { id, planId: c.plan, cycleAnchor: iso(anchorMs) },
