@@ -1,0 +1,78 @@
+import type { BalanceDto, PurchaseDto } from './contract.js';
+import {
+  cycleContaining,
+  DomainError,
+  findPlan,
+  warningLevel,
+  type Catalog,
+} from './domain/index.js';
+import type { AccountRow, LedgerTx, PurchaseRow } from './store/types.js';
+
+/** What the ledger's operations share: reading an account and its balance inside a transaction. */
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Marks a transaction that only reads. */
+export const READ = { readOnly: true } as const;
+
+/** The account, or a 404 `account_not_found`; locked for the transaction when `forUpdate`. */
+export async function requireAccount(
+  tx: LedgerTx,
+  id: string,
+  forUpdate = false,
+): Promise<AccountRow> {
+  const account = await tx.getAccount(id, forUpdate);
+  if (!account) throw new DomainError('account_not_found', `No account with id "${id}".`);
+  return account;
+}
+
+/** The balance of the cycle containing `nowMs`, from the maintained counters (no history scan). */
+export async function balanceOf(
+  tx: LedgerTx,
+  account: AccountRow,
+  catalog: Catalog,
+  nowMs: number,
+  lowThreshold: number,
+): Promise<BalanceDto> {
+  const plan = findPlan(catalog, account.planId);
+  const cycle = cycleContaining(account.cycleAnchorMs, nowMs);
+  const counters = await tx.getCycle(account.id, cycle.start);
+  const allowanceSeconds = plan.monthlyMinutes * 60;
+  const usedSeconds = counters?.planUsedSeconds ?? 0;
+  return {
+    plan: {
+      id: plan.id,
+      name: plan.name,
+      allowanceSeconds,
+      usedSeconds,
+      remainingSeconds: Math.max(0, allowanceSeconds - usedSeconds),
+      cycleStart: iso(cycle.start),
+      cycleEnd: iso(cycle.end),
+    },
+    extra: {
+      remainingSeconds: account.extraRemainingSeconds,
+      activePackages: account.activePackages,
+    },
+    overageSeconds: counters?.overageSeconds ?? 0,
+    warning: warningLevel({
+      allowanceSeconds,
+      planUsedSeconds: usedSeconds,
+      extraRemainingSeconds: account.extraRemainingSeconds,
+      lowThreshold: lowThreshold,
+    }),
+  };
+}
+export function purchaseDto(row: PurchaseRow): PurchaseDto {
+  return {
+    id: row.id,
+    packageId: row.packageId,
+    name: row.name,
+    minutes: row.minutes,
+    priceMinor: row.priceMinor,
+    currency: row.currency,
+    purchasedAt: iso(row.purchasedAtMs),
+    totalSeconds: row.totalSeconds,
+    remainingSeconds: row.remainingSeconds,
+    status: row.status,
+  };
+}
