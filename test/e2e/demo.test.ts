@@ -4,56 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium, startDemoServer } from '../support/demo-server.js';
-
-/** Retries `check` until it passes (the page updates asynchronously), for up to 5 s. */
-async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
-/** The visible text of an element, its shadow tree included, with white space folded. */
-/** The text of an element, its shadow tree included, with white space folded. */
-const visibleText = (locator: Locator) =>
-  locator.evaluate((el) => {
-    // No named inner functions: the test transform would wrap them in a helper the page lacks.
-    const out: string[] = [];
-    const stack: Node[] = [el];
-    while (stack.length) {
-      const node = stack.pop()!;
-      if (node instanceof Element && node.shadowRoot) stack.push(node.shadowRoot);
-      else if (node.nodeType === Node.TEXT_NODE) out.push(node.textContent ?? '');
-      else for (let i = node.childNodes.length - 1; i >= 0; i -= 1) stack.push(node.childNodes[i]);
-    }
-    return out.join('').replace(/\s+/g, ' ');
-  });
-
-const expect = (locator: Locator) => ({
-  toBeVisible: () => locator.first().waitFor({ state: 'visible' }),
-  toBeHidden: () => locator.first().waitFor({ state: 'hidden' }),
-  toContainText: (text: string) =>
-    eventually(async () => assert.match(await visibleText(locator), new RegExp(escape(text)))),
-  notToContainText: (text: string) =>
-    eventually(async () =>
-      assert.doesNotMatch(await visibleText(locator), new RegExp(escape(text))),
-    ),
-  toBeChecked: () => eventually(async () => assert.equal(await locator.isChecked(), true)),
-  toBeFocused: () =>
-    eventually(async () =>
-      assert.equal(await locator.evaluate((el) => el.matches(':focus')), true),
-    ),
-  toHaveCount: (n: number) => eventually(async () => assert.equal(await locator.count(), n)),
-});
-
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+import { expect } from '../support/page.js';
 
 describe('demo dashboard, end to end', () => {
   let demo: Awaited<ReturnType<typeof startDemoServer>>;

@@ -1,5 +1,5 @@
-import { expect } from '@open-wc/testing';
-import { dialogOf, mount, openDialog, shadow, text } from './helpers.js';
+import { aTimeout, expect, waitUntil } from '@open-wc/testing';
+import { deepActive, dialogOf, mount, openDialog, part, shadow, text } from './helpers.js';
 
 const banner = (el: Element) => shadow(el, 'minute-topup-banner').shadowRoot!;
 
@@ -38,6 +38,41 @@ describe('<minute-topup-banner>', () => {
     const button = await openDialog(el, 'banner');
     expect(text(button)).to.equal('Buy more minutes');
     expect(dialogOf(el).open).to.equal(true);
+  });
+
+  it('gives focus to the card’s Buy more minutes when the purchase ended the warning', async () => {
+    const { el } = await mount({ usedMinutes: 450 });
+    await openDialog(el, 'banner');
+    part(el, 'dialog', 'confirm-button').click();
+    await waitUntil(() => !dialogOf(el).open, 'purchase did not complete');
+    expect(banner(el).querySelector('[part=banner]')).to.equal(null);
+    const cardButton = part(el, 'card', 'buy-button');
+    await waitUntil(() => deepActive() === cardButton, 'focus was lost');
+  });
+
+  it('stays in place, as does the card, while the widget reloads', async () => {
+    const { el, api } = await mount({ usedMinutes: 500 });
+    const box = banner(el).querySelector('[part=banner]')!;
+    const card = shadow(el, 'minute-topup-card').shadowRoot!;
+    const removed: Node[] = [];
+    let skeleton = false;
+    const watch = new MutationObserver((records) => {
+      for (const r of records) removed.push(...r.removedNodes);
+      skeleton ||= !!card.querySelector('.sk, [aria-busy=true]');
+    });
+    watch.observe(banner(el), { childList: true, subtree: true });
+    watch.observe(card, { childList: true, subtree: true, attributes: true });
+    api.delayMs = 300;
+    const done = el.reload();
+    await aTimeout(100);
+    expect(api.inFlight).to.be.greaterThan(0);
+    expect(box.isConnected).to.equal(true);
+    await done;
+    watch.disconnect();
+    expect(box.isConnected).to.equal(true);
+    expect(removed).to.deep.equal([]);
+    expect(skeleton).to.equal(false);
+    expect(text(part(el, 'card', 'extra'))).to.equal('0 min');
   });
 
   for (const [level, used] of [

@@ -1,4 +1,4 @@
-import { expect, waitUntil } from '@open-wc/testing';
+import { aTimeout, expect, waitUntil } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import {
   checkedId,
@@ -144,19 +144,79 @@ describe('<minute-topup-dialog>', () => {
     expect(api.charges).to.equal(1);
   });
 
-  it('uses a new key for a new selection after a failure', async () => {
+  it('uses a new key for a new selection after a definite refusal', async () => {
     const { el, api } = await mount();
     await openDialog(el);
-    api.offline = true;
+    api.decline = true;
     confirmButton(el).click();
-    await waitUntil(() => viewText(el, 'dialog').includes('cannot be reached'));
-    api.offline = false;
+    await waitUntil(() => viewText(el, 'dialog').includes('payment was declined'));
+    api.decline = false;
     radios(el)[0].click();
     await waitUntil(() => checkedId(el) === 'small');
     confirmButton(el).click();
     await waitUntil(() => !dialogOf(el).open);
     const posts = api.requests.filter((r) => r.method === 'POST');
     expect(posts[1].key).not.to.equal(posts[0].key);
+  });
+
+  for (const lost of ['network', 502] as const) {
+    it(`buys once when the answer to a purchase is lost (${lost}), across closing and reopening`, async () => {
+      const { el, api } = await mount();
+      await openDialog(el);
+      radios(el)[2].click();
+      await waitUntil(() => checkedId(el) === 'large');
+      api.loseAnswer = lost;
+      confirmButton(el).click();
+      await waitUntil(() => viewText(el, 'dialog').includes('could not confirm this purchase'));
+      expect(api.charges).to.equal(1);
+      api.loseAnswer = false;
+      part(el, 'dialog', 'cancel-button').click();
+      await waitUntil(() => !dialogOf(el).open);
+      // It may have gone through (here it did): closing shows what the API knows.
+      await waitUntil(() => text(part(el, 'card', 'extra')) === '250 min', 'balance not reloaded');
+      await openDialog(el);
+      // The same package, still to be settled, and no other can be chosen meanwhile.
+      expect(checkedId(el)).to.equal('large');
+      expect(text(confirmButton(el))).to.equal('Buy 250 minutes for $50.00');
+      expect(viewText(el, 'dialog')).to.contain('could not confirm this purchase');
+      expect(radios(el).every((r) => r.matches(':disabled'))).to.equal(true);
+      radios(el)[0].click();
+      await aTimeout(50);
+      expect(checkedId(el)).to.equal('large');
+      part(el, 'dialog', 'retry-button').click();
+      await waitUntil(() => !dialogOf(el).open, 'retry did not succeed');
+      const posts = api.requests.filter((r) => r.method === 'POST');
+      expect(posts).to.have.length(2);
+      expect(posts[1].key).to.equal(posts[0].key);
+      expect(api.charges).to.equal(1);
+      expect((await api.balance()).extra.remainingSeconds).to.equal(250 * 60);
+      expect(text(part(el, 'card', 'extra'))).to.equal('250 min');
+      // Settled: the next purchase starts afresh.
+      await openDialog(el);
+      expect(checkedId(el)).to.equal('medium');
+      expect(radios(el).some((r) => r.matches(':disabled'))).to.equal(false);
+    });
+  }
+
+  it('gives "Best value" and savings from exact integer comparisons', async () => {
+    // Medium saves exactly 0.5% per minute on Small (1393/40 = 0.995 × 350/10),
+    // which floating point makes 0.4999…%; Large costs per minute what Medium does.
+    const { el } = await mount({
+      catalogPackages: [
+        { id: 'small', name: 'Small', minutes: 10, priceMinor: 350, popular: false },
+        { id: 'medium', name: 'Medium', minutes: 40, priceMinor: 1393, popular: true },
+        { id: 'large', name: 'Large', minutes: 80, priceMinor: 2786, popular: false },
+      ],
+    });
+    await openDialog(el);
+    const badges = [
+      ...shadow(el, 'minute-topup-dialog').shadowRoot!.querySelectorAll('[part=package]'),
+    ].map((p) => [...p.querySelectorAll('[part=badge]')].map(text));
+    expect(badges).to.deep.equal([
+      [],
+      ['Popular', 'Best value', 'Save 1%'],
+      ['Best value', 'Save 1%'],
+    ]);
   });
 
   it('is accessible while open', async () => {

@@ -1,6 +1,16 @@
 import { expect, waitUntil } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
-import { deepActive, dialogOf, mount, part, press, shadow, text } from './helpers.js';
+import {
+  deepActive,
+  dialogOf,
+  mount,
+  openDialog,
+  part,
+  press,
+  shadow,
+  text,
+  viewText,
+} from './helpers.js';
 
 const openHistory = async (el: Element) => {
   const button = part(el, 'card', 'view-button');
@@ -66,6 +76,37 @@ describe('<minute-topup-history>', () => {
     await sendKeys({ press: 'Escape' });
     await waitUntil(() => !dialogOf(el, 'history').open);
     expect(deepActive()).to.equal(button);
+  });
+
+  it('shows an error with Retry when the packages cannot be loaded, and recovers', async () => {
+    const { el, api } = await mount({ packages: ['small'] }, (a) => {
+      a.failing = ['GET /purchases'];
+    });
+    await openHistory(el);
+    await waitUntil(() => viewText(el, 'history').includes('Something went wrong on our side'));
+    expect(part(el, 'history', 'error').getAttribute('role')).to.equal('alert');
+    expect(viewText(el, 'history')).not.to.contain('Loading');
+    api.failing = [];
+    press(part(el, 'history', 'retry-button'));
+    await waitUntil(() => rows(el).length === 1, 'Retry did not load the packages');
+    // The Retry button is gone: focus stays in the dialog.
+    await waitUntil(() => deepActive() === part(el, 'history', 'close-button'), 'focus was lost');
+  });
+
+  it('lists every package after a purchase made while the list was unknown', async () => {
+    const { el, api } = await mount({ packages: ['small'] }, (a) => {
+      a.failing = ['GET /purchases'];
+    });
+    api.failing = [];
+    await openDialog(el);
+    part(el, 'dialog', 'confirm-button').click();
+    await waitUntil(() => !dialogOf(el).open, 'purchase did not complete');
+    const listLoads = () =>
+      api.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/purchases'));
+    await waitUntil(() => listLoads().length === 2, 'the list was not loaded after the purchase');
+    await openHistory(el);
+    await waitUntil(() => rows(el).length === 2, `rows: ${rows(el).map(text)}`);
+    expect(rows(el).map((r) => text(r.children[0]))).to.deep.equal(['Medium', 'Small']);
   });
 
   it('is accessible while open', async () => {

@@ -1,5 +1,5 @@
 import { expect, waitUntil } from '@open-wc/testing';
-import { dialogOf, mount, openDialog, part, press, text } from './helpers.js';
+import { dialogOf, mount, openDialog, part, press, shadow, text } from './helpers.js';
 
 describe('<minute-topup> layout', () => {
   it('lays out the banner above the card by default', async () => {
@@ -37,6 +37,22 @@ describe('<minute-topup> layout', () => {
     document.head.append(style);
     try {
       expect(getComputedStyle(part(el, 'card', 'buy-button')).borderTopLeftRadius).to.equal('13px');
+    } finally {
+      style.remove();
+    }
+  });
+
+  it('styles the card and banner boxes once through ::part(card) and ::part(banner)', async () => {
+    const { el } = await mount({ usedMinutes: 450 });
+    const style = document.createElement('style');
+    style.textContent =
+      'minute-topup::part(card), minute-topup::part(banner) { margin-left: 7px; }';
+    document.head.append(style);
+    try {
+      for (const view of ['card', 'banner']) {
+        expect(getComputedStyle(shadow(el, `minute-topup-${view}`)).marginLeft).to.equal('0px');
+        expect(getComputedStyle(part(el, view, view)).marginLeft).to.equal('7px');
+      }
     } finally {
       style.remove();
     }

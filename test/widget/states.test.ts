@@ -1,4 +1,4 @@
-import { expect, waitUntil } from '@open-wc/testing';
+import { aTimeout, expect, waitUntil } from '@open-wc/testing';
 import { mount, part, ready, viewText } from './helpers.js';
 
 describe('loading and failure states', () => {
@@ -59,6 +59,26 @@ describe('loading and failure states', () => {
     });
     await waitUntil(() => viewText(el, 'card').includes('session has expired'));
     expect(calls).to.equal(2);
+  });
+
+  it('uses a token set after it loaded without one, and loads again', async () => {
+    const { el, api } = await mount({ ready: false, attrs: { token: null } });
+    await waitUntil(() => viewText(el, 'card').includes('session has expired'));
+    // The README's recipe: `document.querySelector('minute-topup').token = await mocks.token(…)`.
+    el.token = api.token;
+    await ready(el);
+    expect(api.requests.at(-1)!.auth).to.equal(`Bearer ${api.token}`);
+  });
+
+  it('uses a token set while the first load (without one) is under way', async () => {
+    const { el, api } = await mount({ ready: false, attrs: { token: null } }, (a) => {
+      a.delayMs = 150;
+    });
+    el.token = api.token;
+    await ready(el);
+    // The first load's 401s arrive too, and must not replace what the second one showed.
+    await aTimeout(300);
+    expect(viewText(el, 'card')).to.contain('Extra balance').and.not.contain('expired');
   });
 
   it('says when the account does not exist', async () => {

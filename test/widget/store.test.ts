@@ -1,6 +1,6 @@
 import { expect } from '@open-wc/testing';
 import type { BalanceDto, CatalogDto, PurchaseResultDto } from '../../server/contract.js';
-import type { ApiClient } from '../../widget/api-client.js';
+import { ApiError, type ApiClient } from '../../widget/api-client.js';
 import { TopupStore, type Snapshot } from '../../widget/store.js';
 
 const balance = {
@@ -21,6 +21,7 @@ const catalog = {
 function stubClient() {
   const calls: [string, string][] = [];
   let settle: (r: PurchaseResultDto) => void = () => {};
+  let refuse: (e: unknown) => void = () => {};
   const client = {
     catalog: async () => catalog,
     balance: async () => balance,
@@ -30,11 +31,16 @@ function stubClient() {
     },
     purchase: (id: string, key: string) => {
       calls.push([id, key]);
-      return new Promise<PurchaseResultDto>((r) => (settle = r));
+      return new Promise<PurchaseResultDto>((r, j) => ((settle = r), (refuse = j)));
     },
     resetToken: () => {},
   } as ApiClient;
-  return { client, calls, settle: (r: PurchaseResultDto) => settle(r) };
+  return {
+    client,
+    calls,
+    settle: (r: PurchaseResultDto) => settle(r),
+    refuse: (e: unknown) => refuse(e),
+  };
 }
 
 describe('TopupStore (no DOM)', () => {
@@ -69,6 +75,39 @@ describe('TopupStore (no DOM)', () => {
     store.openDialog();
     void store.confirm();
     expect(calls[1]).to.deep.equal(['medium', 'key-2']);
+  });
+
+  it('keeps the key and package of a purchase without a definite answer until one comes', async () => {
+    const { client, calls, refuse } = stubClient();
+    let n = 0;
+    const store = new TopupStore(client, {}, () => `key-${++n}`);
+    await store.load();
+    store.openDialog();
+    store.select('small');
+    const tick = () => new Promise((r) => setTimeout(r));
+    for (const e of [new ApiError(0, 'network', ''), new ApiError(503, 'server_error', '')]) {
+      void store.confirm();
+      refuse(e);
+      await tick();
+      expect(store.snapshot.buyUnconfirmed).to.equal(true);
+      store.closeDialog();
+      store.openDialog();
+      store.select('medium');
+      expect(store.snapshot).to.include({ selectedId: 'small', buying: 'error' });
+    }
+    // A definite refusal settles it: the package may change, with a new key.
+    void store.confirm();
+    refuse(new ApiError(402, 'payment_declined', ''));
+    await tick();
+    expect(store.snapshot.buyUnconfirmed).to.equal(false);
+    store.select('medium');
+    void store.confirm();
+    expect(calls.map((c) => c.join(' '))).to.deep.equal([
+      'small key-1',
+      'small key-1',
+      'small key-1',
+      'medium key-2',
+    ]);
   });
 
   it('keeps a pending purchase across closing and reopening the dialog', async () => {

@@ -1,6 +1,6 @@
 import { delay, http, HttpResponse } from 'msw';
 import type { BalanceDto, RecommendationDto } from '../../server/contract.js';
-import { defaultCatalog } from '../../server/domain/catalog.js';
+import { defaultCatalog, type PackageDef } from '../../server/domain/catalog.js';
 import { createMinuteTopupMocks, type MockAccountSeed } from '../../mocks/index.js';
 
 /** Where the widget under test looks for its API (answered by msw, never reached). */
@@ -15,12 +15,17 @@ export interface TestApiOptions {
   usedMinutes?: number;
   /** Replaces the API's recommendation (merged into a telling default). */
   recommendation?: Partial<RecommendationDto>;
+  /** Replaces the catalog's packages. */
+  catalogPackages?: PackageDef[];
 }
 
 /**
  * The real API over an in-memory ledger (`dist/mocks.js`'s source), with
  * switches for what the widget must survive: `delayMs`, `status` (every
- * account call answers it), `offline`, `decline`; and a log of every request.
+ * account call answers it), `offline`, `decline`, `failing` (requests like
+ * `GET /purchases` answer 500), `loseAnswer` (a POST reaches the API, is
+ * carried out, and its answer is lost: a network error or the given status);
+ * and a log of every request.
  */
 export async function testApi(o: TestApiOptions = {}) {
   const seed: MockAccountSeed = {
@@ -30,7 +35,11 @@ export async function testApi(o: TestApiOptions = {}) {
   };
   const mocks = await createMinuteTopupMocks({
     apiBase: API,
-    catalog: { ...defaultCatalog, currency: o.currency ?? 'USD' },
+    catalog: {
+      ...defaultCatalog,
+      currency: o.currency ?? 'USD',
+      packages: o.catalogPackages ?? defaultCatalog.packages,
+    },
     accounts: [seed],
   });
   const real = mocks.api;
@@ -56,6 +65,9 @@ export async function testApi(o: TestApiOptions = {}) {
     delayMs: 0,
     status: 0,
     offline: false,
+    /** `METHOD /last-segment` (e.g. `GET /purchases`) of requests that answer 500 without reaching the API. */
+    failing: [] as string[],
+    loseAnswer: false as false | 'network' | number,
     inFlight: 0,
     maxInFlight: 0,
     requests: [] as { method: string; path: string; key: string | null; auth: string | null }[],
@@ -86,6 +98,14 @@ export async function testApi(o: TestApiOptions = {}) {
         try {
           if (api.delayMs) await delay(api.delayMs);
           if (api.offline) return HttpResponse.error();
+          const failing = (f: string) =>
+            f === `${request.method} ${path.slice(path.lastIndexOf('/'))}`;
+          if (api.failing.some(failing)) {
+            return HttpResponse.json(
+              { error: { code: 'internal_error', message: 'Boom' } },
+              { status: 500 },
+            );
+          }
           if (api.status && path.startsWith('/accounts/')) {
             return HttpResponse.json(
               { error: { code: 'internal_error', message: 'Boom' } },
@@ -93,6 +113,11 @@ export async function testApi(o: TestApiOptions = {}) {
             );
           }
           const res = await mocks.fetch(request);
+          if (api.loseAnswer && request.method === 'POST') {
+            return api.loseAnswer === 'network'
+              ? HttpResponse.error()
+              : new HttpResponse(null, { status: api.loseAnswer });
+          }
           if (recommendation && res.ok && path.endsWith('/recommendation'))
             return HttpResponse.json(recommendation);
           return res;
