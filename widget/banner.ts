@@ -42,7 +42,9 @@ export class MinuteTopupBanner extends TopupElement {
 
   render() {
     const c = this.ctx;
-    const w = c?.state.status === 'ready' ? c.state.balance?.warning : undefined;
+    // The last known balance, whatever the status: a reload must not remove it
+    // (layout shift, lost focus, the `empty` alert announced again).
+    const w = c?.state.balance?.warning;
     if (!c || !w || w === 'none') return nothing;
     const { t, store } = c;
     const alert = w === 'empty';

@@ -4,14 +4,18 @@ import type { PackageDto } from '../server/contract.js';
 import { ModalElement } from './element.js';
 import { errorText } from './i18n.js';
 
-const perMinute = (p: PackageDto) => p.priceMinor / p.minutes;
+/** `a` costs at most what `b` does per minute: exact, in integers (a.price/a.min ≤ b.price/b.min). */
+const cheaper = (a: PackageDto, b: PackageDto) =>
+  a.priceMinor * b.minutes <= b.priceMinor * a.minutes;
 
 /**
  * The purchase dialog: a native modal `<dialog>` with the packages as a radio
  * group (arrow keys move, Space selects), the popular package pre-selected, a
  * tip, and a confirm button that names what it buys. A declined payment or a
  * network failure stays in the dialog with a retry that reuses the same
- * idempotency key, so it can never charge twice.
+ * idempotency key, so it can never charge twice. After a failure without a
+ * definite answer (network, 5xx) the package stays locked, across closing and
+ * reopening, until a retry settles it.
  *
  * @tagname minute-topup-dialog
  * @summary Choose a package and buy it.
@@ -89,7 +93,6 @@ export class MinuteTopupDialog extends ModalElement {
     const packages = c?.state.catalog?.packages ?? [];
     if (!c) return nothing;
     const { state: s, t, f, store } = c;
-    const best = Math.min(...packages.map(perMinute));
     const smallest = packages.reduce<PackageDto | undefined>(
       (a, p) => (a && a.minutes <= p.minutes ? a : p),
       undefined,
@@ -98,10 +101,12 @@ export class MinuteTopupDialog extends ModalElement {
     const pending = s.buying === 'pending';
     return html`<dialog part="dialog" aria-labelledby="title" @close=${this.onClose}>
       <h2 id="title" part="title">${t.dialogTitle}</h2>
-      <fieldset aria-busy=${pending}>
+      <fieldset aria-busy=${pending} ?disabled=${s.buyUnconfirmed}>
         <legend class="sr-only">${t.packagesLabel}</legend>
         ${packages.map((p) => {
-          const saving = smallest ? 1 - perMinute(p) / perMinute(smallest) : 0;
+          // Saving per minute against the smallest package: (s.price·p.min − p.price·s.min) / (s.price·p.min).
+          const whole = smallest ? smallest.priceMinor * p.minutes : 1;
+          const saved = smallest ? whole - p.priceMinor * smallest.minutes : 0;
           return html`<label part="package">
             <input
               type="radio"
@@ -117,11 +122,15 @@ export class MinuteTopupDialog extends ModalElement {
             <span class="badges">
               ${p.popular ? html`<span part="badge">${t.popular}</span>` : nothing}
               ${
-                packages.length > 1 && perMinute(p) === best
+                packages.length > 1 && packages.every((q) => cheaper(p, q))
                   ? html`<span part="badge">${t.bestValue}</span>`
                   : nothing
               }
-              ${saving >= 0.005 ? html`<span part="badge">${t.saving(f.percent(saving))}</span>` : nothing}
+              ${
+                saved * 200 >= whole
+                  ? html`<span part="badge">${t.saving(f.percent(saved / whole))}</span>`
+                  : nothing
+              }
             </span>
           </label>`;
         })}
@@ -131,6 +140,7 @@ export class MinuteTopupDialog extends ModalElement {
         s.buying === 'error' && s.buyError
           ? html`<div part="error" class="error" role="alert">
               <p>${errorText(t, s.buyError.code)}</p>
+              ${s.buyUnconfirmed ? html`<p>${t.unconfirmed}</p>` : nothing}
               <button part="retry-button" @click=${() => store.confirm()}>${t.retry}</button>
             </div>`
           : nothing

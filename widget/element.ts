@@ -22,7 +22,8 @@ function deepActive(): HTMLElement | null {
 
 /**
  * A part shown in a native modal `<dialog>`, opened and closed by the store;
- * focus goes back to whatever opened it.
+ * focus goes back to whatever opened it or, when that is gone (the banner's
+ * button after a purchase ended the warning), to the card's **Buy more minutes**.
  */
 export abstract class ModalElement extends TopupElement {
   @query('dialog') protected dialog?: HTMLDialogElement;
@@ -39,12 +40,41 @@ export abstract class ModalElement extends TopupElement {
     if (this.open && !d.open) {
       this.opener = deepActive();
       d.showModal();
-    } else if (!this.open && d.open) d.close();
+    } else if (!this.open && d.open) {
+      d.close();
+      void this.restoreFocus();
+    }
   }
 
+  /** The dialog closed by itself (Escape): tell the store. */
   protected onClose = () => {
     this.closed();
-    this.opener?.focus();
-    this.opener = null;
+    void this.restoreFocus();
   };
+
+  private async restoreFocus() {
+    const opener = this.opener;
+    this.opener = null;
+    if (!opener) return;
+    opener.focus();
+    // The opener's view may still re-render from the change that closed the
+    // dialog: a purchase removes the banner's button with the warning it ended.
+    await ((opener.getRootNode() as ShadowRoot).host as Partial<LitElement> | undefined)
+      ?.updateComplete;
+    if (opener.isConnected) return;
+    // Lost: on the body, on a host whose focused child went away, on a removed
+    // element, or still in the closed dialog.
+    const a = deepActive();
+    if (!a || a.tabIndex < 0 || !a.isConnected || this.dialog?.contains(a))
+      this.fallbackFocus()?.focus();
+  }
+
+  /** The card's **Buy more minutes**, in the root's layout or the host's. */
+  private fallbackFocus(): HTMLElement | null | undefined {
+    const root = (this.getRootNode() as ShadowRoot).host;
+    const card =
+      root?.shadowRoot?.querySelector('minute-topup-card') ??
+      root?.querySelector('minute-topup-card');
+    return card?.shadowRoot?.querySelector<HTMLElement>('[part~=buy-button]');
+  }
 }

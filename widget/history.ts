@@ -1,6 +1,7 @@
-import { css, html, nothing } from 'lit';
+import { css, html, nothing, type LitElement } from 'lit';
 import { base } from './styles.js';
 import { ModalElement } from './element.js';
+import { errorText } from './i18n.js';
 
 /**
  * Every package bought, newest first, with its remaining minutes, in a native
@@ -13,6 +14,8 @@ import { ModalElement } from './element.js';
  * @csspart table - The `<table>` of packages.
  * @csspart bar - The small bar of a package's remaining minutes.
  * @csspart empty - The text shown before any purchase.
+ * @csspart error - Why the packages could not be loaded; `retry-button` loads them again.
+ * @csspart retry-button - Load the packages again.
  * @csspart total - The total remaining extra minutes.
  * @csspart close-button - Closes the history.
  */
@@ -63,49 +66,54 @@ export class MinuteTopupHistory extends ModalElement {
     return html`<dialog part="history" aria-labelledby="title" @close=${this.onClose}>
       <h2 id="title" part="title">${t.historyTitle}</h2>
       ${
-        !list
-          ? html`<p aria-busy="true">${t.loading}</p>`
-          : !list.length
-            ? html`<p part="empty">${t.noPackages}</p>`
-            : html`<div class="scroll">
-                <table part="table">
-                  <caption class="sr-only">
-                    ${t.historyTitle}
-                  </caption>
-                  <thead>
-                    <tr>
-                      ${[
-                        t.colPackage,
-                        t.colDate,
-                        t.colPrice,
-                        t.colMinutes,
-                        t.colRemaining,
-                        t.colStatus,
-                      ].map((h) => html`<th scope="col">${h}</th>`)}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${list.map(
-                      (p) =>
-                        html`<tr>
-                          <th scope="row">${p.name}</th>
-                          <td>${f.date(p.purchasedAt)}</td>
-                          <td>${f.money(p.priceMinor)}</td>
-                          <td>${f.number(p.minutes)}</td>
-                          <td>
-                            ${t.minutes(f.minutes(p.remainingSeconds))}
-                            <span part="bar" class="bar" aria-hidden="true"
-                              ><span
-                                style="width:${(100 * p.remainingSeconds) / (p.totalSeconds || 1)}%"
-                              ></span
-                            ></span>
-                          </td>
-                          <td>${p.status === 'active' ? t.active : t.used}</td>
-                        </tr>`,
-                    )}
-                  </tbody>
-                </table>
-              </div>`
+        !list && s.purchasesError
+          ? html`<div part="error" class="error" role="alert">
+              <p>${errorText(t, s.purchasesError.code)}</p>
+              <button part="retry-button" @click=${this.retry}>${t.retry}</button>
+            </div>`
+          : !list
+            ? html`<p aria-busy="true">${t.loading}</p>`
+            : !list.length
+              ? html`<p part="empty">${t.noPackages}</p>`
+              : html`<div class="scroll">
+                  <table part="table">
+                    <caption class="sr-only">
+                      ${t.historyTitle}
+                    </caption>
+                    <thead>
+                      <tr>
+                        ${[
+                          t.colPackage,
+                          t.colDate,
+                          t.colPrice,
+                          t.colMinutes,
+                          t.colRemaining,
+                          t.colStatus,
+                        ].map((h) => html`<th scope="col">${h}</th>`)}
+                      </tr>
+                    </thead>
+                    <tbody>
+                      ${list.map(
+                        (p) =>
+                          html`<tr>
+                            <th scope="row">${p.name}</th>
+                            <td>${f.date(p.purchasedAt)}</td>
+                            <td>${f.money(p.priceMinor)}</td>
+                            <td>${f.number(p.minutes)}</td>
+                            <td>
+                              ${t.minutes(f.minutes(p.remainingSeconds))}
+                              <span part="bar" class="bar" aria-hidden="true"
+                                ><span
+                                  style="width:${(100 * p.remainingSeconds) / (p.totalSeconds || 1)}%"
+                                ></span
+                              ></span>
+                            </td>
+                            <td>${p.status === 'active' ? t.active : t.used}</td>
+                          </tr>`,
+                      )}
+                    </tbody>
+                  </table>
+                </div>`
       }
       <p part="total">${t.totalRemaining(f.minutes(s.balance?.extra.remainingSeconds ?? 0))}</p>
       <div class="actions">
@@ -113,4 +121,14 @@ export class MinuteTopupHistory extends ModalElement {
       </div>
     </dialog>`;
   }
+
+  /** Retry keeps its button until the answer; focus then stays in the dialog. */
+  private retry = async () => {
+    await this.ctx?.store.loadPurchases();
+    // The root, then this view, re-render.
+    await ((this.getRootNode() as ShadowRoot).host as Partial<LitElement>).updateComplete;
+    await this.updateComplete;
+    if (!this.shadowRoot!.activeElement)
+      this.renderRoot.querySelector<HTMLElement>('[part=close-button]')?.focus();
+  };
 }

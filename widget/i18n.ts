@@ -63,6 +63,8 @@ export interface MinuteTopupStrings {
   errorAccount: string;
   errorDeclined: string;
   errorOther: string;
+  /** After a failure without a definite answer: the package is kept until a retry settles it. */
+  unconfirmed: string;
 }
 
 export const en: MinuteTopupStrings = {
@@ -114,6 +116,8 @@ export const en: MinuteTopupStrings = {
   errorAccount: 'This account could not be found.',
   errorDeclined: 'Your payment was declined. Nothing was charged. Try again or use another card.',
   errorOther: 'Something went wrong. Please try again.',
+  unconfirmed:
+    'We could not confirm this purchase. Try again to complete it: you will not be charged twice.',
 };
 
 /** The translated message for an error code. */

@@ -23,8 +23,8 @@ import { base, PARTS } from './styles.js';
  * @event minute-topup-purchase - A package was bought. `detail: {purchase, balance}`.
  * @event minute-topup-error - Loading or buying failed. `detail: {code, message}`.
  * @event minute-topup-upgrade - Cancelable; from the card's upgrade link. `detail: {href, recommendation}`.
- * @csspart banner - (default layout) the banner; every part of the parts is exported too.
- * @csspart card - (default layout) the card.
+ * @csspart banner - (default layout) The banner's box, exported from `<minute-topup-banner>` like every part of the parts below.
+ * @csspart card - (default layout) The card's box, exported from `<minute-topup-card>`.
  * @csspart dialog - The purchase dialog.
  * @csspart history - The history dialog.
  * @cssproperty --minute-topup-font-family - Font of every part (default: inherited).
@@ -92,8 +92,11 @@ export class MinuteTopup extends LitElement {
   protected willUpdate(changed: PropertyValues<this>) {
     if ((changed.has('apiBase') || changed.has('accountId')) && this.accountId) {
       this.connect();
-    } else if (changed.has('token') && changed.get('token') !== undefined) {
-      this.api?.resetToken();
+    } else if (changed.has('token') && this.api) {
+      // Any new token, the first one too: the client may have cached "none".
+      this.api.resetToken();
+      // A load without it failed (401) or is failing: load again with it.
+      if (this.store?.snapshot.status !== 'ready') void this.store?.load();
     }
     const s = this.snapshot;
     if (!this.store || !s) return;
@@ -135,8 +138,8 @@ export class MinuteTopup extends LitElement {
     return html`${
         this.childElementCount
           ? html`<slot></slot>`
-          : html`<minute-topup-banner part="banner" exportparts=${PARTS}></minute-topup-banner>
-              <minute-topup-card part="card" exportparts=${PARTS}></minute-topup-card>`
+          : html`<minute-topup-banner exportparts=${PARTS}></minute-topup-banner>
+              <minute-topup-card exportparts=${PARTS}></minute-topup-card>`
       }
       <minute-topup-dialog exportparts=${PARTS}></minute-topup-dialog>
       <minute-topup-history exportparts=${PARTS}></minute-topup-history>

@@ -21,6 +21,8 @@ export interface Snapshot {
   balance: BalanceDto | null;
   /** Newest first; `null` until loaded. */
   purchases: PurchaseDto[] | null;
+  /** Why the list of packages could not be loaded (while `purchases` is `null`). */
+  purchasesError: StoreError | null;
   recommendation: RecommendationDto | null;
   dialogOpen: boolean;
   historyOpen: boolean;
@@ -28,6 +30,12 @@ export interface Snapshot {
   /** The state of the confirmation in the dialog. */
   buying: 'idle' | 'pending' | 'error';
   buyError: StoreError | null;
+  /**
+   * The last confirmation got no definite answer (network error, 5xx): it may
+   * have been charged. Its package and idempotency key are kept, across closing
+   * the dialog, until a retry gets a definite answer; the selection is locked.
+   */
+  buyUnconfirmed: boolean;
   /** The last successful purchase (announced by the root). */
   lastPurchase: PurchaseResultDto | null;
 }
@@ -44,12 +52,14 @@ const initial: Snapshot = {
   catalog: null,
   balance: null,
   purchases: null,
+  purchasesError: null,
   recommendation: null,
   dialogOpen: false,
   historyOpen: false,
   selectedId: null,
   buying: 'idle',
   buyError: null,
+  buyUnconfirmed: false,
   lastPurchase: null,
 };
 
@@ -57,6 +67,10 @@ const toError = (e: unknown): StoreError =>
   e instanceof ApiError
     ? { code: e.code, message: e.message }
     : { code: 'internal_error', message: String(e) };
+
+/** No definite answer: the purchase may have gone through (no response, 409, 5xx). */
+const unconfirmed = (e: unknown) =>
+  !(e instanceof ApiError) || e.status === 0 || e.status === 409 || e.status >= 500;
 
 /**
  * The widget's state and actions, free of the DOM: actions call the API and
@@ -70,8 +84,14 @@ const toError = (e: unknown): StoreError =>
 export class TopupStore {
   snapshot: Snapshot = initial;
   private listeners = new Set<(s: Snapshot) => void>();
-  /** One key per confirmation: kept across retries, dropped on success, new selection or close. */
+  /**
+   * One key per confirmation: kept across retries, dropped on success, new
+   * selection or close; kept until a definite answer while `buyUnconfirmed`.
+   */
   private key: string | null = null;
+  /** Only the newest load (and list load) may publish its result. */
+  private loads = 0;
+  private lists = 0;
 
   constructor(
     private api: ApiClient,
@@ -97,37 +117,57 @@ export class TopupStore {
 
   /** Catalog, balance, packages and advice in one round of parallel requests. */
   async load(): Promise<void> {
+    const n = ++this.loads;
+    const list = ++this.lists;
     this.set({ status: 'loading', error: null });
+    let listError: StoreError | null = null;
     try {
-      const [catalog, balance, list, recommendation] = await Promise.all([
+      const [catalog, balance, purchases, recommendation] = await Promise.all([
         this.api.catalog(),
         this.api.balance(),
-        this.api.purchases().catch(() => null),
+        this.api.purchases().catch((e) => ((listError = toError(e)), null)),
         this.api.recommendation().catch(() => null),
       ]);
+      if (n !== this.loads) return;
+      // A list known before stays when only its refresh failed.
+      const newList = list === this.lists && (purchases || !this.snapshot.purchases);
       this.set({
         status: 'ready',
         catalog,
         balance,
-        purchases: list?.purchases ?? null,
         recommendation,
+        ...(newList && { purchases: purchases?.purchases ?? null, purchasesError: listError }),
       });
     } catch (e) {
-      this.set({ status: 'error', error: this.fail(e) });
+      if (n === this.loads) this.set({ status: 'error', error: this.fail(e) });
     }
   }
 
+  /** The list of packages alone (history, Retry in the history, after a purchase). */
   async loadPurchases(): Promise<void> {
+    const n = ++this.lists;
     try {
-      this.set({ purchases: (await this.api.purchases()).purchases });
+      const { purchases } = await this.api.purchases();
+      if (n === this.lists) this.set({ purchases, purchasesError: null });
     } catch (e) {
-      this.fail(e);
+      if (n === this.lists && !this.snapshot.purchases) this.set({ purchasesError: this.fail(e) });
     }
+  }
+
+  /** Balance and list again: after a purchase whose answer was lost. */
+  private async refresh(): Promise<void> {
+    const n = this.loads;
+    const [balance] = await Promise.all([
+      this.api.balance().catch(() => null),
+      this.loadPurchases(),
+    ]);
+    if (balance && n === this.loads) this.set({ balance });
   }
 
   openDialog(): void {
-    // A purchase still in flight keeps its key and selection: it can only complete once.
-    if (this.snapshot.buying === 'pending')
+    // A purchase in flight, or without a definite answer, keeps its key and
+    // selection (and its error and Retry): it can only complete once.
+    if (this.snapshot.buying === 'pending' || this.snapshot.buyUnconfirmed)
       return this.set({ dialogOpen: true, historyOpen: false });
     const packages = this.snapshot.catalog?.packages ?? [];
     const popular = packages.find((p) => p.popular) ?? packages[0];
@@ -144,12 +184,18 @@ export class TopupStore {
   closeDialog(): void {
     if (!this.snapshot.dialogOpen) return;
     if (this.snapshot.buying === 'pending') return this.set({ dialogOpen: false });
+    if (this.snapshot.buyUnconfirmed) {
+      // It may have gone through: show what the API knows now.
+      this.set({ dialogOpen: false });
+      return void this.refresh();
+    }
     this.key = null;
     this.set({ dialogOpen: false, buying: 'idle', buyError: null });
   }
 
   select(packageId: string): void {
-    if (this.snapshot.buying === 'pending' || packageId === this.snapshot.selectedId) return;
+    const { buying, buyUnconfirmed, selectedId } = this.snapshot;
+    if (buying === 'pending' || buyUnconfirmed || packageId === selectedId) return;
     this.key = null;
     this.set({ selectedId: packageId, buying: 'idle', buyError: null });
   }
@@ -163,16 +209,17 @@ export class TopupStore {
     try {
       const result = await this.api.purchase(selectedId, key);
       this.key = null;
+      const known = this.snapshot.purchases;
       this.set({
         balance: result.balance,
-        purchases: [
-          result.purchase,
-          ...(this.snapshot.purchases ?? []).filter((p) => p.id !== result.purchase.id),
-        ],
+        purchases: known && [result.purchase, ...known.filter((p) => p.id !== result.purchase.id)],
         dialogOpen: false,
         buying: 'idle',
+        buyUnconfirmed: false,
         lastPurchase: result,
       });
+      // Without the list before, the new purchase alone would pass for all of it.
+      if (!known) void this.loadPurchases();
       this.events.purchase?.(result);
       this.api.recommendation().then(
         (recommendation) => this.set({ recommendation }),
@@ -180,7 +227,7 @@ export class TopupStore {
       );
     } catch (e) {
       // The key survives: a retry of this confirmation cannot charge twice.
-      this.set({ buying: 'error', buyError: this.fail(e) });
+      this.set({ buying: 'error', buyError: this.fail(e), buyUnconfirmed: unconfirmed(e) });
     }
   }
 
