@@ -61,6 +61,8 @@ widget.strings = {
   errorAccount: 'Dieses Konto wurde nicht gefunden.',
   errorDeclined: 'Ihre Zahlung wurde abgelehnt. Es wurde nichts berechnet.',
   errorOther: 'Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.',
+  unconfirmed:
+    'Wir konnten diesen Kauf nicht bestätigen. Versuchen Sie es erneut, um ihn abzuschließen: Es wird nichts doppelt berechnet.',
 };
 
 // Set last: the widget starts loading once it knows its account.
