@@ -32,22 +32,22 @@ const list = (v: string | undefined) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-function perMinute(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+/** A whole number from the environment, at least `min`; `Infinity` too when `orInfinity`. */
+function wholeNumber(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  { min, orInfinity = false }: { min: number; orInfinity?: boolean },
+): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   const value = Number(raw);
-  if (value === Infinity || (Number.isInteger(value) && value >= 0)) return value;
+  if ((orInfinity && value === Infinity) || (Number.isSafeInteger(value) && value >= min)) {
+    return value;
+  }
   throw new Error(
-    `${name} must be a whole number of requests (0 or Infinity: no limit), got "${raw}".`,
+    `${name} must be a whole number ≥ ${min}${orInfinity ? ' (or Infinity)' : ''}, got "${raw}".`,
   );
-}
-
-function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (Number.isSafeInteger(value) && value >= 1) return value;
-  throw new Error(`${name} must be a whole number ≥ 1, got "${raw}".`);
 }
 
 /**
@@ -84,17 +84,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     lowThreshold,
     declineAccounts: list(env.MINUTE_TOPUP_DECLINE_ACCOUNTS),
     demo: !/^(0|off|false|no)$/i.test(env.MINUTE_TOPUP_DEMO ?? 'on'),
-    sqliteMaxBatch: positiveInteger(env, 'MINUTE_TOPUP_SQLITE_MAX_BATCH', 64),
+    sqliteMaxBatch: wholeNumber(env, 'MINUTE_TOPUP_SQLITE_MAX_BATCH', 64, { min: 1 }),
     rateLimits: {
-      sessionsPerMinute: perMinute(
+      sessionsPerMinute: wholeNumber(
         env,
         'MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE',
         DEFAULT_RATE_LIMITS.sessionsPerMinute,
+        { min: 0, orInfinity: true },
       ),
-      purchasesPerMinute: perMinute(
+      purchasesPerMinute: wholeNumber(
         env,
         'MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE',
         DEFAULT_RATE_LIMITS.purchasesPerMinute,
+        { min: 0, orInfinity: true },
       ),
     },
   };

@@ -6,7 +6,7 @@ import {
   warningLevel,
   type Catalog,
 } from './domain/index.js';
-import type { AccountRow, LedgerTx, PurchaseRow } from './store/types.js';
+import type { AccountRow, CycleCounters, LedgerTx, PurchaseRow } from './store/types.js';
 
 /** What the ledger's operations share: reading an account and its balance inside a transaction. */
 
@@ -33,10 +33,15 @@ export async function balanceOf(
   catalog: Catalog,
   nowMs: number,
   lowThreshold: number,
+  /** Counters the caller already holds for one cycle: not read again if it is the current one. */
+  known?: { cycleStartMs: number; counters: CycleCounters | null },
 ): Promise<BalanceDto> {
   const plan = findPlan(catalog, account.planId);
   const cycle = cycleContaining(account.cycleAnchorMs, nowMs);
-  const counters = await tx.getCycle(account.id, cycle.start);
+  const counters =
+    known?.cycleStartMs === cycle.start
+      ? known.counters
+      : await tx.getCycle(account.id, cycle.start);
   const allowanceSeconds = plan.monthlyMinutes * 60;
   const usedSeconds = counters?.planUsedSeconds ?? 0;
   return {

@@ -20,7 +20,21 @@ import {
 import { balanceOf, iso, purchaseDto, READ, requireAccount } from './ledger-reads.js';
 import type { PaymentGateway } from './payments.js';
 import { Purchases } from './purchases.js';
-import type { AccountRow, LedgerStore, LedgerTx, PurchaseIntentRow } from './store/types.js';
+import type {
+  AccountRow,
+  CycleCounters,
+  LedgerStore,
+  LedgerTx,
+  PurchaseIntentRow,
+} from './store/types.js';
+
+const emptyCounters = (): CycleCounters => ({
+  planUsedSeconds: 0,
+  extraUsedSeconds: 0,
+  overageSeconds: 0,
+  topupCount: 0,
+  topupSpendMinor: 0,
+});
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -74,8 +88,12 @@ export class Ledger {
     });
   }
 
-  private balanceIn(tx: LedgerTx, account: AccountRow): Promise<BalanceDto> {
-    return balanceOf(tx, account, this.catalog, this.clock.now(), this.lowThreshold);
+  private balanceIn(
+    tx: LedgerTx,
+    account: AccountRow,
+    known?: { cycleStartMs: number; counters: CycleCounters | null },
+  ): Promise<BalanceDto> {
+    return balanceOf(tx, account, this.catalog, this.clock.now(), this.lowThreshold, known);
   }
 
   async putAccount(
@@ -189,18 +207,33 @@ export class Ledger {
         if (remainingOf.get(part.purchaseId) === part.seconds) usedUp += 1;
       }
       if (drawn > 0) await tx.adjustExtra(accountId, -drawn, -usedUp);
-      await tx.addToCycle(accountId, cycle.start, {
+      const delta = {
         planUsedSeconds: allocation.fromPlanSeconds,
         extraUsedSeconds: drawn,
         overageSeconds: allocation.overageSeconds,
-      });
+      };
+      await tx.addToCycle(accountId, cycle.start, delta);
+      // The balance needs this cycle's counters after the call: known, not read again.
+      const after = counters ?? emptyCounters();
       const result: UsageResultDto = {
         usage: { callId, seconds, occurredAt: iso(occurredAtMs), ...allocation },
-        balance: await this.balanceIn(tx, {
-          ...account,
-          extraRemainingSeconds: account.extraRemainingSeconds - drawn,
-          activePackages: account.activePackages - usedUp,
-        }),
+        balance: await this.balanceIn(
+          tx,
+          {
+            ...account,
+            extraRemainingSeconds: account.extraRemainingSeconds - drawn,
+            activePackages: account.activePackages - usedUp,
+          },
+          {
+            cycleStartMs: cycle.start,
+            counters: {
+              ...after,
+              planUsedSeconds: after.planUsedSeconds + delta.planUsedSeconds,
+              extraUsedSeconds: after.extraUsedSeconds + delta.extraUsedSeconds,
+              overageSeconds: after.overageSeconds + delta.overageSeconds,
+            },
+          },
+        ),
       };
       await tx.insertUsage({
         accountId,

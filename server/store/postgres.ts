@@ -3,6 +3,7 @@ import { postgresMigrations } from './postgres-migrations.js';
 import {
   accountFrom,
   countersFrom,
+  cycleDeltaValues,
   intentFrom,
   num,
   purchaseFrom,
@@ -253,15 +254,7 @@ function createTx(client: pg.PoolClient): LedgerTx {
       return r ? countersFrom(r) : null;
     },
     async addToCycle(accountId, cycleStartMs, d) {
-      await run('addToCycle', [
-        accountId,
-        cycleStartMs,
-        d.planUsedSeconds ?? 0,
-        d.extraUsedSeconds ?? 0,
-        d.overageSeconds ?? 0,
-        d.topupCount ?? 0,
-        d.topupSpendMinor ?? 0,
-      ]);
+      await run('addToCycle', [accountId, cycleStartMs, ...cycleDeltaValues(d)]);
     },
     async activePurchases(accountId) {
       return (await run('activePurchases', [accountId])).rows.map((r) => ({

@@ -143,3 +143,14 @@ export async function sqlAudit(all: (sql: string) => Row[] | Promise<Row[]>): Pr
   }));
   return { accounts, purchases, cycles, usages };
 }
+
+/** The values of a cycle-counter delta, in the column order of the stores' `addToCycle`. */
+export function cycleDeltaValues(d: Partial<CycleCounters>): number[] {
+  return [
+    d.planUsedSeconds ?? 0,
+    d.extraUsedSeconds ?? 0,
+    d.overageSeconds ?? 0,
+    d.topupCount ?? 0,
+    d.topupSpendMinor ?? 0,
+  ];
+}

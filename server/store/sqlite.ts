@@ -5,6 +5,7 @@ import { sqliteMigrations } from './sqlite-migrations.js';
 import {
   accountFrom,
   countersFrom,
+  cycleDeltaValues,
   intentFrom,
   num,
   purchaseFrom,
@@ -254,15 +255,7 @@ export class SqliteStore implements LedgerStore {
         return r ? countersFrom(r) : null;
       },
       async addToCycle(accountId, cycleStartMs, d) {
-        q.addToCycle.run(
-          accountId,
-          cycleStartMs,
-          d.planUsedSeconds ?? 0,
-          d.extraUsedSeconds ?? 0,
-          d.overageSeconds ?? 0,
-          d.topupCount ?? 0,
-          d.topupSpendMinor ?? 0,
-        );
+        q.addToCycle.run(accountId, cycleStartMs, ...cycleDeltaValues(d));
       },
       async activePurchases(accountId) {
         return (q.activePurchases.all(accountId) as Row[]).map((r) => ({

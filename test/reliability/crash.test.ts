@@ -1,25 +1,24 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import { defaultCatalog, findPackage } from '../../server/domain/catalog.js';
-import { PostgresStore } from '../../server/store/postgres.js';
-import { SqliteStore } from '../../server/store/sqlite.js';
 import type { LedgerStore, PurchaseRow } from '../../server/store/types.js';
 import { assertInvariants } from '../support/api.js';
 import {
   callApi,
   freePort,
   killApi,
+  cleanUpTargets,
+  postgresTarget,
+  sqliteTarget,
   startReadyApi,
-  stopAllApiProcesses,
   terminateApi,
   type Answer,
   type ApiProcess,
+  type LedgerTarget,
 } from '../support/api-process.js';
 import { prng } from '../support/net.js';
-import { freshPostgresDatabase, type FreshDatabase } from '../support/pg.js';
 import { reportReliability } from '../support/reliability-report.js';
 
 /**
@@ -37,54 +36,16 @@ import { reportReliability } from '../support/reliability-report.js';
 
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
 const KILLS = Number(process.env.CRASH_KILLS ?? 10);
+after(cleanUpTargets);
+
 const CLIENTS = 8;
 const ACCOUNTS = ['acct-0', 'acct-1', 'acct-2', 'acct-3'];
 const PLAN = 'starter';
 const ALLOWANCE = defaultCatalog.plans.find((p) => p.id === PLAN)!.monthlyMinutes * 60;
 const PACKAGES = ['small', 'medium', 'large'] as const;
 
-const dirs: string[] = [];
-const databases: FreshDatabase[] = [];
-
-after(async () => {
-  await stopAllApiProcesses();
-  for (const db of databases) await db.drop().catch(() => undefined);
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'minute-topup-crash-'));
-  dirs.push(dir);
-  return dir;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
-
-interface Target {
-  name: 'SQLite' | 'PostgreSQL';
-  databaseUrl: string;
-  dir: string;
-  openStore(): Promise<LedgerStore>;
-}
-
-async function sqliteTarget(): Promise<Target> {
-  const dir = tempDir();
-  const databaseUrl = join(dir, 'ledger.db');
-  return { name: 'SQLite', databaseUrl, dir, openStore: async () => new SqliteStore(databaseUrl) };
-}
-
-async function postgresTarget(): Promise<Target | null> {
-  const db = await freshPostgresDatabase();
-  if (!db) return null;
-  databases.push(db);
-  return {
-    name: 'PostgreSQL',
-    databaseUrl: db.url,
-    dir: tempDir(),
-    openStore: () => PostgresStore.open(db.url, { poolMax: 2 }),
-  };
-}
 
 interface Charge {
   idempotencyKey: string;
@@ -154,7 +115,7 @@ function send(base: string, op: Op): Promise<Answer> {
       );
 }
 
-async function crashUnderLoad(t: TestContext, target: Target): Promise<void> {
+async function crashUnderLoad(t: TestContext, target: LedgerTarget): Promise<void> {
   const seed = SEED + (target.name === 'SQLite' ? 0 : 1);
   t.diagnostic(`seed ${seed} (CRASH_SEED=${SEED} replays the choices of this run)`);
   const rand = prng(seed);
@@ -380,7 +341,7 @@ async function crashUnderLoad(t: TestContext, target: Target): Promise<void> {
   );
 }
 
-async function killBetweenChargeAndCredit(t: TestContext, target: Target): Promise<void> {
+async function killBetweenChargeAndCredit(t: TestContext, target: LedgerTarget): Promise<void> {
   const chargesFile = join(target.dir, 'charges-fault.jsonl');
   const port = await freePort();
   const accountId = 'acct-fault';
@@ -501,8 +462,8 @@ async function killBetweenChargeAndCredit(t: TestContext, target: Target): Promi
   );
 }
 
-const targets: [string, Target | null, Target | null][] = [
-  ['SQLite', await sqliteTarget(), await sqliteTarget()],
+const targets: [string, LedgerTarget | null, LedgerTarget | null][] = [
+  ['SQLite', sqliteTarget(), sqliteTarget()],
   ['PostgreSQL', await postgresTarget(), await postgresTarget()],
 ];
 

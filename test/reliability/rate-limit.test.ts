@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import type { AppConfig } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import { DEFAULT_RATE_LIMITS, FixedWindowCounter } from '../../server/http/rate-limit.js';
-import { startDemoServer } from '../support/demo-server.js';
+import { DEMO_TEST_SECRET, startDemoServer } from '../support/demo-server.js';
 import { fixture, SECRET, storeFactories, type StoreFactory } from '../support/api.js';
 import { reportReliability } from '../support/reliability-report.js';
 
@@ -305,7 +305,7 @@ describe('the server process', () => {
           const res = await fetch(demo.base + path, {
             method: 'POST',
             headers: {
-              authorization: 'Bearer sk_demo_test_0123456789abcdef0123',
+              authorization: `Bearer ${DEMO_TEST_SECRET}`,
               'content-type': 'application/json',
               ...headers,
             },

@@ -1,23 +1,21 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
-import { PostgresStore } from '../../server/store/postgres.js';
-import { SqliteStore } from '../../server/store/sqlite.js';
-import type { LedgerStore } from '../../server/store/types.js';
 import { assertInvariants } from '../support/api.js';
 import {
   callApi,
   freePort,
+  cleanUpTargets,
+  postgresTarget,
+  sqliteTarget,
   startReadyApi,
-  stopAllApiProcesses,
   terminateApi,
+  type LedgerTarget,
   type ApiProcess,
 } from '../support/api-process.js';
-import { freshPostgresDatabase, type FreshDatabase } from '../support/pg.js';
 import { reportReliability } from '../support/reliability-report.js';
 
 /**
@@ -30,15 +28,6 @@ import { reportReliability } from '../support/reliability-report.js';
 
 const GATEWAY_DELAY_MS = 800;
 const IN_FLIGHT = 3;
-
-const dirs: string[] = [];
-const databases: FreshDatabase[] = [];
-
-after(async () => {
-  await stopAllApiProcesses();
-  for (const db of databases) await db.drop().catch(() => undefined);
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,29 +51,18 @@ async function waitForOutput(api: ApiProcess, pattern: RegExp, timeoutMs = 5_000
   }
 }
 
-interface Target {
-  name: 'SQLite' | 'PostgreSQL';
-  databaseUrl: string;
-  dir: string;
-  openStore(): Promise<LedgerStore>;
+after(cleanUpTargets);
+
+interface Target extends LedgerTarget {
   /** Whatever shows the database was closed cleanly; throws if it was not. */
   assertClosedCleanly(): Promise<string>;
 }
 
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'minute-topup-shutdown-'));
-  dirs.push(dir);
-  return dir;
-}
-
-function sqliteTarget(): Target {
-  const dir = tempDir();
-  const databaseUrl = join(dir, 'ledger.db');
+function sqliteShutdownTarget(): Target {
+  const target = sqliteTarget();
+  const { databaseUrl } = target;
   return {
-    name: 'SQLite',
-    databaseUrl,
-    dir,
-    openStore: async () => new SqliteStore(databaseUrl),
+    ...target,
     async assertClosedCleanly() {
       // better-sqlite3's close checkpoints a WAL database and removes the -wal
       // file; a process that died leaves it behind, full.
@@ -96,16 +74,13 @@ function sqliteTarget(): Target {
   };
 }
 
-async function postgresTarget(): Promise<Target | null> {
-  const db = await freshPostgresDatabase();
-  if (!db) return null;
-  databases.push(db);
+async function postgresShutdownTarget(): Promise<Target | null> {
+  const target = await postgresTarget();
+  if (!target) return null;
+  const db = { url: target.databaseUrl };
   const name = new URL(db.url).pathname.slice(1);
   return {
-    name: 'PostgreSQL',
-    databaseUrl: db.url,
-    dir: tempDir(),
-    openStore: () => PostgresStore.open(db.url, { poolMax: 2 }),
+    ...target,
     async assertClosedCleanly() {
       const client = new pg.Client({ connectionString: db.url });
       await client.connect();
@@ -243,8 +218,8 @@ async function sigtermWithPurchasesInFlight(t: TestContext, target: Target): Pro
 }
 
 const targets: [string, Target | null][] = [
-  ['SQLite', sqliteTarget()],
-  ['PostgreSQL', await postgresTarget()],
+  ['SQLite', sqliteShutdownTarget()],
+  ['PostgreSQL', await postgresShutdownTarget()],
 ];
 
 for (const [name, target] of targets) {

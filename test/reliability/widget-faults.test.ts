@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
-import { launchChromium, startDemoServer } from '../support/demo-server.js';
+import { DEMO_TEST_SECRET, launchChromium, startDemoServer } from '../support/demo-server.js';
 import { expect } from '../support/page.js';
 import { reportReliability } from '../support/reliability-report.js';
 
-const SECRET = 'sk_demo_test_0123456789abcdef0123';
+const SECRET = DEMO_TEST_SECRET;
 const figures = { scenarios: 0, purchasesExpected: 0, purchasesMade: 0, failures: 0 };
 
 describe('the widget under faults (Chromium, real server)', () => {
@@ -20,7 +20,7 @@ describe('the widget under faults (Chromium, real server)', () => {
   const contexts: BrowserContext[] = [];
 
   before(async () => {
-    demo = await startDemoServer({ MINUTE_TOPUP_SECRET_KEY: SECRET });
+    demo = await startDemoServer();
     browser = await launchChromium();
   });
 

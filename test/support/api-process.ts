@@ -1,8 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export { freePort } from './net.js';
+import { PostgresStore } from '../../server/store/postgres.js';
+import { SqliteStore } from '../../server/store/sqlite.js';
+import type { LedgerStore } from '../../server/store/types.js';
+import { freshPostgresDatabase, type FreshDatabase } from './pg.js';
 
 /**
  * Real API processes (`server/main.ts`) for the reliability suites: start one
@@ -203,4 +209,49 @@ export async function callApi(
       error: e.cause?.code ?? e.cause?.message ?? e.message,
     };
   }
+}
+
+/** A database for the process suites to run API processes on, with a scratch folder beside it. */
+export interface LedgerTarget {
+  name: 'SQLite' | 'PostgreSQL';
+  databaseUrl: string;
+  /** A scratch folder for the run (charge files, …). */
+  dir: string;
+  openStore(): Promise<LedgerStore>;
+}
+
+const scratchDirs: string[] = [];
+const scratchDatabases: FreshDatabase[] = [];
+
+function scratchDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'minute-topup-proc-'));
+  scratchDirs.push(dir);
+  return dir;
+}
+
+/** A SQLite file in a fresh folder. */
+export function sqliteTarget(): LedgerTarget {
+  const dir = scratchDir();
+  const databaseUrl = join(dir, 'ledger.db');
+  return { name: 'SQLite', databaseUrl, dir, openStore: async () => new SqliteStore(databaseUrl) };
+}
+
+/** A fresh PostgreSQL database, or null when none is reachable (and none is required). */
+export async function postgresTarget(): Promise<LedgerTarget | null> {
+  const db = await freshPostgresDatabase();
+  if (!db) return null;
+  scratchDatabases.push(db);
+  return {
+    name: 'PostgreSQL',
+    databaseUrl: db.url,
+    dir: scratchDir(),
+    openStore: () => PostgresStore.open(db.url, { poolMax: 2 }),
+  };
+}
+
+/** Ends the API processes, then drops the databases and folders the targets made. */
+export async function cleanUpTargets(): Promise<void> {
+  await stopAllApiProcesses();
+  for (const db of scratchDatabases.splice(0)) await db.drop().catch(() => undefined);
+  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }

@@ -7,6 +7,9 @@ import { chromium, type Browser } from 'playwright-core';
 import { chromiumArgs, findChromium } from '../../scripts/chromium.mjs';
 import { freePort } from './net.js';
 
+/** The secret key the test demo servers run with (the tests play the host's backend). */
+export const DEMO_TEST_SECRET = 'sk_demo_test_0123456789abcdef0123';
+
 /**
  * Starts the real `npm start` process (API + demo) on a fresh SQLite file in a
  * temporary folder, building the widget first if `dist/` is missing.
@@ -24,7 +27,7 @@ export async function startDemoServer(env: Record<string, string> = {}) {
       ...process.env,
       PORT: String(port),
       DATABASE_URL: join(dir, 'ledger.db'),
-      MINUTE_TOPUP_SECRET_KEY: 'sk_demo_test_0123456789abcdef0123',
+      MINUTE_TOPUP_SECRET_KEY: DEMO_TEST_SECRET,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
