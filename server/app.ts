@@ -10,6 +10,7 @@ import { openApiDocument } from './openapi.js';
 import type { PaymentGateway } from './payments.js';
 import { accountRoutes } from './routes/accounts.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { widgetBundleRoutes } from './routes/widget-bundle.js';
 import type { LedgerStore } from './store/types.js';
 
 export interface AppConfig {
@@ -30,6 +31,11 @@ export interface AppConfig {
    * the server (`loadConfig`) always passes them.
    */
   rateLimits?: { sessionsPerMinute?: number; purchasesPerMinute?: number };
+  /**
+   * The folder holding the built widget (`minute-topup.js` and its map),
+   * served at `/widget/…` to anyone; left out, those routes are not mounted.
+   */
+  widgetBundleDir?: string;
 }
 
 export interface AppDeps {
@@ -85,6 +91,7 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
+  if (config.widgetBundleDir) app.route('/widget', widgetBundleRoutes(config.widgetBundleDir));
   app.get('/v1/catalog', (c) => c.json(catalog));
   app.get('/v1/openapi.json', (c) => c.json(openApiDocument()));
 

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sign } from 'hono/jwt';
 import { tokenIssuer } from '../../server/http/auth.js';
@@ -56,6 +59,18 @@ const ROUTES: Route[] = [
     name: 'GET /v1/openapi.json',
     method: 'GET',
     path: '/v1/openapi.json',
+    expect: Object.fromEntries(CREDENTIALS.map((c) => [c, 200])) as Record<Credential, number>,
+  },
+  {
+    name: 'GET /widget/minute-topup.js',
+    method: 'GET',
+    path: '/widget/minute-topup.js',
+    expect: Object.fromEntries(CREDENTIALS.map((c) => [c, 200])) as Record<Credential, number>,
+  },
+  {
+    name: 'GET /widget/minute-topup.js.map',
+    method: 'GET',
+    path: '/widget/minute-topup.js.map',
     expect: Object.fromEntries(CREDENTIALS.map((c) => [c, 200])) as Record<Credential, number>,
   },
   {
@@ -200,10 +215,25 @@ async function credentials(f: Fixture): Promise<Record<Credential, (string | nul
 
 const matrix = { cells: 0, requests: 0, failures: [] as string[] };
 
+const bundleDirs: string[] = [];
+after(() => bundleDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** A stand-in for `dist/`: the bundle routes serve whatever is there. */
+function bundleDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'minute-topup-matrix-'));
+  bundleDirs.push(dir);
+  writeFileSync(
+    join(dir, 'minute-topup.js'),
+    'export {};\n//# sourceMappingURL=minute-topup.js.map\n',
+  );
+  writeFileSync(join(dir, 'minute-topup.js.map'), '{"version":3,"sources":[],"mappings":""}');
+  return dir;
+}
+
 for (const factory of storeFactories) {
   describe(`every route × every credential (${factory.name} store)`, () => {
     it('answers as designed, and a refused request changes nothing', async () => {
-      const f = await fixture(await factory.open());
+      const f = await fixture(await factory.open(), { widgetBundleDir: bundleDir() });
       for (const id of ['acme', 'other']) {
         assert.ok(
           (await f.call('PUT', `/v1/accounts/${id}`, { body: { planId: 'starter' } })).status < 300,
@@ -225,7 +255,12 @@ for (const factory of storeFactories) {
               headers,
               body: body === undefined ? undefined : JSON.stringify(body),
             });
-            const json = (await res.json()) as { error?: { code: string; message: string } };
+            const text = await res.text();
+            const json = (
+              res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : {}
+            ) as {
+              error?: { code: string; message: string };
+            };
             matrix.requests += 1;
             const expected = route.expect[credential];
             const label = `${route.name} × ${credential} (${String(authorization).slice(0, 40)}…)`;
@@ -334,6 +369,8 @@ describe('the demo, as a browser sees it', () => {
       '/demo/assets/dashboard.css',
       '/demo/assets/partner.css',
       '/dist/minute-topup.js',
+      '/widget/minute-topup.js',
+      '/widget/minute-topup.js.map',
     ]);
     for (const page of pages) {
       const html = await get(page);
