@@ -9,39 +9,35 @@ const DAY = 86_400_000;
 export interface DemoAccount {
   id: string;
   label: string;
-  /** What a visitor sees on this account. */
-  story: string;
+  /**
+   * What a visitor should know that the balance does not say (its past, its
+   * card). The dashboard shows it after a sentence made from the live balance
+   * (`describeBalance`), so the description follows every call and purchase.
+   */
+  note?: string;
   /** The test gateway declines this account's card. */
   declining?: boolean;
 }
 
 /** The demo's accounts, in the order of the switcher. */
 export const demoAccounts: DemoAccount[] = [
-  { id: 'demo-fresh', label: 'Fresh start', story: 'A new cycle, nothing used yet.' },
-  {
-    id: 'demo-running-low',
-    label: 'Running low',
-    story: '10 % of the plan left: the banner warns.',
-  },
+  { id: 'demo-fresh', label: 'Fresh start' },
+  { id: 'demo-running-low', label: 'Running low' },
   {
     id: 'demo-on-extra',
     label: 'Drawing on extra minutes',
-    story: 'Plan used up; three packages, one used, one partly used.',
+    note: 'Three packages bought this cycle, the oldest drawn on first.',
   },
-  {
-    id: 'demo-empty',
-    label: 'Out of minutes',
-    story: 'Plan and packages gone; calls run into overage.',
-  },
+  { id: 'demo-empty', label: 'Out of minutes' },
   {
     id: 'demo-regular-buyer',
     label: 'Buys every month',
-    story: 'Top-ups in each of the last three cycles: upgrade advice with figures.',
+    note: 'Top-ups in each of the last three cycles: the card gives upgrade advice with figures.',
   },
   {
     id: 'demo-declined',
     label: 'Card declined',
-    story: 'Every purchase is declined by the test payment gateway.',
+    note: 'The test payment gateway declines every purchase.',
     declining: true,
   },
 ];
@@ -83,10 +79,8 @@ export async function seedDemo(
   const call = (id: string, callId: string, seconds: number) =>
     ledger.recordUsage(id, callId, seconds, new Date(t).toISOString());
 
-  if (await account('demo-fresh', now - 3 * DAY)) {
-    at(now - 2 * DAY);
-    await call('demo-fresh', 'seed-1', 240);
-  }
+  // A new cycle with nothing used: its description says so, and its meter shows 0.
+  await account('demo-fresh', now - 3 * DAY);
 
   if (await account('demo-running-low', now - 20 * DAY)) {
     at(now - 2 * DAY);

@@ -5,7 +5,8 @@ import type { TokenIssuer } from '../server/http/auth.js';
 import { HttpError } from '../server/http/errors.js';
 import { jsonBody } from '../server/http/validation.js';
 import type { Ledger } from '../server/ledger.js';
-import { demoAccounts } from './seed.js';
+import { demoAccounts, type DemoAccount } from './seed.js';
+import { describeBalance, describeCall } from './story.js';
 
 /** One API the demo talks to: the main one, or the partner's (EUR catalog). */
 export interface DemoTenant {
@@ -24,16 +25,33 @@ const knownAccount = z.enum(demoAccounts.map((a) => a.id) as [string, ...string[
 const tenant = z.enum(['main', 'partner']).default('main');
 
 /**
- * The demo dashboard and its small "host backend". The two `/demo/api/*`
- * routes are what a customer's own backend does: it knows who is signed in,
- * and uses the secret key — which never reaches the page — to mint widget
- * tokens and to record calls.
+ * The demo dashboard and its small "host backend". The `/demo/api/*` routes
+ * are what a customer's own backend does: it knows who is signed in, and uses
+ * the secret key — which never reaches the page — to mint widget tokens and to
+ * record calls.
  */
 export function demoRoutes({ main, partner, tokenTtlSeconds = 300 }: DemoOptions) {
   const tenants = { main, partner };
   const app = new Hono();
 
-  app.get('/demo/api/accounts', (c) => c.json({ accounts: demoAccounts }));
+  // The account's description: a sentence from its live balance, then its note.
+  const story = async (account: DemoAccount, ledger: Ledger) =>
+    [describeBalance(await ledger.balance(account.id)), account.note].filter(Boolean).join(' ');
+  const withStory = async (account: DemoAccount, ledger: Ledger) => ({
+    id: account.id,
+    label: account.label,
+    story: await story(account, ledger),
+  });
+  const accountOf = (id: string) => demoAccounts.find((a) => a.id === id);
+
+  app.get('/demo/api/accounts', async (c) =>
+    c.json({ accounts: await Promise.all(demoAccounts.map((a) => withStory(a, main.ledger))) }),
+  );
+  app.get('/demo/api/accounts/:id', async (c) => {
+    const account = accountOf(c.req.param('id'));
+    if (!account) throw new HttpError('account_not_found', 'No such demo account.');
+    return c.json(await withStory(account, main.ledger));
+  });
 
   // The host backend mints a widget token for the signed-in user's account.
   app.post(
@@ -62,7 +80,13 @@ export function demoRoutes({ main, partner, tokenTtlSeconds = 300 }: DemoOptions
     async (c) => {
       const { accountId, seconds, tenant } = c.req.valid('json');
       const callId = `demo-call-${crypto.randomUUID()}`;
-      return c.json(await tenants[tenant].ledger.recordUsage(accountId, callId, seconds));
+      const { ledger } = tenants[tenant];
+      const result = await ledger.recordUsage(accountId, callId, seconds);
+      return c.json({
+        ...result,
+        message: describeCall(result.usage),
+        story: await story(accountOf(accountId)!, ledger),
+      });
     },
   );
 

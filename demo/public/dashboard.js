@@ -26,6 +26,18 @@ for (const a of accounts) select.add(new Option(a.label, a.id));
 const fromUrl = new URLSearchParams(location.search).get('account');
 select.value = accounts.some((a) => a.id === fromUrl) ? fromUrl : 'demo-running-low';
 
+// The description comes from the account's live balance (the demo's backend
+// writes it), so it follows calls and purchases.
+function tell(accountId, text) {
+  accounts.find((a) => a.id === accountId).story = text;
+  if (accountId === select.value) story.textContent = text;
+}
+async function refreshStory() {
+  const id = select.value;
+  const res = await fetch(`/demo/api/accounts/${encodeURIComponent(id)}`);
+  if (res.ok) tell(id, (await res.json()).story);
+}
+
 function show() {
   const account = accounts.find((a) => a.id === select.value);
   story.textContent = account.story;
@@ -35,22 +47,23 @@ function show() {
   url.searchParams.set('account', account.id);
   history.replaceState(null, '', url);
 }
-select.addEventListener('change', show);
+select.addEventListener('change', () => {
+  show();
+  refreshStory();
+});
 show();
+widget.addEventListener('minute-topup-purchase', refreshStory);
 
-const mmss = (s) => `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 document.querySelector('#simulate').addEventListener('submit', async (event) => {
   event.preventDefault();
   const seconds = Number(new FormData(event.target).get('seconds'));
   const button = event.target.querySelector('button');
+  const accountId = select.value;
   button.disabled = true;
   try {
-    const { usage } = await post('/demo/api/calls', { accountId: select.value, seconds });
-    const extra = usage.fromExtra.reduce((sum, part) => sum + part.seconds, 0);
-    result.textContent =
-      `Recorded a ${mmss(seconds)} call: ${mmss(usage.fromPlanSeconds)} from the plan, ` +
-      `${mmss(extra)} from extra minutes` +
-      (usage.overageSeconds ? `, ${mmss(usage.overageSeconds)} overage.` : '.');
+    const call = await post('/demo/api/calls', { accountId, seconds });
+    result.textContent = call.message;
+    tell(accountId, call.story);
     await widget.reload();
   } catch (error) {
     result.textContent = `The call could not be recorded: ${error.message}`;

@@ -41,11 +41,23 @@ describe('demo dashboard, end to end', () => {
 
   const card = (page: Page) => page.locator('minute-topup-card');
   const banner = (page: Page) => page.locator('minute-topup-banner');
+  /** The account's description in the top bar. */
+  const story = (page: Page) => page.locator('#story');
+
+  /** Simulates a call of the duration labelled `label`, and waits for what the demo says. */
+  async function simulate(page: Page, label: string) {
+    await page.getByLabel('Duration').selectOption({ label });
+    await page.getByRole('button', { name: 'Simulate call' }).click();
+    const status = page.getByRole('status').filter({ hasText: 'Recorded' });
+    await expect(status).toBeVisible();
+    return status;
+  }
 
   it('buys a package from the card, chosen by keyboard, and shows it at once', async () => {
     const page = await billing('demo-fresh');
     await expect(banner(page).getByRole('button')).toHaveCount(0);
     await expect(card(page)).toContainText('Extra balance: 0 min');
+    await expect(story(page)).toContainText('no extra minutes');
     await card(page).getByRole('button', { name: 'Buy more minutes' }).click();
     const dialog = page.getByRole('dialog', { name: 'Buy more minutes' });
     await expect(dialog).toBeVisible();
@@ -57,6 +69,27 @@ describe('demo dashboard, end to end', () => {
     await expect(card(page)).toContainText('Extra balance: 250 min');
     await expect(card(page)).toContainText('1 active package');
     await expect(card(page).getByRole('button', { name: 'Buy more minutes' })).toBeFocused();
+    // The description follows the purchase.
+    await expect(story(page)).toContainText('250 extra minutes in 1 package');
+    await page.close();
+  });
+
+  it('says the fresh account has used nothing, and then what a 4-hour call used', async () => {
+    const page = await billing('demo-fresh');
+    await expect(card(page)).toContainText('0 of 500 min used');
+    await expect(story(page)).toContainText('nothing used yet');
+    const status = await simulate(page, '4 hours');
+    await expect(status).toContainText(
+      'Recorded a 4:00:00 call: 4:00:00 from the plan, 0:00 from extra minutes.',
+    );
+    await expect(card(page)).toContainText('240 of 500 min used');
+    await expect(story(page)).toContainText('240 of 500 plan minutes used');
+    await expect(story(page)).notToContainText('nothing used');
+    // Another account and back: the description is still the live one.
+    await page.getByLabel('Account').selectOption({ label: 'Running low' });
+    await expect(story(page)).toContainText('of the plan left');
+    await page.getByLabel('Account').selectOption({ label: 'Fresh start' });
+    await expect(story(page)).toContainText('240 of 500 plan minutes used');
     await page.close();
   });
 
@@ -98,13 +131,15 @@ describe('demo dashboard, end to end', () => {
 
   it('drains a simulated call from the plan, then from the package', async () => {
     const page = await billing('demo-running-low');
+    await expect(story(page)).toContainText('the banner warns');
     await buy(page, /Medium/, 'Buy 100 minutes for $25.00');
     await expect(card(page)).toContainText('450 of 500 min used');
-    await page.getByLabel('Duration').selectOption({ label: '2 hours' });
-    await page.getByRole('button', { name: 'Simulate call' }).click();
-    await expect(page.getByRole('status').filter({ hasText: 'Recorded' })).toContainText(
-      '50:00 from the plan, 70:00 from extra minutes',
+    await expect(story(page)).toContainText('450 of 500 plan minutes used; 100 extra minutes');
+    const status = await simulate(page, '2 hours');
+    await expect(status).toContainText(
+      'Recorded a 2:00:00 call: 50:00 from the plan, 1:10:00 from extra minutes.',
     );
+    await expect(story(page)).toContainText('Plan used up: calls draw on 30 extra minutes');
     await expect(card(page)).toContainText('500 of 500 min used');
     await expect(card(page)).toContainText('Extra balance: 30 min');
     await expect(banner(page)).toContainText('plan minutes are used up');
