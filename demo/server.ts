@@ -102,6 +102,8 @@ export function demoRoutes({ main, partner, tokenTtlSeconds = 300 }: DemoOptions
     }),
   );
   app.get('/dist/*', serveStatic({ root: './' }));
+  // The pages name their icons; this answers browsers that ask by convention.
+  app.get('/favicon.ico', serveStatic({ path: './demo/public/favicon.svg' }));
   app.get('/demo/*', () => {
     throw new HttpError('not_found', 'No such demo page.');
   });

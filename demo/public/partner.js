@@ -2,7 +2,9 @@
 // German strings and euro prices (the partner's API has a EUR catalog).
 const widget = document.querySelector('#topup');
 
-const accountId = 'demo-on-extra';
+// `?account=demo-fresh` (or any demo account) shows another state; the
+// partner's own API holds the same accounts.
+const accountId = new URLSearchParams(location.search).get('account') || 'demo-on-extra';
 widget.fetchToken = async () => {
   const res = await fetch('/demo/api/session', {
     method: 'POST',

@@ -35,11 +35,13 @@ export async function startDemoServer(env: Record<string, string> = {}) {
   let log = '';
   server.stdout?.on('data', (d) => (log += d));
   server.stderr?.on('data', (d) => (log += d));
-  for (let i = 0; ; i += 1) {
+  // Generous: on a loaded machine tsx and the seeding take their time.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
     try {
       if ((await fetch(`${base}/demo/api/accounts`)).ok) break;
     } catch {
-      if (i > 200 || server.exitCode !== null) {
+      if (Date.now() > deadline || server.exitCode !== null) {
         server.kill();
         throw new Error(`the demo server did not start:\n${log}`);
       }
@@ -48,6 +50,8 @@ export async function startDemoServer(env: Record<string, string> = {}) {
   }
   return {
     base,
+    /** The server process (to read its memory in /proc, say). */
+    pid: server.pid!,
     log: () => log,
     async stop() {
       if (server.exitCode === null) {

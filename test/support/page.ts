@@ -7,8 +7,11 @@ import type { Locator } from 'playwright-core';
  * page catches up, and read text through shadow roots.
  */
 
-/** Retries `check` until it passes (the page updates asynchronously), for up to 5 s. */
-export async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
+/**
+ * Retries `check` until it passes (the page updates asynchronously), for up to
+ * 15 s: generous, for a loaded machine; a passing check returns at once.
+ */
+export async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
