@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defaultCatalog, parseCatalog, type Catalog } from './domain/catalog.js';
 import { DEFAULT_RATE_LIMITS } from './http/rate-limit.js';
 
 export interface ServerConfig {
+  /** `NODE_ENV=production` (DESIGN §7): demo off and payments explicit unless said otherwise. */
+  production: boolean;
+  /** The address to listen on (`HOST`, default 127.0.0.1). */
+  host: string;
   port: number;
-  /** A SQLite file path, or a postgres:// URL. */
+  /** A SQLite file path (a `file:` URL already made one), or a postgres:// URL. */
   databaseUrl: string;
+  /** The payment gateway (`MINUTE_TOPUP_PAYMENTS`); only the test gateway exists so far. */
+  payments: 'test';
   secretKey: string;
   /** True when no secret key was configured and one was made up for this run. */
   secretKeyGenerated: boolean;
@@ -14,16 +21,32 @@ export interface ServerConfig {
   lowThreshold: number;
   /** Accounts whose cards the test payment gateway declines. */
   declineAccounts: string[];
-  /** Serve the demo dashboard and seed its accounts (MINUTE_TOPUP_DEMO, default on). */
+  /** Serve the demo dashboard and seed its accounts (MINUTE_TOPUP_DEMO; on, except in production). */
   demo: boolean;
   /** SQLite group commit: transactions per COMMIT at most (MINUTE_TOPUP_SQLITE_MAX_BATCH; 1 = off). */
   sqliteMaxBatch: number;
   /**
-   * Widget tokens minted and purchases made per account and minute, per
-   * process (MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE, …_PURCHASES_PER_MINUTE;
-   * `0` or `Infinity` turns a limit off).
+   * Widget tokens minted, purchases made and widget reads per account and
+   * minute, per process (MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE,
+   * …_PURCHASES_PER_MINUTE, …_READS_PER_MINUTE; `0` or `Infinity` turns a
+   * limit off).
    */
-  rateLimits: { sessionsPerMinute: number; purchasesPerMinute: number };
+  rateLimits: { sessionsPerMinute: number; purchasesPerMinute: number; readsPerMinute: number };
+}
+
+/**
+ * A configuration value the operator has to fix: the message is one sentence
+ * that names the variable (`variable`), fit for one line on stderr.
+ */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    // One line, whatever a quoted value or a system error brought in.
+    super(message.replace(/\s*[\r\n]+\s*/g, ' '));
+    this.name = 'ConfigError';
+  }
 }
 
 const list = (v: string | undefined) =>
@@ -32,71 +55,213 @@ const list = (v: string | undefined) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** A value quoted for a message, cut short when long. */
+const quoted = (raw: string) => JSON.stringify(raw.length > 80 ? `${raw.slice(0, 77)}…` : raw);
+
 /** A whole number from the environment, at least `min`; `Infinity` too when `orInfinity`. */
 function wholeNumber(
   env: NodeJS.ProcessEnv,
   name: string,
   fallback: number,
-  { min, orInfinity = false }: { min: number; orInfinity?: boolean },
+  { min, max = Number.MAX_SAFE_INTEGER, orInfinity = false }: WholeNumberRange,
 ): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   const value = Number(raw);
-  if ((orInfinity && value === Infinity) || (Number.isSafeInteger(value) && value >= min)) {
+  if (
+    (orInfinity && value === Infinity) ||
+    (/^[+-]?\d+$/.test(raw) && Number.isSafeInteger(value) && value >= min && value <= max)
+  ) {
     return value;
   }
-  throw new Error(
-    `${name} must be a whole number ≥ ${min}${orInfinity ? ' (or Infinity)' : ''}, got "${raw}".`,
+  const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+  throw new ConfigError(
+    name,
+    `${name} must be a whole number ${range}${orInfinity ? ' (or Infinity)' : ''}, got ${quoted(raw)}.`,
   );
 }
 
-/**
- * Reads the configuration of DESIGN §5 from the environment, with defaults
- * that need no set-up. Throws one sentence naming a bad value.
- */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
-  const port = Number(env.PORT ?? 8787);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`PORT must be a port number, got "${env.PORT}".`);
+interface WholeNumberRange {
+  min: number;
+  max?: number;
+  orInfinity?: boolean;
+}
+
+/** `on`/`off` and their usual spellings; anything else is a configuration error. */
+function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (/^(1|on|true|yes)$/i.test(raw)) return true;
+  if (/^(0|off|false|no)$/i.test(raw)) return false;
+  throw new ConfigError(name, `${name} must be "on" or "off", got ${quoted(raw)}.`);
+}
+
+function fraction(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (value >= 0 && value <= 1) return value;
+  throw new ConfigError(name, `${name} must be a fraction between 0 and 1, got ${quoted(raw)}.`);
+}
+
+function catalogFrom(env: NodeJS.ProcessEnv): Catalog {
+  const file = env.MINUTE_TOPUP_CATALOG?.trim();
+  if (!file) return defaultCatalog;
+  const name = 'MINUTE_TOPUP_CATALOG';
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError(name, `${name} names a file that cannot be read: ${file} (${code}).`);
   }
-  const lowThreshold = Number(env.MINUTE_TOPUP_LOW_THRESHOLD ?? 0.2);
-  if (!(lowThreshold >= 0 && lowThreshold <= 1)) {
-    throw new Error('MINUTE_TOPUP_LOW_THRESHOLD must be a fraction between 0 and 1.');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(name, `${name} (${file}) is not JSON: ${(error as Error).message}`);
   }
-  let catalog = defaultCatalog;
-  if (env.MINUTE_TOPUP_CATALOG) {
-    const text = readFileSync(env.MINUTE_TOPUP_CATALOG, 'utf8');
-    catalog = parseCatalog(JSON.parse(text));
-  }
-  const secretKey = env.MINUTE_TOPUP_SECRET_KEY ?? '';
-  if (secretKey !== '' && !/^[\x21-\x7e]{16,4096}$/.test(secretKey)) {
-    throw new Error(
-      'MINUTE_TOPUP_SECRET_KEY must be 16 or more visible ASCII characters (no spaces).',
+  try {
+    return parseCatalog(json);
+  } catch (error) {
+    throw new ConfigError(
+      name,
+      `${name} (${file}) is not a valid catalog: ${(error as Error).message}`,
     );
   }
+}
+
+function secretKeyFrom(env: NodeJS.ProcessEnv, production: boolean): string {
+  const name = 'MINUTE_TOPUP_SECRET_KEY';
+  const secretKey = env[name] ?? '';
+  if (secretKey !== '' && !/^[\x21-\x7e]{16,4096}$/.test(secretKey)) {
+    throw new ConfigError(
+      name,
+      `${name} must be 16 or more visible ASCII characters (no spaces), got ${secretKey.length} characters.`,
+    );
+  }
+  if (secretKey === '' && production) {
+    // A made-up key printed to the log is a demo convenience, not a production one.
+    throw new ConfigError(name, `${name} must be set in production (NODE_ENV=production).`);
+  }
+  return secretKey;
+}
+
+function paymentsFrom(env: NodeJS.ProcessEnv, production: boolean): 'test' {
+  const name = 'MINUTE_TOPUP_PAYMENTS';
+  const raw = env[name]?.trim();
+  if (!raw) {
+    if (!production) return 'test';
+    throw new ConfigError(
+      name,
+      `${name} must be set in production (NODE_ENV=production): "test" runs the test gateway, which charges nobody.`,
+    );
+  }
+  if (raw === 'test') return 'test';
+  throw new ConfigError(
+    name,
+    `${name} must be "test" (the only gateway so far), got ${quoted(raw)}.`,
+  );
+}
+
+/** Only a SQLite file path, a `file:` URL, or a PostgreSQL URL (DESIGN §7). */
+function databaseUrlFrom(env: NodeJS.ProcessEnv): string {
+  const raw = env.DATABASE_URL?.trim();
+  if (!raw) return './data/minute-topup.db';
+  return sqlitePathOrPostgresUrl(raw);
+}
+
+/**
+ * What a `DATABASE_URL` names: a postgres:// URL as it is, a `file:` URL as a
+ * SQLite file path, a plain path as it is. Any other scheme (`mysql://…`) is a
+ * `ConfigError`, rather than a SQLite file in a folder named after the scheme.
+ *
+ * @example
+ * sqlitePathOrPostgresUrl('file:///var/lib/topup/ledger.db'); // '/var/lib/topup/ledger.db'
+ * sqlitePathOrPostgresUrl('file:data/ledger.db'); // 'data/ledger.db'
+ * sqlitePathOrPostgresUrl('mysql://db/topup'); // throws ConfigError
+ */
+export function sqlitePathOrPostgresUrl(url: string): string {
+  const name = 'DATABASE_URL';
+  if (isPostgresUrl(url)) {
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError(name, `${name} is not a valid PostgreSQL URL.`);
+    }
+    return url;
+  }
+  if (/^file:/i.test(url)) {
+    if (/[?#]/.test(url)) {
+      throw new ConfigError(name, `${name}: a file: URL cannot carry a query or a fragment.`);
+    }
+    try {
+      // file:///abs/path and file://localhost/abs/path; file:relative/path stays relative.
+      const path = /^file:\/\//i.test(url)
+        ? fileURLToPath(url)
+        : decodeURIComponent(url.slice('file:'.length));
+      if (path) return path;
+    } catch {
+      // below
+    }
+    throw new ConfigError(name, `${name} is not a usable file: URL, got ${quoted(url)}.`);
+  }
+  // A scheme of two or more letters (one letter is a Windows drive, C:\…).
+  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(url)?.[1];
+  if (scheme) {
+    throw new ConfigError(
+      name,
+      `${name} must be a SQLite file path, a file: URL or a postgres:// URL, got a ${scheme}: URL.`,
+    );
+  }
+  return url;
+}
+
+/**
+ * Reads the configuration of DESIGN §5 and §7 from the environment, with
+ * defaults that need no set-up outside production. Throws a `ConfigError`:
+ * one sentence naming the variable that is wrong.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const production = env.NODE_ENV?.trim() === 'production';
+  const host = env.HOST?.trim() || '127.0.0.1';
+  if (/\s|\//.test(host)) {
+    throw new ConfigError('HOST', `HOST must be an address or host name, got ${quoted(host)}.`);
+  }
+  const port = wholeNumber(env, 'PORT', 8787, { min: 0, max: 65535 });
+  const lowThreshold = fraction(env, 'MINUTE_TOPUP_LOW_THRESHOLD', 0.2);
+  const payments = paymentsFrom(env, production);
+  const secretKey = secretKeyFrom(env, production);
+  const databaseUrl = databaseUrlFrom(env);
+  const catalog = catalogFrom(env);
+  const rate = (name: string, fallback: number) =>
+    wholeNumber(env, name, fallback, { min: 0, orInfinity: true });
   return {
+    production,
+    host,
     port,
-    databaseUrl: env.DATABASE_URL || './data/minute-topup.db',
+    databaseUrl,
+    payments,
     secretKey: secretKey || `sk_demo_${crypto.randomUUID().replaceAll('-', '')}`,
     secretKeyGenerated: secretKey === '',
     corsOrigins: list(env.MINUTE_TOPUP_CORS_ORIGINS),
     catalog,
     lowThreshold,
     declineAccounts: list(env.MINUTE_TOPUP_DECLINE_ACCOUNTS),
-    demo: !/^(0|off|false|no)$/i.test(env.MINUTE_TOPUP_DEMO ?? 'on'),
+    demo: onOff(env, 'MINUTE_TOPUP_DEMO', !production),
     sqliteMaxBatch: wholeNumber(env, 'MINUTE_TOPUP_SQLITE_MAX_BATCH', 64, { min: 1 }),
     rateLimits: {
-      sessionsPerMinute: wholeNumber(
-        env,
+      sessionsPerMinute: rate(
         'MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE',
         DEFAULT_RATE_LIMITS.sessionsPerMinute,
-        { min: 0, orInfinity: true },
       ),
-      purchasesPerMinute: wholeNumber(
-        env,
+      purchasesPerMinute: rate(
         'MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE',
         DEFAULT_RATE_LIMITS.purchasesPerMinute,
-        { min: 0, orInfinity: true },
+      ),
+      readsPerMinute: rate(
+        'MINUTE_TOPUP_RATE_READS_PER_MINUTE',
+        DEFAULT_RATE_LIMITS.readsPerMinute,
       ),
     },
   };

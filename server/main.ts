@@ -1,10 +1,13 @@
-import { serve } from '@hono/node-server';
+import { createAdaptorServer, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createApp } from './app.js';
-import { isPostgresUrl, loadConfig } from './config.js';
+import { fileURLToPath } from 'node:url';
+import { createApp, type App } from './app.js';
+import { ConfigError, isPostgresUrl, loadConfig, type ServerConfig } from './config.js';
 import { FileChargeJournal } from './charge-journal.js';
 import { TestPaymentGateway } from './payments.js';
 import { openStore } from './store/open.js';
+import type { LedgerStore } from './store/types.js';
 
 /**
  * The test gateway, with its charges in a file beside the SQLite database
@@ -41,29 +44,103 @@ function persistentTestGateway(
   return gateway;
 }
 
-export async function main(): Promise<void> {
-  const config = loadConfig();
-  const store = await openStore(config.databaseUrl, { sqliteMaxBatch: config.sqliteMaxBatch });
-  const gateway = persistentTestGateway(config.databaseUrl, config.declineAccounts);
-  const app = createApp({ store, gateway, config });
-  const completed = await app.ledger.completePendingPurchases((intent, error) =>
-    console.error(
-      `Could not complete the interrupted purchase ${intent.idempotencyKey} of ${intent.accountId}:`,
-      error,
-    ),
-  );
-  if (completed > 0) console.log(`Completed ${completed} purchase(s) interrupted by a restart.`);
-  const demo = config.demo
-    ? await (await import('../demo/host.js')).mountDemo(app, { config, store, gateway })
-    : undefined;
+/** The folder `npm run build` writes the widget to, served at `/widget/…`. */
+const WIDGET_BUNDLE_DIR = fileURLToPath(new URL('../dist/', import.meta.url));
 
-  const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
-    console.log(`minute-topup API on http://localhost:${info.port}/v1 (${store.kind} store)`);
-    if (demo) console.log(`Demo dashboard on http://localhost:${info.port}/demo/billing`);
-    if (config.secretKeyGenerated) {
-      console.log(`No MINUTE_TOPUP_SECRET_KEY set: made one up for this run: ${config.secretKey}`);
-    }
+/** What an operator must fix: printed as one line on stderr, exit status 1, no stack. */
+class StartupError extends Error {}
+
+function fail(message: string): never {
+  console.error(`minute-topup: ${message.replace(/\s*[\r\n]+\s*/g, ' ')}`);
+  process.exit(1);
+}
+
+/** `http://host:port` of a listening server, IPv6 addresses in brackets. */
+function origin(server: ServerType): string {
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/** Binds `host:port`; a refusal becomes one sentence naming PORT or HOST. */
+function listen(server: ServerType, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      const where = `${host}:${port}`;
+      const why =
+        error.code === 'EADDRINUSE'
+          ? `PORT ${port} is already in use on ${host}: stop what listens there or set PORT to a free port.`
+          : error.code === 'EACCES'
+            ? `PORT ${port} needs privileges this process does not have (EACCES on ${where}): set PORT to 1024 or above.`
+            : error.code === 'EADDRNOTAVAIL'
+              ? `HOST ${host} is not an address of this machine (EADDRNOTAVAIL): set HOST to one of its addresses, or 0.0.0.0.`
+              : error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN'
+                ? `HOST ${host} does not resolve (${error.code}): set HOST to an address of this machine.`
+                : `cannot listen on ${where} (HOST, PORT): ${error.code ?? error.message}.`;
+      reject(new StartupError(why));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
   });
+}
+
+/**
+ * Starts the API. The order makes every mistake an operator can fix cheap:
+ * configuration is read (and refused, one line) first; then the port is
+ * bound — before any database is opened or migrated, and held from then on,
+ * so nothing can take it between a check and the real listen; then the store
+ * opens. Requests that arrive meanwhile wait for it.
+ */
+export async function main(): Promise<void> {
+  let config: ServerConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+
+  let appReady!: (app: App) => void;
+  const ready = new Promise<App>((resolve) => (appReady = resolve));
+  const server = createAdaptorServer({
+    fetch: async (request, env) => (await ready).fetch(request, env),
+  });
+  try {
+    await listen(server, config.host, config.port);
+  } catch (error) {
+    if (error instanceof StartupError) fail(error.message);
+    throw error;
+  }
+
+  const opening = (async () => {
+    let store: LedgerStore;
+    try {
+      store = await openStore(config.databaseUrl, { sqliteMaxBatch: config.sqliteMaxBatch });
+    } catch (error) {
+      fail(`the database of DATABASE_URL could not be opened: ${(error as Error).message}`);
+    }
+    const gateway = persistentTestGateway(config.databaseUrl, config.declineAccounts);
+    const app = createApp({
+      store,
+      gateway,
+      config: { ...config, widgetBundleDir: WIDGET_BUNDLE_DIR },
+    });
+    const completed = await app.ledger.completePendingPurchases((intent, error) =>
+      console.error(
+        `Could not complete the interrupted purchase ${intent.idempotencyKey} of ${intent.accountId}:`,
+        error,
+      ),
+    );
+    if (completed > 0) console.log(`Completed ${completed} purchase(s) interrupted by a restart.`);
+    const demo = config.demo
+      ? await (await import('../demo/host.js')).mountDemo(app, { config, store, gateway })
+      : undefined;
+    appReady(app);
+    return { store, demo };
+  })();
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -73,6 +150,8 @@ export async function main(): Promise<void> {
     server.close(async () => {
       clearInterval(closingIdle);
       try {
+        // A signal during start-up lets the store finish opening, then closes it.
+        const { store, demo } = await opening;
         await demo?.close();
         await store.close();
       } catch (error) {
@@ -92,6 +171,19 @@ export async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  const { store, demo } = await opening;
+  const base = origin(server);
+  const mode = config.production ? 'production' : 'development';
+  console.log(`minute-topup API on ${base}/v1 (${store.kind} store, ${mode}, pid ${process.pid})`);
+  console.log(`Widget bundle on ${base}/widget/minute-topup.js`);
+  if (demo) console.log(`Demo dashboard on ${base}/demo/billing`);
+  if (config.production && config.payments === 'test') {
+    console.log('MINUTE_TOPUP_PAYMENTS=test: purchases are approved without charging anyone.');
+  }
+  if (config.secretKeyGenerated) {
+    console.log(`No MINUTE_TOPUP_SECRET_KEY set: made one up for this run: ${config.secretKey}`);
+  }
 }
 
 await main();

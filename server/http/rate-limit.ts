@@ -2,8 +2,16 @@ import type { Context, Env, Input, MiddlewareHandler } from 'hono';
 import type { Clock } from '../ledger.js';
 import { HttpError } from './errors.js';
 
-/** The limits `createApp` applies per account when its config asks for limits. */
-export const DEFAULT_RATE_LIMITS = { sessionsPerMinute: 60, purchasesPerMinute: 30 } as const;
+/**
+ * The limits `createApp` applies per account when its config asks for limits.
+ * Reads: a widget reads a few times per change it shows, so 600 a minute is
+ * far above what any page needs and far below what starves other accounts.
+ */
+export const DEFAULT_RATE_LIMITS = {
+  sessionsPerMinute: 60,
+  purchasesPerMinute: 30,
+  readsPerMinute: 600,
+} as const;
 
 /** `0`, a negative number, `Infinity` or `NaN` switch a limit off. */
 export function limitIsOn(limit: number | undefined): limit is number {

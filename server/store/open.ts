@@ -1,4 +1,4 @@
-import { isPostgresUrl } from '../config.js';
+import { isPostgresUrl, sqlitePathOrPostgresUrl } from '../config.js';
 import type { LedgerStore } from './types.js';
 
 export interface OpenStoreOptions {
@@ -6,15 +6,20 @@ export interface OpenStoreOptions {
   sqliteMaxBatch?: number;
 }
 
-/** Opens the store `DATABASE_URL` names: PostgreSQL for postgres:// URLs, else a SQLite file. */
+/**
+ * Opens the store `DATABASE_URL` names: PostgreSQL for postgres:// URLs, else
+ * a SQLite file (a path, or a `file:` URL made one). Any other scheme throws
+ * the `ConfigError` of `sqlitePathOrPostgresUrl` before anything is created.
+ */
 export async function openStore(
   databaseUrl: string,
   options: OpenStoreOptions = {},
 ): Promise<LedgerStore> {
-  if (isPostgresUrl(databaseUrl)) {
+  const target = sqlitePathOrPostgresUrl(databaseUrl);
+  if (isPostgresUrl(target)) {
     const { PostgresStore } = await import('./postgres.js');
-    return PostgresStore.open(databaseUrl);
+    return PostgresStore.open(target);
   }
   const { SqliteStore } = await import('./sqlite.js');
-  return new SqliteStore(databaseUrl, { maxBatch: options.sqliteMaxBatch });
+  return new SqliteStore(target, { maxBatch: options.sqliteMaxBatch });
 }

@@ -29,9 +29,19 @@ export interface ApiOptions {
   databaseUrl: string;
   /** The test gateway's charge log (`MINUTE_TOPUP_TEST_CHARGES_FILE`). */
   chargesFile: string;
-  /** Extra environment, e.g. the test-only fault injections of `server/main.ts`. */
-  env?: Record<string, string>;
+  /**
+   * Extra environment, e.g. the test-only fault injections of `server/main.ts`;
+   * `undefined` removes a variable this helper would set.
+   */
+  env?: Record<string, string | undefined>;
   cwd?: string;
+  /** The address the process listens on and is called at (`HOST`; 127.0.0.1). */
+  host?: string;
+  /**
+   * What to run instead of `node --import tsx server/main.ts`, e.g.
+   * `{ file: process.execPath, args: ['scripts/start.mjs'] }` (same environment).
+   */
+  command?: { file: string; args: string[] };
 }
 
 export interface Exit {
@@ -44,6 +54,8 @@ export interface ApiProcess {
   child: ChildProcess;
   /** Everything the process wrote to stdout and stderr. */
   output(): string;
+  /** What it wrote to stderr alone. */
+  stderr(): string;
   /** Resolves when the process has exited. */
   exited: Promise<Exit>;
 }
@@ -55,6 +67,9 @@ export function startApi(options: ApiOptions): ApiProcess {
     // No catalog, declines or fault injections from the caller's shell.
     if (name.startsWith('MINUTE_TOPUP_')) delete inherited[name];
   }
+  // Development mode on the loopback address unless a test says otherwise.
+  delete inherited.NODE_ENV;
+  delete inherited.HOST;
   delete inherited.NODE_TEST_CONTEXT; // the child is a server, not a test file
   const env: NodeJS.ProcessEnv = {
     ...inherited,
@@ -66,25 +81,86 @@ export function startApi(options: ApiOptions): ApiProcess {
     // The load the suites send is far beyond a real account's purchases per minute.
     MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE: '0',
     MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE: '0',
+    MINUTE_TOPUP_RATE_READS_PER_MINUTE: '0',
     TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'),
+    ...(options.host ? { HOST: options.host } : {}),
     ...options.env,
   };
-  const child = spawn(process.execPath, ['--import', TSX, MAIN], {
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
+  const { file, args } = options.command ?? {
+    file: process.execPath,
+    args: ['--import', TSX, MAIN],
+  };
+  const child = spawn(file, args, {
     cwd: options.cwd ?? ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
   let output = '';
+  let stderr = '';
   child.stdout?.on('data', (d) => (output += d));
-  child.stderr?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => {
+    output += d;
+    stderr += d;
+  });
   const exited = new Promise<Exit>((resolve) =>
     child.once('exit', (code, signal) => {
       live.delete(child);
       resolve({ code, signal });
     }),
   );
-  return { base: `http://127.0.0.1:${options.port}`, child, output: () => output, exited };
+  return {
+    base: `http://${options.host ?? '127.0.0.1'}:${options.port}`,
+    child,
+    output: () => output,
+    stderr: () => stderr,
+    exited,
+  };
+}
+
+/**
+ * Resolves with the output once it matches `pattern` (checked as output
+ * arrives); rejects, with the output, if the process exits first or after
+ * `timeoutMs`.
+ */
+export function waitForOutput(
+  api: ApiProcess,
+  pattern: RegExp,
+  timeoutMs = 30_000,
+): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const match = pattern.exec(api.output());
+      if (!match) return false;
+      done();
+      resolve(match);
+      return true;
+    };
+    const onExit = () => {
+      // The last output may arrive just after the exit event.
+      setImmediate(() => {
+        if (check()) return;
+        done();
+        reject(new Error(`exited before ${pattern}:\n${api.output()}`));
+      });
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`no ${pattern} after ${timeoutMs} ms:\n${api.output()}`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      api.child.stdout?.off('data', check);
+      api.child.stderr?.off('data', check);
+      api.child.off('exit', onExit);
+    };
+    if (check()) return;
+    // Listeners added after `startApi`'s, so the output already holds the chunk.
+    api.child.stdout?.on('data', check);
+    api.child.stderr?.on('data', check);
+    api.child.once('exit', onExit);
+  });
 }
 
 const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
