@@ -24,13 +24,19 @@ export interface AppConfig {
   /** Default lifetime of a widget token. */
   tokenTtlSeconds?: number;
   /**
-   * Per-account limits on minting widget tokens and on purchases, per minute
-   * of the injected clock, in this process's memory. A field left out takes
+   * Per-account limits on minting widget tokens, on purchases and on widget
+   * reads (a widget token's GETs of its account; the secret key's reads are
+   * not limited), per minute of the injected clock, in this process's
+   * memory. A field left out takes
    * `DEFAULT_RATE_LIMITS`; `0` or `Infinity` switches it off. Leaving out
    * `rateLimits` altogether applies no limits (tests and the in-browser mock);
    * the server (`loadConfig`) always passes them.
    */
-  rateLimits?: { sessionsPerMinute?: number; purchasesPerMinute?: number };
+  rateLimits?: {
+    sessionsPerMinute?: number;
+    purchasesPerMinute?: number;
+    readsPerMinute?: number;
+  };
   /**
    * The folder holding the built widget (`minute-topup.js` and its map),
    * served at `/widget/…` to anyone; left out, those routes are not mounted.
@@ -115,6 +121,7 @@ export function createApp(deps: AppDeps) {
         limits?.purchasesPerMinute,
         DEFAULT_RATE_LIMITS.purchasesPerMinute,
       ),
+      readsPerMinute: perMinute(limits?.readsPerMinute, DEFAULT_RATE_LIMITS.readsPerMinute),
       clock,
     }),
   );

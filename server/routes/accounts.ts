@@ -9,7 +9,7 @@ import { rateLimit } from '../http/rate-limit.js';
 /** `/v1/accounts/:id/…`: balances, packages, usage and upgrade advice. */
 export function accountRoutes(
   ledger: Ledger,
-  options: { purchasesPerMinute: number; clock: Clock },
+  options: { purchasesPerMinute: number; readsPerMinute: number; clock: Clock },
 ) {
   // Counted once the caller may act for the account, so account B's token
   // cannot use up account A's budget. Replays of a key count too.
@@ -19,7 +19,23 @@ export function accountRoutes(
     keyOf: (c) => (idSchema.safeParse(c.req.param('id')).success ? c.req.param('id') : undefined),
     message: 'Too many purchases for this account.',
   });
+  // Widget reads (every GET under /:id/), per account, counted only for a
+  // token of that very account: another account's token is refused by
+  // `accountAccess` without spending this account's budget. The secret key is
+  // the host's own backend, not a page on the internet: it is not counted.
+  const readLimit = rateLimit<AuthEnv, '/:id/*'>({
+    limit: options.readsPerMinute,
+    clock: options.clock,
+    keyOf: (c) => {
+      const caller = c.get('caller');
+      if (c.req.method !== 'GET' || caller.kind !== 'widget') return undefined;
+      return caller.accountId === c.req.param('id') ? caller.accountId : undefined;
+    },
+    maxKeys: 100_000,
+    message: 'Too many reads for this account.',
+  });
   return new Hono<AuthEnv>()
+    .use('/:id/*', readLimit)
     .put('/:id', secretOnly, jsonBody(schemas.account), async (c) => {
       const { planId, cycleAnchor } = c.req.valid('json');
       const { account, created } = await ledger.putAccount(pathId(c), planId, cycleAnchor);

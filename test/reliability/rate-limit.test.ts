@@ -167,6 +167,93 @@ for (const factory of storeFactories) {
         assert.match(res.headers.get('access-control-expose-headers') ?? '', /Retry-After/i);
       }));
 
+    it('answers the N+1-th widget read of one account with 429 and Retry-After; other accounts and the secret key still read', () =>
+      track(async () => {
+        const t = await limitedApp(factory, { readsPerMinute: 3 });
+        const acme = (await t.mint('acme')).body.token;
+        const acme2 = (await t.mint('acme')).body.token;
+        const other = (await t.mint('other')).body.token;
+        const read = (path: string, token: string, account = 'acme') =>
+          t.call('GET', `/v1/accounts/${account}/${path}`, undefined, {}, token);
+        // Every GET under the account counts, whichever of its tokens makes it.
+        assert.equal((await read('balance', acme)).status, 200);
+        assert.equal((await read('purchases', acme2)).status, 200);
+        assert.equal((await read('recommendation', acme)).status, 200);
+        t.clock.advance(20_000);
+        for (const path of ['balance', 'purchases', 'recommendation']) {
+          assert.equal(assertLimited(await read(path, acme)), 40, path);
+          assertLimited(await read(path, acme2));
+        }
+        // Fair to the others: another account's widget, and the host's backend.
+        for (let i = 0; i < 3; i += 1) {
+          assert.equal((await read('balance', other, 'other')).status, 200, 'another account');
+        }
+        for (let i = 0; i < 10; i += 1) {
+          assert.equal((await read('balance', SECRET)).status, 200, 'the secret key');
+        }
+        // Purchases have their own budget.
+        assert.equal((await t.buy('acme', 'while-reads-limited', acme)).status, 201);
+        t.clock.advance(40_000);
+        assert.equal((await read('balance', acme)).status, 200, 'a new window opens');
+        assert.deepEqual(t.unexpected, []);
+      }));
+
+    it('does not let another account’s widget token spend an account’s reads', () =>
+      track(async () => {
+        const t = await limitedApp(factory, { readsPerMinute: 2 });
+        const acme = (await t.mint('acme')).body.token;
+        const other = (await t.mint('other')).body.token;
+        for (let i = 0; i < 10; i += 1) {
+          const res = await t.call('GET', '/v1/accounts/acme/balance', undefined, {}, other);
+          assert.equal(res.status, 403, 'refused, and not counted');
+        }
+        for (const token of ['a.b.c', 'nonsense']) {
+          const res = await t.call('GET', '/v1/accounts/acme/balance', undefined, {}, token);
+          assert.equal(res.status, 401);
+        }
+        assert.equal(
+          (await t.call('GET', '/v1/accounts/acme/balance', undefined, {}, acme)).status,
+          200,
+        );
+        assert.equal(
+          (await t.call('GET', '/v1/accounts/acme/purchases', undefined, {}, acme)).status,
+          200,
+        );
+        assertLimited(await t.call('GET', '/v1/accounts/acme/balance', undefined, {}, acme));
+        // …and the limited account's token cannot spend the other's either.
+        assert.equal(
+          (await t.call('GET', '/v1/accounts/other/balance', undefined, {}, other)).status,
+          200,
+        );
+      }));
+
+    it('limits widget reads by default (600 a minute) once limits are on, and not at all without them', () =>
+      track(async () => {
+        assert.equal(DEFAULT_RATE_LIMITS.readsPerMinute, 600);
+        for (const [limits, limit] of [
+          [{}, DEFAULT_RATE_LIMITS.readsPerMinute],
+          [undefined, Infinity],
+          [{ readsPerMinute: 0 }, Infinity],
+          [{ readsPerMinute: Infinity }, Infinity],
+        ] as const) {
+          const t = await limitedApp(factory, limits);
+          const token = (await t.mint('acme')).body.token;
+          const n = DEFAULT_RATE_LIMITS.readsPerMinute;
+          const answers = await Promise.all(
+            Array.from({ length: n + 1 }, () =>
+              t.app.request('/v1/accounts/acme/balance', {
+                headers: { authorization: `Bearer ${token}` },
+              }),
+            ),
+          );
+          const limited = answers.filter((r) => r.status === 429).length;
+          figures.requests += answers.length;
+          figures.limited += limited;
+          assert.equal(limited, limit === Infinity ? 0 : n + 1 - limit, JSON.stringify(limits));
+          assert.equal(answers.filter((r) => r.status === 200).length, Math.min(n + 1, limit));
+        }
+      }));
+
     it('takes the defaults for a field left out, and 0 or Infinity as no limit', () =>
       track(async () => {
         const defaults = await limitedApp(factory, {});
@@ -194,6 +281,7 @@ describe('rate limits and bad input', () => {
       const limited = await limitedApp(factory, {
         sessionsPerMinute: 100,
         purchasesPerMinute: 100,
+        readsPerMinute: 100,
       });
       const open = await limitedApp(factory, undefined);
       const token = (await open.mint('acme')).body.token;
@@ -206,6 +294,9 @@ describe('rate limits and bad input', () => {
         'secret' | 'widget',
       ][] = [
         ['POST', '/v1/sessions', '{"accountId":', {}, 'secret'],
+        ['GET', '/v1/accounts/nobody/balance', undefined, {}, 'secret'],
+        ['GET', '/v1/accounts/other/balance', undefined, {}, 'widget'],
+        ['GET', '/v1/accounts/bad%20id/purchases', undefined, {}, 'widget'],
         [
           'POST',
           '/v1/sessions',
@@ -294,11 +385,12 @@ describe('rate limits and bad input', () => {
 });
 
 describe('the server process', () => {
-  it('takes its limits from MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE', () =>
+  it('takes its limits from MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE, …_SESSIONS_…, …_READS_…', () =>
     track(async () => {
       const demo = await startDemoServer({
         MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE: '2',
         MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE: '1',
+        MINUTE_TOPUP_RATE_READS_PER_MINUTE: '2',
       });
       try {
         const send = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
@@ -330,8 +422,17 @@ describe('the server process', () => {
         const limited = await buy(`p3-${Date.now()}`);
         assert.equal(limited.status, 429, JSON.stringify(limited.body));
         assert.match(limited.retryAfter ?? '', /^[1-9]\d*$/);
-        assert.equal((await send('/v1/sessions', { accountId: 'demo-fresh' })).status, 201);
+        const session = await send('/v1/sessions', { accountId: 'demo-fresh' });
+        assert.equal(session.status, 201);
         assert.equal((await send('/v1/sessions', { accountId: 'demo-fresh' })).status, 429);
+        const read = () =>
+          fetch(`${demo.base}/v1/accounts/demo-fresh/balance`, {
+            headers: { authorization: `Bearer ${session.body.token}` },
+          });
+        for (let i = 0; i < 2; i += 1) assert.equal((await read()).status, 200);
+        const limitedRead = await read();
+        assert.equal(limitedRead.status, 429);
+        assert.match(limitedRead.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
       } finally {
         await demo.stop();
       }
@@ -393,8 +494,9 @@ describe('MINUTE_TOPUP_RATE_* in the environment', () => {
       loadConfig({
         MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE: '5',
         MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE: 'Infinity',
+        MINUTE_TOPUP_RATE_READS_PER_MINUTE: '120',
       }).rateLimits,
-      { sessionsPerMinute: 5, purchasesPerMinute: Infinity },
+      { sessionsPerMinute: 5, purchasesPerMinute: Infinity, readsPerMinute: 120 },
     );
     assert.equal(
       loadConfig({ MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE: '0' }).rateLimits.purchasesPerMinute,
@@ -404,6 +506,10 @@ describe('MINUTE_TOPUP_RATE_* in the environment', () => {
       assert.throws(
         () => loadConfig({ MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE: bad }),
         /MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE must be a whole number/,
+      );
+      assert.throws(
+        () => loadConfig({ MINUTE_TOPUP_RATE_READS_PER_MINUTE: bad }),
+        /MINUTE_TOPUP_RATE_READS_PER_MINUTE must be a whole number/,
       );
     }
   });
