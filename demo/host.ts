@@ -25,8 +25,13 @@ export async function mountDemo(
   const partner = createApp({
     store: partnerStore,
     gateway: partnerGateway,
-    // Its own key: a token minted for the main API is not valid here.
-    config: { secretKey: `${config.secretKey}:partner`, catalog: partnerCatalog },
+    // Its own key: a token minted for the main API is not valid here. The
+    // main API's rate limits (its body limit is the default).
+    config: {
+      secretKey: `${config.secretKey}:partner`,
+      catalog: partnerCatalog,
+      rateLimits: config.rateLimits,
+    },
   });
   // The start of the current UTC day: seeding is deterministic within a day, so
   // several processes starting at once on one database write identical rows.

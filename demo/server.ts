@@ -1,10 +1,13 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { TokenIssuer } from '../server/http/auth.js';
 import { HttpError } from '../server/http/errors.js';
+import { rateLimit } from '../server/http/rate-limit.js';
 import { jsonBody } from '../server/http/validation.js';
-import type { Ledger } from '../server/ledger.js';
+import { systemClock, type Clock, type Ledger } from '../server/ledger.js';
 import { demoAccounts, type DemoAccount } from './seed.js';
 import { describeBalance, describeCall } from './story.js';
 
@@ -19,6 +22,30 @@ export interface DemoOptions {
   partner: DemoTenant;
   /** How long the demo's widget tokens live (short, to show the refresh). */
   tokenTtlSeconds?: number;
+  /** Largest body a `/demo/api/*` route reads (the API's 16 KiB by default). */
+  maxBodyBytes?: number;
+  /**
+   * Requests to `/demo/api/*` one client (remote address) may make per minute
+   * (120 by default; `0` or `Infinity`: no limit).
+   */
+  requestsPerMinute?: number;
+  clock?: Clock;
+}
+
+/** The demo's defaults: the API's body limit, and two requests a second per client. */
+export const DEMO_LIMITS = { maxBodyBytes: 16 * 1024, requestsPerMinute: 120 } as const;
+
+/**
+ * The client a request counts against: its remote address. Behind
+ * `@hono/node-server` that is the socket's peer; in `app.request()` (no
+ * socket) every request is one local client.
+ */
+function clientOf(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'local';
+  }
 }
 
 const knownAccount = z.enum(demoAccounts.map((a) => a.id) as [string, ...string[]]);
@@ -28,11 +55,37 @@ const tenant = z.enum(['main', 'partner']).default('main');
  * The demo dashboard and its small "host backend". The `/demo/api/*` routes
  * are what a customer's own backend does: it knows who is signed in, and uses
  * the secret key — which never reaches the page — to mint widget tokens and to
- * record calls.
+ * record calls. Like the API, they read at most 16 KiB of a body and answer a
+ * client that asks too often with 429 and `Retry-After`.
  */
-export function demoRoutes({ main, partner, tokenTtlSeconds = 300 }: DemoOptions) {
+export function demoRoutes({
+  main,
+  partner,
+  tokenTtlSeconds = 300,
+  maxBodyBytes = DEMO_LIMITS.maxBodyBytes,
+  requestsPerMinute = DEMO_LIMITS.requestsPerMinute,
+  clock = systemClock,
+}: DemoOptions) {
   const tenants = { main, partner };
   const app = new Hono();
+
+  // Cheap refusals first: too many requests, then a body too large (refused
+  // as soon as it passes the limit, whether announced or chunked).
+  app.use(
+    '/demo/api/*',
+    rateLimit({
+      limit: requestsPerMinute,
+      clock,
+      keyOf: clientOf,
+      message: 'Too many demo requests from this address.',
+    }),
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw new HttpError('payload_too_large', 'The request body is too large.');
+      },
+    }),
+  );
 
   // The account's description: a sentence from its live balance, then its note.
   const story = async (account: DemoAccount, ledger: Ledger) =>
