@@ -153,7 +153,11 @@ export type ErrorCode =
   | 'not_found'
   | 'payment_declined'
   | 'conflict'
+  /** 409: the gateway holds a charge under the purchase's key for another account or amount. */
+  | 'charge_conflict'
   | 'idempotency_key_reused'
+  /** 422: a usage dated before its account existed. */
+  | 'occurred_before_account'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'rate_limited'

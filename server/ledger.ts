@@ -8,6 +8,7 @@ import type {
 } from './contract.js';
 import {
   allocateUsage,
+  assertUsageAfterAccountStart,
   cycleAt,
   cycleContaining,
   DomainError,
@@ -114,7 +115,7 @@ export class Ledger {
         );
       }
       const cycleAnchorMs = anchorMs ?? existing?.cycleAnchorMs ?? this.clock.now();
-      const created = await tx.putAccount(id, planId, cycleAnchorMs);
+      const created = await tx.putAccount(id, planId, cycleAnchorMs, this.clock.now());
       return { account: { id, planId, cycleAnchor: iso(cycleAnchorMs) }, created };
     });
   }
@@ -161,7 +162,9 @@ export class Ledger {
    * Records one call's usage: plan minutes of the cycle it occurred in first,
    * then active packages oldest first, then overage. A repeated `callId`
    * changes nothing and returns the first result; the same `callId` with
-   * other figures is a conflict.
+   * other figures is a conflict. A usage may not lie in the future (beyond
+   * the clock-skew tolerance) nor before the account existed
+   * (`occurred_before_account`, see `earliestUsageMs`).
    */
   async recordUsage(
     accountId: string,
@@ -189,6 +192,7 @@ export class Ledger {
         }
         return JSON.parse(earlier.response) as UsageResultDto;
       }
+      assertUsageAfterAccountStart(occurredAtMs, account);
       const plan = findPlan(this.catalog, account.planId);
       const cycle = cycleContaining(account.cycleAnchorMs, occurredAtMs);
       const counters = await tx.getCycle(accountId, cycle.start);

@@ -118,6 +118,10 @@ export function openApiDocument(): object {
             ...ok('{purchase, balance}', '201'),
             ...common,
             '402': errorResponse('The payment was declined; nothing was charged or credited.'),
+            '409': errorResponse(
+              "`charge_conflict`: the payment gateway holds a charge under this purchase's key " +
+                'for another account, amount or currency; nothing was charged or credited.',
+            ),
             '422': errorResponse('The Idempotency-Key was used for another purchase.'),
           },
         },
@@ -132,6 +136,10 @@ export function openApiDocument(): object {
             ...ok('{usage, balance}; a repeated callId returns the first result.'),
             ...common,
             '409': errorResponse('The callId was recorded with other figures.'),
+            '422': errorResponse(
+              '`occurred_before_account`: occurredAt lies before the account existed (its ' +
+                'creation, or its cycle anchor if set earlier); nothing was changed.',
+            ),
           },
         },
       },

@@ -15,9 +15,11 @@ const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   plan_not_found: 404,
   not_found: 404,
   conflict: 409,
+  charge_conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   idempotency_key_reused: 422,
+  occurred_before_account: 422,
   rate_limited: 429,
   internal_error: 500,
 };

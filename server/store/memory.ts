@@ -72,7 +72,7 @@ export class MemoryStore implements LedgerStore {
         const a = s.accounts.get(id);
         return a ? { ...a } : null;
       },
-      async putAccount(id, planId, cycleAnchorMs) {
+      async putAccount(id, planId, cycleAnchorMs, createdAtMs) {
         const a = s.accounts.get(id);
         if (a) {
           a.planId = planId;
@@ -83,6 +83,7 @@ export class MemoryStore implements LedgerStore {
           id,
           planId,
           cycleAnchorMs,
+          createdAtMs,
           extraRemainingSeconds: 0,
           activePackages: 0,
         });

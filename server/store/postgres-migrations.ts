@@ -84,4 +84,17 @@ export const postgresMigrations: readonly string[] = [
   CREATE INDEX purchase_intents_pending ON purchase_intents (created_at_ms)
     WHERE status = 'pending';
   `,
+  // 2: when each account was created, as in \`sqlite-migrations.ts\` (existing
+  // accounts: the earliest of their anchor, first purchase or purchase
+  // attempt, and now; LEAST skips the NULLs of accounts without any).
+  `
+  ALTER TABLE accounts ADD COLUMN created_at_ms BIGINT;
+  UPDATE accounts a SET created_at_ms = LEAST(
+    a.cycle_anchor_ms,
+    (SELECT MIN(p.purchased_at_ms) FROM purchases p WHERE p.account_id = a.id),
+    (SELECT MIN(i.created_at_ms) FROM purchase_intents i WHERE i.account_id = a.id),
+    (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint
+  );
+  ALTER TABLE accounts ALTER COLUMN created_at_ms SET NOT NULL;
+  `,
 ];

@@ -33,12 +33,12 @@ const MIGRATION_LOCK_KEY = 0x6d746f70;
  * the database while different accounts proceed in parallel.
  */
 const SQL = {
-  account: `SELECT id, plan_id, cycle_anchor_ms, extra_remaining_seconds, active_packages
-    FROM accounts WHERE id = $1`,
-  accountForUpdate: `SELECT id, plan_id, cycle_anchor_ms, extra_remaining_seconds, active_packages
-    FROM accounts WHERE id = $1 FOR UPDATE`,
-  insertAccount: `INSERT INTO accounts (id, plan_id, cycle_anchor_ms) VALUES ($1, $2, $3)
-    ON CONFLICT (id) DO NOTHING`,
+  account: `SELECT id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
+    active_packages FROM accounts WHERE id = $1`,
+  accountForUpdate: `SELECT id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
+    active_packages FROM accounts WHERE id = $1 FOR UPDATE`,
+  insertAccount: `INSERT INTO accounts (id, plan_id, cycle_anchor_ms, created_at_ms)
+    VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
   updateAccount: 'UPDATE accounts SET plan_id = $2, cycle_anchor_ms = $3 WHERE id = $1',
   adjustExtra: `UPDATE accounts SET extra_remaining_seconds = extra_remaining_seconds + $2,
     active_packages = active_packages + $3 WHERE id = $1`,
@@ -238,10 +238,11 @@ function createTx(client: pg.PoolClient): LedgerTx {
       const r = await one(forUpdate ? 'accountForUpdate' : 'account', [id]);
       return r ? accountFrom(r) : null;
     },
-    async putAccount(id, planId, cycleAnchorMs) {
+    async putAccount(id, planId, cycleAnchorMs, createdAtMs) {
       // Race-safe: of two processes creating one account, one inserts and the
       // other waits on the key, then updates.
-      const created = (await run('insertAccount', [id, planId, cycleAnchorMs])).rowCount === 1;
+      const created =
+        (await run('insertAccount', [id, planId, cycleAnchorMs, createdAtMs])).rowCount === 1;
       if (!created) await run('updateAccount', [id, planId, cycleAnchorMs]);
       return created;
     },

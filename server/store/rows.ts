@@ -17,6 +17,7 @@ export function accountFrom(r: Row): AccountRow {
     id: String(r.id),
     planId: String(r.plan_id),
     cycleAnchorMs: num(r.cycle_anchor_ms),
+    createdAtMs: num(r.created_at_ms),
     extraRemainingSeconds: num(r.extra_remaining_seconds),
     activePackages: num(r.active_packages),
   };

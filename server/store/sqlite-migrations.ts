@@ -75,4 +75,25 @@ export const sqliteMigrations: readonly string[] = [
   CREATE INDEX purchase_intents_pending ON purchase_intents (created_at_ms)
     WHERE status = 'pending';
   `,
+  // 2: when each account was created (usage may not predate it). Accounts
+  // that exist already get the earliest evidence the ledger holds of them:
+  // their cycle anchor (the creation time unless a host set one), their first
+  // purchase or purchase attempt (stamped by the server's clock), and never a
+  // time after this migration. A usage's occurredAt is not evidence: the
+  // client supplies it.
+  `
+  ALTER TABLE accounts ADD COLUMN created_at_ms INTEGER NOT NULL DEFAULT 0;
+  UPDATE accounts SET created_at_ms = MIN(
+    cycle_anchor_ms,
+    COALESCE(
+      (SELECT MIN(p.purchased_at_ms) FROM purchases p WHERE p.account_id = accounts.id),
+      cycle_anchor_ms
+    ),
+    COALESCE(
+      (SELECT MIN(i.created_at_ms) FROM purchase_intents i WHERE i.account_id = accounts.id),
+      cycle_anchor_ms
+    ),
+    CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+  );
+  `,
 ];

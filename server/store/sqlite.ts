@@ -165,7 +165,7 @@ export class SqliteStore implements LedgerStore {
     const q = {
       getAccount: db.prepare('SELECT * FROM accounts WHERE id = ?'),
       insertAccount: db.prepare(
-        `INSERT INTO accounts (id, plan_id, cycle_anchor_ms) VALUES (?, ?, ?)
+        `INSERT INTO accounts (id, plan_id, cycle_anchor_ms, created_at_ms) VALUES (?, ?, ?, ?)
          ON CONFLICT (id) DO NOTHING`,
       ),
       updateAccount: db.prepare(
@@ -242,8 +242,8 @@ export class SqliteStore implements LedgerStore {
         const r = q.getAccount.get(id) as Row | undefined;
         return r ? accountFrom(r) : null;
       },
-      async putAccount(id, planId, cycleAnchorMs) {
-        const created = q.insertAccount.run(id, planId, cycleAnchorMs).changes === 1;
+      async putAccount(id, planId, cycleAnchorMs, createdAtMs) {
+        const created = q.insertAccount.run(id, planId, cycleAnchorMs, createdAtMs).changes === 1;
         if (!created) q.updateAccount.run(planId, cycleAnchorMs, id);
         return created;
       },

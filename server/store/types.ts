@@ -9,6 +9,11 @@ export interface AccountRow {
   id: string;
   planId: string;
   cycleAnchorMs: number;
+  /**
+   * When the ledger created the account. Accounts made before this was kept
+   * carry the earliest evidence of them instead (see the migrations).
+   */
+  createdAtMs: number;
   /** Maintained counter: Σ remainingSeconds of the account's purchases. */
   extraRemainingSeconds: number;
   /** Maintained counter: how many purchases are `active`. */
@@ -66,8 +71,16 @@ export interface PurchaseIntentRow {
 export interface LedgerTx {
   /** The account, locked for the rest of the transaction when `forUpdate`. */
   getAccount(id: string, forUpdate?: boolean): Promise<AccountRow | null>;
-  /** Creates the account, or changes its plan and anchor. Returns whether it was created. */
-  putAccount(id: string, planId: string, cycleAnchorMs: number): Promise<boolean>;
+  /**
+   * Creates the account (created at `createdAtMs`), or changes its plan and
+   * anchor (its creation time stays). Returns whether it was created.
+   */
+  putAccount(
+    id: string,
+    planId: string,
+    cycleAnchorMs: number,
+    createdAtMs: number,
+  ): Promise<boolean>;
   /** Adds to the extra-minute counters of an account. */
   adjustExtra(accountId: string, deltaSeconds: number, deltaActive: number): Promise<void>;
 

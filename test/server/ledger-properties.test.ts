@@ -129,6 +129,8 @@ type Scenario = { start: string; firstPlan: (typeof PLANS)[number]; commands: Cm
 interface ModelAccount {
   planId: string;
   anchorMs: number;
+  /** When the ledger created it: no usage may be dated before this or the anchor. */
+  createdAtMs: number;
   /** The largest allowance the account has held: plan used in a cycle may not exceed it. */
   maxAllowanceSeconds: number;
   /** Oldest first, as the ledger draws them. */
@@ -190,6 +192,8 @@ class Model {
   readonly declining = new Set<string>();
   credits = 0;
   charges = 0;
+  /** Usages dated before their account existed (refused). */
+  refusedEarly = 0;
 
   constructor(now: number) {
     this.now = now;
@@ -303,7 +307,8 @@ const isDomain = (code: string) => (e: unknown) => {
   return true;
 };
 
-async function run(store: LedgerStore, s: Scenario): Promise<void> {
+/** Runs one scenario; returns how many usages it saw refused as dated before their account. */
+async function run(store: LedgerStore, s: Scenario): Promise<number> {
   const model = new Model(Date.parse(s.start));
   const gateway = new TestPaymentGateway();
   let ids = 0;
@@ -345,6 +350,7 @@ async function run(store: LedgerStore, s: Scenario): Promise<void> {
           model.accounts.set(id, {
             planId: c.plan,
             anchorMs,
+            createdAtMs: model.now,
             maxAllowanceSeconds: allowance,
             purchases: [],
             cycles: new Map(),
@@ -454,6 +460,17 @@ async function run(store: LedgerStore, s: Scenario): Promise<void> {
           const to = c.when === 'current' ? model.now + 1 : current.start;
           occurredAtMs = from + Math.floor(c.frac * (to - from));
         }
+        if (occurredAtMs < Math.min(a.createdAtMs, a.anchorMs)) {
+          // Dated before the account existed: refused, and nothing changes.
+          model.refusedEarly += 1;
+          const before = await store.audit();
+          await assert.rejects(
+            ledger.recordUsage(id, callId, c.seconds, iso(occurredAtMs)),
+            isDomain('occurred_before_account'),
+          );
+          assert.deepEqual(await store.audit(), before);
+          break;
+        }
         const expected = model.use(id, callId, c.seconds, occurredAtMs);
         const actual = await ledger.recordUsage(
           id,
@@ -488,6 +505,7 @@ async function run(store: LedgerStore, s: Scenario): Promise<void> {
   // Complete what a crash left half done, then check the invariants.
   await recover(ledger, model);
   await checkInvariants(ledger, gateway, model, await store.audit());
+  return model.refusedEarly;
 }
 
 /** Start-up recovery credits exactly the charged-but-not-credited purchases, in order. */
@@ -585,18 +603,21 @@ async function checkInvariants(
 
 for (const factory of storeFactories) {
   describe(`Ledger properties over ${factory.name}`, () => {
-    it('keeps every invariant of DESIGN §2 and agrees with the model for any sequence of commands', async () => {
+    it('keeps every invariant of DESIGN §2 and agrees with the model for any sequence of commands', async (t) => {
+      let refusedEarly = 0;
       await fc.assert(
         fc.asyncProperty(scenario, async (s) => {
           const store = factory.open();
           try {
-            await run(store, s);
+            refusedEarly += await run(store, s);
           } finally {
             await store.close();
           }
         }),
         { numRuns: factory.numRuns, includeErrorInReport: true },
       );
+      t.diagnostic(`usages dated before their account, refused: ${refusedEarly}`);
+      assert.ok(refusedEarly > 0, 'the commands include usage dated before the account');
     });
   });
 }

@@ -8,7 +8,7 @@ async function batchOfThree(
   store: SqliteStore,
   middle: (tx: LedgerTx) => Promise<void>,
 ): Promise<PromiseSettledResult<unknown>[]> {
-  const put = (id: string) => store.transact((tx) => tx.putAccount(id, 'starter', 0));
+  const put = (id: string) => store.transact((tx) => tx.putAccount(id, 'starter', 0, 0));
   return Promise.allSettled([put('first'), store.transact(middle), put('third')]);
 }
 
@@ -17,7 +17,7 @@ describe('SQLite group commit', () => {
     const store = new SqliteStore(':memory:');
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        store.transact((tx) => tx.putAccount(`a${i}`, 'starter', 0)),
+        store.transact((tx) => tx.putAccount(`a${i}`, 'starter', 0, 0)),
       ),
     );
     assert.equal(results.filter(Boolean).length, 20);
@@ -29,7 +29,7 @@ describe('SQLite group commit', () => {
   it('undoes a failing transaction alone and keeps the others of its batch', async () => {
     const store = new SqliteStore(':memory:');
     const results = await batchOfThree(store, async (tx) => {
-      await tx.putAccount('middle', 'starter', 0);
+      await tx.putAccount('middle', 'starter', 0, 0);
       throw new Error('rule broken');
     });
     assert.equal(results[0].status, 'fulfilled');
@@ -43,7 +43,7 @@ describe('SQLite group commit', () => {
   it('fails the whole batch when SQLite loses the transaction, and keeps working', async () => {
     const store = new SqliteStore(':memory:');
     const results = await batchOfThree(store, async (tx) => {
-      await tx.putAccount('middle', 'starter', 0);
+      await tx.putAccount('middle', 'starter', 0, 0);
       // What SQLite does on SQLITE_FULL or an I/O error: the transaction is gone.
       store.db.exec('ROLLBACK');
       throw new Error('disk I/O error');
@@ -54,7 +54,7 @@ describe('SQLite group commit', () => {
       'nothing of a lost batch is acknowledged',
     );
     assert.deepEqual((await store.audit()).accounts, []);
-    await store.transact((tx) => tx.putAccount('after', 'starter', 0));
+    await store.transact((tx) => tx.putAccount('after', 'starter', 0, 0));
     assert.deepEqual(
       (await store.audit()).accounts.map((a) => a.id),
       ['after'],
