@@ -1,7 +1,26 @@
+import { DomainError } from './domain/errors.js';
+
 /**
  * The payment port. A real deployment plugs in its processor here; the test
  * gateway below approves by default and declines on demand.
  */
+
+/**
+ * The idempotency key a purchase is charged under at the gateway: the SHA-256
+ * (hex) of the JSON pair `[accountId, idempotencyKey]`. JSON keeps the two
+ * parts apart whatever they contain — joining them with `:` let account `p`
+ * with key `q:k2` and account `p:q` with key `k2` share one charge — and the
+ * hash gives every processor a key of one short, fixed length. Every place
+ * that derives a gateway key calls this, so a retry always finds its charge.
+ *
+ * @example
+ * await chargeKeyOf('p', 'q:k2') !== await chargeKeyOf('p:q', 'k2'); // true
+ */
+export async function chargeKeyOf(accountId: string, idempotencyKey: string): Promise<string> {
+  const pair = new TextEncoder().encode(JSON.stringify([accountId, idempotencyKey]));
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', pair));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 export interface ChargeRequest {
   /** Unique per purchase attempt: the same key never charges twice. */
@@ -15,11 +34,41 @@ export interface ChargeRequest {
 export type ChargeResult =
   { status: 'approved'; reference: string } | { status: 'declined'; reason: string };
 
+/** What identifies a charge beyond its key: a replay must match all of it. */
+export type ChargeLookup = Pick<
+  ChargeRequest,
+  'idempotencyKey' | 'accountId' | 'amountMinor' | 'currency'
+>;
+
 export interface PaymentGateway {
-  /** Charges once per idempotency key; a repeat returns the first approval. */
+  /**
+   * Charges once per idempotency key; a repeat returns the first approval. A
+   * repeat whose account, amount or currency differs from the charge on
+   * record is refused with a `charge_conflict` DomainError: it never approves.
+   */
   charge(request: ChargeRequest): Promise<ChargeResult>;
-  /** The approved charge made under `idempotencyKey`, if any. */
-  findCharge(idempotencyKey: string): Promise<{ reference: string } | null>;
+  /**
+   * The approved charge made under `lookup.idempotencyKey`, if any; one made
+   * for another account, amount or currency is refused (`charge_conflict`).
+   */
+  findCharge(lookup: ChargeLookup): Promise<{ reference: string } | null>;
+}
+
+/**
+ * Refuses to let `wanted` replay `onRecord`, the charge made under the same
+ * key, unless both are for the same account, amount and currency.
+ */
+export function assertSameCharge(onRecord: RecordedCharge, wanted: ChargeLookup): void {
+  const differs = (['accountId', 'amountMinor', 'currency'] as const).filter(
+    (field) => onRecord[field] !== wanted[field],
+  );
+  if (differs.length === 0) return;
+  throw new DomainError(
+    'charge_conflict',
+    `A charge was already made under this key for another ${differs
+      .map((f) => (f === 'accountId' ? 'account' : f === 'amountMinor' ? 'amount' : f))
+      .join(' and ')}; nothing was charged.`,
+  );
 }
 
 export interface RecordedCharge extends ChargeRequest {
@@ -69,13 +118,15 @@ export class TestPaymentGateway implements PaymentGateway {
   async charge(request: ChargeRequest): Promise<ChargeResult> {
     // The wait comes first: from here on the check and the record are one step.
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
-    const earlier = this.lookup(request.idempotencyKey);
+    const earlier = this.lookup(request);
     if (earlier) return { status: 'approved', reference: earlier.reference };
     if (this.declining.has(request.accountId)) {
       return { status: 'declined', reason: 'The card was declined.' };
     }
     const charge = { ...request, reference: `test_ch_${crypto.randomUUID()}` };
     const recorded = this.journal ? this.journal.record(charge) : charge;
+    // Another process may have recorded its charge under the key first.
+    if (recorded !== charge) assertSameCharge(recorded, request);
     this.charges.set(request.idempotencyKey, recorded);
     if (recorded === charge) {
       this.chargeCount += 1;
@@ -84,14 +135,18 @@ export class TestPaymentGateway implements PaymentGateway {
     return { status: 'approved', reference: recorded.reference };
   }
 
-  async findCharge(idempotencyKey: string): Promise<{ reference: string } | null> {
-    const c = this.lookup(idempotencyKey);
+  async findCharge(lookup: ChargeLookup): Promise<{ reference: string } | null> {
+    const c = this.lookup(lookup);
     return c ? { reference: c.reference } : null;
   }
 
-  private lookup(idempotencyKey: string): RecordedCharge | null {
-    const known = this.charges.get(idempotencyKey) ?? this.journal?.find(idempotencyKey) ?? null;
-    if (known) this.charges.set(idempotencyKey, known);
+  /** The charge on record under the key, if it matches `wanted` (else `charge_conflict`). */
+  private lookup(wanted: ChargeLookup): RecordedCharge | null {
+    const key = wanted.idempotencyKey;
+    const known = this.charges.get(key) ?? this.journal?.find(key) ?? null;
+    if (!known) return null;
+    assertSameCharge(known, wanted);
+    this.charges.set(key, known);
     return known;
   }
 

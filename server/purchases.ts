@@ -2,7 +2,7 @@ import type { PurchaseResultDto } from './contract.js';
 import { cycleContaining, DomainError, findPackage, type Catalog } from './domain/index.js';
 import type { Clock } from './ledger.js';
 import { balanceOf, purchaseDto, READ, requireAccount } from './ledger-reads.js';
-import type { PaymentGateway } from './payments.js';
+import { chargeKeyOf, type PaymentGateway } from './payments.js';
 import type { LedgerStore, PurchaseIntentRow, PurchaseRow } from './store/types.js';
 
 export interface PurchaseDeps {
@@ -69,8 +69,10 @@ export class Purchases {
     if (intent.status === 'completed' && intent.response) {
       return JSON.parse(intent.response) as PurchaseResultDto;
     }
+    // A gateway that refuses the key (`charge_conflict`) throws: the pending
+    // intent stays, as a charge under this key exists, for an operator to see.
     const charge = await this.gateway.charge({
-      idempotencyKey: chargeKey(accountId, idempotencyKey),
+      idempotencyKey: await chargeKeyOf(accountId, idempotencyKey),
       accountId,
       amountMinor: pkg.priceMinor,
       currency: this.catalog.currency,
@@ -96,9 +98,13 @@ export class Purchases {
       // One intent that cannot be completed (its package left the catalog,
       // say) must not keep the others — or the server — from starting.
       try {
-        const charge = await this.gateway.findCharge(
-          chargeKey(intent.accountId, intent.idempotencyKey),
-        );
+        const pkg = findPackage(this.catalog, intent.packageId);
+        const charge = await this.gateway.findCharge({
+          idempotencyKey: await chargeKeyOf(intent.accountId, intent.idempotencyKey),
+          accountId: intent.accountId,
+          amountMinor: pkg.priceMinor,
+          currency: this.catalog.currency,
+        });
         if (!charge) continue;
         await this.credit(
           intent.accountId,
@@ -179,10 +185,6 @@ export class Purchases {
       return result;
     });
   }
-}
-
-function chargeKey(accountId: string, idempotencyKey: string): string {
-  return `${accountId}:${idempotencyKey}`;
 }
 
 function keyReused(): DomainError {

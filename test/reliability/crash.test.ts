@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import { defaultCatalog, findPackage } from '../../server/domain/catalog.js';
+import { chargeKeyOf } from '../../server/payments.js';
 import type { LedgerStore, PurchaseRow } from '../../server/store/types.js';
 import { assertInvariants } from '../support/api.js';
 import {
@@ -306,9 +307,14 @@ async function crashUnderLoad(t: TestContext, target: LedgerTarget): Promise<voi
         const rows = await allPurchases(store, ACCOUNTS);
         assert.equal(audit.purchases.length, purchases.length, 'one purchase per key answered 201');
         assert.equal(rows.length, purchases.length);
-        const byKey = new Map(rows.map((p) => [`${p.accountId}:${p.idempotencyKey}`, p]));
+        // By the key each purchase is charged under at the gateway.
+        const byKey = new Map(
+          await Promise.all(
+            rows.map(async (p) => [await chargeKeyOf(p.accountId, p.idempotencyKey), p] as const),
+          ),
+        );
         for (const op of purchases) {
-          const row = byKey.get(`${op.accountId}:${op.id}`);
+          const row = byKey.get(await chargeKeyOf(op.accountId, op.id));
           assert.ok(row, `purchase ${op.id} is on the ledger`);
           assert.equal(row.id, op.final!.body.purchase.id, `purchase ${op.id}: the answered id`);
           assert.equal(row.packageId, op.packageId);
@@ -346,7 +352,7 @@ async function killBetweenChargeAndCredit(t: TestContext, target: LedgerTarget):
   const port = await freePort();
   const accountId = 'acct-fault';
   const key = `fault-key-${SEED}`;
-  const chargeKey = `${accountId}:${key}`;
+  const chargeKey = await chargeKeyOf(accountId, key);
   const options = { port, databaseUrl: target.databaseUrl, chargesFile };
   const pkg = findPackage(defaultCatalog, 'medium');
   let kills = 0;

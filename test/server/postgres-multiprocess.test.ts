@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { chargeKeyOf } from '../../server/payments.js';
 import { PostgresStore } from '../../server/store/postgres.js';
 import { freePort, prng } from '../support/net.js';
 import { freshPostgresDatabase } from '../support/pg.js';
@@ -315,7 +316,7 @@ test(
       for (const c of charges)
         byKey.set(c.idempotencyKey, [...(byKey.get(c.idempotencyKey) ?? []), c.reference]);
       for (const p of purchases) {
-        const refs = byKey.get(`${p.accountId}:${p.idempotencyKey}`) ?? [];
+        const refs = byKey.get(await chargeKeyOf(p.accountId, p.idempotencyKey)) ?? [];
         assert.ok(refs.includes(p.paymentRef), `purchase ${p.idempotencyKey} was charged`);
       }
       assert.equal(byKey.size, purchaseKeys.size, 'no charge without a purchase');
