@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { catalogDto, type Catalog } from './domain/index.js';
 import { authenticate, tokenIssuer, type AuthEnv } from './http/auth.js';
-import { errorHandler, HttpError, notFound } from './http/errors.js';
+import { readBody } from './http/body.js';
+import { errorHandler, notFound } from './http/errors.js';
 import { DEFAULT_RATE_LIMITS } from './http/rate-limit.js';
 import { Ledger, systemClock, type Clock } from './ledger.js';
 import { openApiDocument } from './openapi.js';
@@ -87,15 +87,8 @@ export function createApp(deps: AppDeps) {
       maxAge: 600,
     }),
   );
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: config.maxBodyBytes ?? 16 * 1024,
-      onError: () => {
-        throw new HttpError('payload_too_large', 'The request body is too large.');
-      },
-    }),
-  );
+  // Bodies are read here, within the limit; a client that aborts mid-body gets a 400.
+  app.use('/v1/*', readBody({ maxBytes: config.maxBodyBytes ?? 16 * 1024 }));
 
   if (config.widgetBundleDir) app.route('/widget', widgetBundleRoutes(config.widgetBundleDir));
   app.get('/v1/catalog', (c) => c.json(catalog));

@@ -1,9 +1,21 @@
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { z } from 'zod';
 import { schemas } from '../../server/http/validation.js';
 import { fixture, storeFactories, SECRET, type Fixture } from '../support/api.js';
+import {
+  API_SECRET,
+  callApi,
+  cleanUpTargets,
+  freePort,
+  sqliteTarget,
+  startReadyApi,
+  stopAllApiProcesses,
+  terminateApi,
+} from '../support/api-process.js';
 import { reportReliability } from '../support/reliability-report.js';
 
 /**
@@ -20,6 +32,8 @@ const RUNS_PER_PROPERTY = 220;
 const SEED = Number(process.env.FUZZ_SEED ?? 0x6d_74_75);
 
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** When the fixture (its manual clock) creates the accounts. */
+const CREATED = Date.parse('2026-03-10T12:00:00Z');
 const ACCOUNTS = ['acme', 'other'];
 const PACKAGES = ['small', 'medium', 'large'];
 const PLANS = ['starter', 'growth', 'scale'];
@@ -30,7 +44,28 @@ interface BadRequest {
   path: string;
   auth: Auth;
   headers: Record<string, string>;
-  body?: string | Blob;
+  body?: string | Blob | BrokenBody;
+}
+
+/** A body whose stream errors (a client aborting, a reset connection) after `after` bytes. */
+interface BrokenBody {
+  text: string;
+  after: number;
+}
+
+function brokenStream({ text, after }: BrokenBody): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(text).slice(0, after);
+  let sent = false;
+  return new ReadableStream({
+    pull(controller) {
+      if (sent || bytes.length === 0) {
+        controller.error(new Error('the client went away mid-body'));
+      } else {
+        sent = true;
+        controller.enqueue(bytes);
+      }
+    },
+  });
 }
 
 // ---------------------------------------------------------------- strings
@@ -467,6 +502,18 @@ const refused: Record<string, fc.Arbitrary<BadRequest>> = {
       headers: jsonHeaders,
       body: JSON.stringify({ callId: 'fuzz-call', seconds: 60 }),
     })),
+    // Usage dated before the account existed (the fixture's clock made it at CREATED).
+    fc.integer({ min: 1, max: Math.floor((CREATED - Date.UTC(2000, 0, 1)) / 1000) }).map((s) => ({
+      method: 'POST',
+      path: '/v1/accounts/acme/usage',
+      auth: 'secret' as const,
+      headers: jsonHeaders,
+      body: JSON.stringify({
+        callId: 'fuzz-early',
+        seconds: 60,
+        occurredAt: new Date(CREATED - s * 1000).toISOString(),
+      }),
+    })),
     // Usage that has not happened yet (beyond the 5-minute skew allowed).
     fc.integer({ min: 6 * 60, max: 10 * 365 * 86_400 }).map((ahead) => ({
       method: 'POST',
@@ -480,6 +527,28 @@ const refused: Record<string, fc.Arbitrary<BadRequest>> = {
       }),
     })),
   ),
+  // A body that would be accepted, whose stream breaks off (even after its last byte).
+  'bodies that break off mid-way': fc
+    .record({
+      target: fc.constantFrom(
+        ['PUT', '/v1/accounts/acme', { planId: 'growth' }],
+        ['POST', '/v1/sessions', { accountId: 'acme' }],
+        ['POST', '/v1/accounts/acme/purchases', { packageId: 'small' }],
+        ['POST', '/v1/accounts/acme/usage', { callId: 'fuzz-broken', seconds: 60 }],
+      ),
+      cut: fc.double({ min: 0, max: 1, noNaN: true }),
+      key: validKey,
+    })
+    .map(({ target: [method, path, valid], cut, key }) => {
+      const text = JSON.stringify(valid);
+      return {
+        method: method as string,
+        path: path as string,
+        auth: 'secret' as const,
+        headers: { ...jsonHeaders, 'idempotency-key': key },
+        body: { text, after: Math.round(cut * text.length) },
+      };
+    }),
   'GET /v1/accounts/:id/{balance,purchases,recommendation}': fc
     .record({
       seg: oddSegment,
@@ -561,7 +630,16 @@ async function send(f: Fixture, token: string, r: BadRequest) {
     ...r.headers,
     authorization: `Bearer ${r.auth === 'secret' ? SECRET : token}`,
   };
-  const res = await f.app.request(r.path, { method: r.method, headers, body: r.body });
+  const sent =
+    typeof r.body === 'string' || r.body instanceof Blob || r.body === undefined
+      ? r.body
+      : brokenStream(r.body);
+  const res = await f.app.request(r.path, {
+    method: r.method,
+    headers,
+    body: sent,
+    duplex: 'half',
+  } as RequestInit);
   const text = await res.text();
   totals.requests += 1;
   totals.byStatus.set(res.status, (totals.byStatus.get(res.status) ?? 0) + 1);
@@ -575,7 +653,14 @@ async function send(f: Fixture, token: string, r: BadRequest) {
 }
 
 const describeRequest = (r: BadRequest) =>
-  `${r.method} ${r.path.slice(0, 120)} (${r.auth}) ${JSON.stringify(r.headers).slice(0, 120)} ${String(r.body instanceof Blob ? '<bytes>' : r.body).slice(0, 120)}`;
+  `${r.method} ${r.path.slice(0, 120)} (${r.auth}) ${JSON.stringify(r.headers).slice(0, 120)} ${describeBody(r.body).slice(0, 120)}`;
+
+const describeBody = (body: BadRequest['body']) =>
+  body instanceof Blob
+    ? '<bytes>'
+    : typeof body === 'object'
+      ? `${body.text.slice(0, body.after)}<the stream breaks off>`
+      : String(body);
 
 for (const factory of storeFactories) {
   describe(`generated bad requests against every route (${factory.name} store)`, () => {
@@ -678,5 +763,65 @@ after(() => {
     check:
       'every bad request a 4xx in the error shape, nothing logged as unexpected, audit and balances deep-equal before/after; decorated reads answer as plain ones',
     held: totals.failures.length === 0 && fiveXX === 0 && totals.requests >= expected,
+  });
+});
+
+// ---------------------------------------------------------------- a client that goes away
+
+/**
+ * Sends a request's head with `Expect: 100-continue`, waits for the server's
+ * `100 Continue` (the request has reached the app, which now reads the
+ * body), sends `body` — less than the head announces — and destroys the
+ * socket: a client that aborts, or a connection reset, mid-body.
+ */
+function abortMidBody(port: number, head: string, body: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(head));
+    let answer = '';
+    socket.on('data', (chunk) => {
+      answer += chunk;
+      if (!/^HTTP\/1\.1 100 /.test(answer) || !answer.includes('\r\n\r\n')) return;
+      socket.removeAllListeners('data');
+      socket.write(body, () => socket.destroy());
+    });
+    socket.on('close', () => resolve());
+    socket.on('error', reject);
+  });
+}
+
+describe('a client that goes away mid-body (a real API process)', () => {
+  after(async () => {
+    await stopAllApiProcesses();
+    await cleanUpTargets();
+  });
+
+  it('is a client error: no unexpected error and no stack in the log, nothing changed', async () => {
+    const target = sqliteTarget();
+    const api = await startReadyApi({
+      port: await freePort(),
+      databaseUrl: target.databaseUrl,
+      chargesFile: join(target.dir, 'charges.jsonl'),
+    });
+    const put = await callApi(api.base, 'PUT', '/v1/accounts/acme', { planId: 'starter' });
+    assert.equal(put.status, 201, put.text);
+    const head = (framing: string) =>
+      'POST /v1/accounts/acme/usage HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+      `Authorization: Bearer ${API_SECRET}\r\nContent-Type: application/json\r\n` +
+      `Expect: 100-continue\r\n${framing}\r\n`;
+    const port = Number(new URL(api.base).port);
+    // 10 of 1000 announced bytes; and a chunked body cut after its first chunk. Several
+    // times each: the app must be reading the body when the socket goes, which the
+    // client cannot see (it may see the socket gone before it reads).
+    for (let round = 0; round < 10; round += 1) {
+      await abortMidBody(port, head('Content-Length: 1000\r\n'), '{"callId":');
+      await abortMidBody(port, head('Transfer-Encoding: chunked\r\n'), 'a\r\n{"callId":\r\n');
+    }
+    const balance = await callApi(api.base, 'GET', '/v1/accounts/acme/balance');
+    assert.equal(balance.status, 200, balance.text);
+    assert.equal(balance.body.plan.usedSeconds, 0);
+    const stopped = await terminateApi(api);
+    assert.equal(stopped.code, 0, api.output());
+    assert.doesNotMatch(api.output(), /unexpected error/i);
+    assert.doesNotMatch(api.output(), /^\s+at /m, 'a stack trace in the log');
   });
 });
