@@ -50,6 +50,8 @@ export async function createMockApi(options: MockApiOptions = {}) {
   });
   const { ledger } = app;
   let calls = 0;
+  /** Charges the seeds made: not counted by `chargeCount`. */
+  let seededCharges = 0;
 
   const api = {
     app,
@@ -74,9 +76,13 @@ export async function createMockApi(options: MockApiOptions = {}) {
     setDeclining(accountId: string, declining = true) {
       gateway.setDeclining(accountId, declining);
     },
-    /** Approved charges so far (repeats of a key are not charges). */
+    /**
+     * Charges approved since the mock was created: the packages of the
+     * `accounts` seeds are not counted (repeats of a key are not charges).
+     * The gateway's own `chargeCount` counts them all.
+     */
     get chargeCount() {
-      return gateway.chargeCount;
+      return gateway.chargeCount - seededCharges;
     },
   };
 
@@ -86,6 +92,7 @@ export async function createMockApi(options: MockApiOptions = {}) {
     if (seed.usedSeconds) await api.recordUsage(seed.id, seed.usedSeconds);
     if (seed.declining) api.setDeclining(seed.id);
   }
+  seededCharges = gateway.chargeCount;
   return api;
 }
 

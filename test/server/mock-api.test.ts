@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createMockApi } from '../../server/mock-api.js';
+
+describe('createMockApi', () => {
+  it('counts in chargeCount only the charges made after the mock was created, not the seeds', async () => {
+    const api = await createMockApi({
+      accounts: [
+        { id: 'acme', packages: ['small', 'large'] },
+        { id: 'other', packages: ['medium'] },
+      ],
+    });
+    assert.equal(api.chargeCount, 0, 'seeded packages are not counted');
+    assert.equal(api.gateway.chargeCount, 3, 'the gateway itself charged the seeds');
+    const token = await api.mintToken('acme');
+    const buy = (key: string) =>
+      api.fetch(
+        new Request('http://mock/v1/accounts/acme/purchases', {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'idempotency-key': key,
+          },
+          body: JSON.stringify({ packageId: 'medium' }),
+        }),
+      );
+    assert.equal((await buy('k1')).status, 201);
+    assert.equal((await buy('k1')).status, 201, 'a replay');
+    assert.equal(api.chargeCount, 1);
+    api.setDeclining('acme');
+    assert.equal((await buy('k2')).status, 402);
+    assert.equal(api.chargeCount, 1, 'a declined purchase is no charge');
+  });
+});
