@@ -28,6 +28,13 @@ for (const factory of storeFactories) {
       });
     const use = (callId: string, seconds: number, occurredAt?: string) =>
       f.call('POST', '/v1/accounts/acme/usage', { body: { callId, seconds, occurredAt } });
+    const buyAs = (accountId: string, packageId: string, key: string) =>
+      f.call('POST', `/v1/accounts/${accountId}/purchases`, {
+        body: { packageId },
+        headers: { 'idempotency-key': key },
+      });
+    const chargesOf = (accountId: string) =>
+      [...f.gateway.charges.values()].filter((c) => c.accountId === accountId);
 
     describe('GET /v1/catalog', () => {
       it('lists packages with per-minute prices, plan tiers and the currency, without credentials', async () => {
@@ -325,6 +332,48 @@ for (const factory of storeFactories) {
         );
         assert.equal(f.gateway.chargeCount, 1);
       });
+      describe('charge keys of accounts whose id or key holds a colon', () => {
+        // "p" + "q:k2" and "p:q" + "k2" once made the same gateway key "p:q:k2".
+        beforeEach(async () => {
+          for (const id of ['p', 'p:q']) {
+            const put = await f.call('PUT', `/v1/accounts/${id}`, { body: { planId: 'starter' } });
+            assert.equal(put.status, 201);
+          }
+          const paid = await buyAs('p', 'small', 'q:k2');
+          assert.equal(paid.status, 201);
+        });
+        it("declines an account set to decline, rather than replaying another account's charge", async () => {
+          f.gateway.setDeclining('p:q');
+          const res = await buyAs('p:q', 'large', 'k2');
+          assert.equal(res.status, 402);
+          assert.equal(res.body.error.code, 'payment_declined');
+          const balance = (await f.call('GET', '/v1/accounts/p:q/balance')).body;
+          assert.deepEqual(balance.extra, { remainingSeconds: 0, activePackages: 0 });
+          assert.deepEqual((await f.call('GET', '/v1/accounts/p:q/purchases')).body.purchases, []);
+          assert.equal(chargesOf('p').length, 1, 'p has exactly one charge');
+          assert.equal(chargesOf('p')[0].amountMinor, 1500);
+          assert.deepEqual(chargesOf('p:q'), []);
+          assert.equal(f.gateway.chargeCount, 1);
+        });
+        it('charges an approving account separately, at the price of its own package', async () => {
+          const res = await buyAs('p:q', 'large', 'k2');
+          assert.equal(res.status, 201);
+          assert.equal(res.body.purchase.packageId, 'large');
+          assert.equal(res.body.balance.extra.remainingSeconds, 15_000);
+          assert.equal(f.gateway.chargeCount, 2);
+          const [theirs] = chargesOf('p:q');
+          assert.equal(chargesOf('p:q').length, 1);
+          assert.equal(theirs.amountMinor, 5000);
+          assert.notEqual(theirs.reference, chargesOf('p')[0].reference);
+          assert.equal(chargesOf('p').length, 1);
+          const [row] = await f.store.transact((tx) => tx.listPurchases('p:q'));
+          assert.equal(row.paymentRef, theirs.reference);
+          assert.equal(
+            (await f.call('GET', '/v1/accounts/p/balance')).body.extra.remainingSeconds,
+            3000,
+          );
+        });
+      });
       it('needs an Idempotency-Key and a known package', async () => {
         const noKey = await f.call('POST', '/v1/accounts/acme/purchases', {
           body: { packageId: 'small' },
@@ -417,6 +466,40 @@ for (const factory of storeFactories) {
         const res = await use('future', 10, '2030-01-01T00:00:00Z');
         assert.equal(res.status, 400);
       });
+      it('refuses usage dated before the account existed (422) and changes nothing', async () => {
+        await use('seed', 100);
+        f.clock.advance(86_400_000);
+        const before = await f.store.audit();
+        const balance = (await f.call('GET', '/v1/accounts/acme/balance')).body;
+        // acme was created at 2026-03-10T12:00:00Z, by the test clock.
+        for (const occurredAt of ['2000-01-01T00:00:00Z', '2026-03-10T11:59:59.999Z']) {
+          const res = await use(`early-${occurredAt}`, 30_000, occurredAt);
+          assert.equal(res.status, 422, occurredAt);
+          assert.equal(res.body.error.code, 'occurred_before_account');
+          assert.match(res.body.error.message, /before the account existed/);
+        }
+        assert.deepEqual(await f.store.audit(), before);
+        assert.deepEqual((await f.call('GET', '/v1/accounts/acme/balance')).body, balance);
+        const atCreation = await use('at-creation', 60, '2026-03-10T12:00:00Z');
+        assert.equal(atCreation.status, 200);
+        assert.deepEqual(f.unexpected, []);
+      });
+      it('accepts usage back to a cycle anchor the host set before creating the account', async () => {
+        const put = await f.call('PUT', '/v1/accounts/moved', {
+          body: { planId: 'starter', cycleAnchor: '2026-01-31T00:00:00Z' },
+        });
+        assert.equal(put.status, 201);
+        const usage = (callId: string, occurredAt: string) =>
+          f.call('POST', '/v1/accounts/moved/usage', {
+            body: { callId, seconds: 600, occurredAt },
+          });
+        const inFebruary = await usage('feb', '2026-02-15T00:00:00Z');
+        assert.equal(inFebruary.status, 200);
+        assert.equal(inFebruary.body.usage.fromPlanSeconds, 600);
+        const beforeAnchor = await usage('jan', '2026-01-30T23:59:59Z');
+        assert.equal(beforeAnchor.status, 422);
+        assert.equal(beforeAnchor.body.error.code, 'occurred_before_account');
+      });
     });
 
     describe('GET /v1/accounts/:id/recommendation', () => {
@@ -507,6 +590,36 @@ for (const factory of storeFactories) {
         const malformed = await f.call('POST', '/v1/accounts/acme/usage', { body: '{"callId":' });
         assert.equal(malformed.status, 400);
         assert.equal(malformed.body.error.code, 'invalid_json');
+      });
+      it('answers a body that breaks off mid-way with 400, not as an unexpected error', async () => {
+        const before = await f.store.audit();
+        for (const path of ['/v1/accounts/acme/usage', '/v1/accounts/acme/purchases']) {
+          let sent = false;
+          const body = new ReadableStream<Uint8Array>({
+            pull(controller) {
+              if (sent) return controller.error(new Error('connection reset by the client'));
+              sent = true;
+              controller.enqueue(new TextEncoder().encode('{"callId":"cut","seco'));
+            },
+          });
+          const res = await f.app.request(path, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${SECRET}`,
+              'content-type': 'application/json',
+              'idempotency-key': 'cut-key',
+            },
+            body,
+            duplex: 'half',
+          } as RequestInit);
+          assert.equal(res.status, 400, path);
+          const answer = await res.json();
+          assert.equal(answer.error.code, 'invalid_request');
+          assert.equal(typeof answer.error.message, 'string');
+        }
+        assert.deepEqual(f.unexpected, [], 'nothing logged as an unexpected error');
+        assert.deepEqual(await f.store.audit(), before);
+        assert.equal(f.gateway.chargeCount, 0);
       });
       it('answers unknown routes with 404 in the error shape', async () => {
         const res = await f.call('GET', '/v1/nothing-here');
