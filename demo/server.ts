@@ -1,9 +1,9 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { TokenIssuer } from '../server/http/auth.js';
+import { readBody } from '../server/http/body.js';
 import { HttpError } from '../server/http/errors.js';
 import { rateLimit } from '../server/http/rate-limit.js';
 import { jsonBody } from '../server/http/validation.js';
@@ -79,12 +79,8 @@ export function demoRoutes({
       keyOf: clientOf,
       message: 'Too many demo requests from this address.',
     }),
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: () => {
-        throw new HttpError('payload_too_large', 'The request body is too large.');
-      },
-    }),
+    // As the API: a client that aborts mid-body is a 400, not an unexpected error.
+    readBody({ maxBytes: maxBodyBytes }),
   );
 
   // The account's description: a sentence from its live balance, then its note.
