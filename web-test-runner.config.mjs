@@ -19,18 +19,57 @@ const mswWorker = {
   },
 };
 
-/** Browser tests of the widget (`npm run test:widget`, after `npm run build`). */
+/**
+ * Server modules the in-browser mock API imports may import Node built-ins for
+ * routes the mocks never use (e.g. the widget bundle's files): like Vite's
+ * mocks build, give the browser a stand-in whose functions throw if called.
+ */
+const nodeBuiltins = {
+  name: 'node-builtins',
+  resolveImport({ source }) {
+    if (source.startsWith('node:')) return `/__node-builtin__/${source.slice(5)}.js`;
+  },
+  async serve(context) {
+    const name = context.path.match(/^\/__node-builtin__\/(.+)\.js$/)?.[1];
+    if (!name) return;
+    const names = Object.keys(await import(`node:${name}`)).filter(
+      (k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k),
+    );
+    const body = [
+      `const unavailable = () => { throw new Error('node:${name} is not available in a browser'); };`,
+      ...names.map((k) => `export const ${k} = unavailable;`),
+      'export default {};',
+    ].join('\n');
+    return { body, type: 'js' };
+  },
+};
+
+/**
+ * Browser tests of the widget (`npm run test:widget`, after `npm run build`).
+ * `*.test.html` files are pages of their own (e.g. with a Content-Security-Policy)
+ * that run their tests with `runTests` from `@web/test-runner-mocha`.
+ *
+ * Timeouts are generous so the suite holds on a loaded 2-core machine; test
+ * files run one at a time unless `WTR_CONCURRENCY` says otherwise.
+ */
 export default {
-  files: ['test/widget/**/*.test.ts'],
+  files: ['test/widget/**/*.test.ts', 'test/widget/**/*.test.html'],
   nodeResolve: { exportConditions: ['browser', 'development'] },
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: './tsconfig.json' }), mswWorker],
+  plugins: [
+    esbuildPlugin({ ts: true, target: 'es2022', tsconfig: './tsconfig.json' }),
+    mswWorker,
+    nodeBuiltins,
+  ],
   browsers: [
     chromeLauncher({
       launchOptions: { executablePath: findChromium(), headless: true, args: chromiumArgs },
     }),
   ],
-  concurrency: 2,
+  concurrency: Number(process.env.WTR_CONCURRENCY) || 1,
+  browserStartTimeout: 120_000,
+  testsStartTimeout: 120_000,
+  testsFinishTimeout: 300_000,
   // Lit's development build says so once per page; nothing to act on in tests.
   filterBrowserLogs: ({ args }) => !String(args[0]).includes('Lit is in dev mode'),
-  testFramework: { config: { timeout: 5000 } },
+  testFramework: { config: { timeout: 30_000 } },
 };

@@ -1,5 +1,14 @@
-import { aTimeout, expect, waitUntil } from '@open-wc/testing';
-import { deepActive, dialogOf, mount, openDialog, part, shadow, text } from './helpers.js';
+import { expect } from '@open-wc/testing';
+import {
+  deepActive,
+  dialogOf,
+  mount,
+  openDialog,
+  part,
+  shadow,
+  text,
+  waitUntil,
+} from './helpers.js';
 
 const banner = (el: Element) => shadow(el, 'minute-topup-banner').shadowRoot!;
 
@@ -64,8 +73,7 @@ describe('<minute-topup-banner>', () => {
     watch.observe(card, { childList: true, subtree: true, attributes: true });
     api.delayMs = 300;
     const done = el.reload();
-    await aTimeout(100);
-    expect(api.inFlight).to.be.greaterThan(0);
+    await waitUntil(() => api.inFlight > 0, 'the reload sent nothing');
     expect(box.isConnected).to.equal(true);
     await done;
     watch.disconnect();

@@ -3,7 +3,7 @@
  * (run `npm run build` first; `npm run test:widget` does).
  */
 import { expect, fixture, html, waitUntil } from '@open-wc/testing';
-import { setupWorker } from 'msw/browser';
+import { startWorker } from './msw-worker.js';
 
 type Mocks = typeof import('../../mocks/index.js');
 const bundle = '../../dist/minute-topup.js';
@@ -18,8 +18,7 @@ describe('the built bundle (dist/minute-topup.js + dist/mocks.js)', () => {
       apiBase: '/api',
       accounts: [{ id: 'acme', usedSeconds: 450 * 60 }],
     });
-    const worker = setupWorker(...mocks.handlers);
-    await worker.start({ quiet: true, onUnhandledRequest: 'bypass' });
+    const worker = await startWorker(...mocks.handlers);
     try {
       const el = await fixture(
         html`<minute-topup
@@ -30,13 +29,15 @@ describe('the built bundle (dist/minute-topup.js + dist/mocks.js)', () => {
       );
       const view = (name: string) =>
         el.shadowRoot!.querySelector(`minute-topup-${name}`)!.shadowRoot!;
-      await waitUntil(() => view('card').querySelector('[part=extra]'), 'card not ready');
+      // Generous timeouts: a loaded machine is slow, not wrong.
+      const within = { timeout: 10_000 };
+      await waitUntil(() => view('card').querySelector('[part=extra]'), 'card not ready', within);
       expect(view('banner').querySelector('[part=message]')!.textContent).to.contain('running low');
       view('card').querySelector<HTMLElement>('[part=buy-button]')!.click();
       const dialog = view('dialog').querySelector('dialog')!;
-      await waitUntil(() => dialog.open);
+      await waitUntil(() => dialog.open, 'dialog did not open', within);
       view('dialog').querySelector<HTMLElement>('[part=confirm-button]')!.click();
-      await waitUntil(() => !dialog.open, 'purchase did not complete');
+      await waitUntil(() => !dialog.open, 'purchase did not complete', within);
       expect(view('card').querySelector('[part=extra]')!.textContent!.trim()).to.equal('100 min');
       expect(view('banner').querySelector('[part=banner]')).to.equal(null);
       expect(mocks.api.chargeCount).to.equal(1);

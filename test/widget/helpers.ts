@@ -1,11 +1,17 @@
-import { fixture, html, waitUntil } from '@open-wc/testing';
-import { setupWorker } from 'msw/browser';
+import { fixture, html, waitUntil as waitUntilWithin } from '@open-wc/testing';
 import '../../widget/index.js';
 import type { MinuteTopup } from '../../widget/index.js';
+import { startWorker } from './msw-worker.js';
 import { ACCOUNT, API, testApi, type TestApi, type TestApiOptions } from './test-api.js';
 
-export const worker = setupWorker();
-await worker.start({ quiet: true, onUnhandledRequest: 'bypass' });
+export const worker = await startWorker();
+
+/**
+ * `waitUntil` of @open-wc/testing with a timeout a loaded machine keeps to
+ * (its default, 1 s, is not): 10 s unless told otherwise.
+ */
+export const waitUntil: typeof waitUntilWithin = (predicate, message, options = {}) =>
+  waitUntilWithin(predicate, message, { timeout: 10_000, ...options });
 
 /** An element inside nested shadow roots: `shadow(root, 'minute-topup-card', '[part=buy-button]')`. */
 export function shadow<T extends Element = HTMLElement>(from: Element, ...selectors: string[]): T {

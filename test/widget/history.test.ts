@@ -1,4 +1,4 @@
-import { expect, waitUntil } from '@open-wc/testing';
+import { expect } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import {
   deepActive,
@@ -10,6 +10,7 @@ import {
   shadow,
   text,
   viewText,
+  waitUntil,
 } from './helpers.js';
 
 const openHistory = async (el: Element) => {

@@ -1,5 +1,5 @@
-import { expect, waitUntil } from '@open-wc/testing';
-import { dialogOf, mount, openDialog, part, text, viewText } from './helpers.js';
+import { expect } from '@open-wc/testing';
+import { dialogOf, mount, openDialog, part, text, viewText, waitUntil } from './helpers.js';
 
 const confirmText = (el: Element) => text(part(el, 'dialog', 'confirm-button'));
 

@@ -1,5 +1,5 @@
-import { expect, waitUntil } from '@open-wc/testing';
-import { dialogOf, mount, openDialog, part, press, shadow, text } from './helpers.js';
+import { expect } from '@open-wc/testing';
+import { dialogOf, mount, openDialog, part, press, shadow, text, waitUntil } from './helpers.js';
 
 describe('<minute-topup> layout', () => {
   it('lays out the banner above the card by default', async () => {
