@@ -9,11 +9,14 @@ import type {
 
 /**
  * Codes the client adds to the API's own `ErrorCode`s: `network` when the API
- * could not be reached, `server_error` for a 5xx without an error body.
+ * could not be reached, `server_error` for a 5xx without an error body,
+ * `no_token` when no token could be had (`fetchToken` gave none or failed; the
+ * request was not sent), and `unexpected` for anything else that was thrown.
  */
-export type ClientErrorCode = ErrorBody['error']['code'] | 'network' | 'server_error';
+export type ClientErrorCode =
+  ErrorBody['error']['code'] | 'network' | 'server_error' | 'no_token' | 'unexpected';
 
-/** Any failed call: the API's `{error: {code, message}}` plus the HTTP status (0: no response). */
+/** Any failed call: the API's `{error: {code, message}}` plus the HTTP status (0: no response, or not sent). */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -30,7 +33,10 @@ export interface ApiClientOptions {
   accountId: string;
   /** The token the host gave (attribute), read at the first call. */
   token?: () => string | undefined;
-  /** Called for the first token when there is none, and once again after a 401. */
+  /**
+   * Called for the first token when there is none, and once again after a 401.
+   * Without `token` and `fetchToken`, account calls fail with `no_token` unsent.
+   */
   fetchToken?: () => Promise<string>;
   fetch?: typeof fetch;
 }
@@ -44,19 +50,42 @@ export interface ApiClientOptions {
  * const balance = await api.balance();
  */
 export function createApiClient(o: ApiClientOptions) {
-  let tokenP: Promise<string | undefined> | undefined;
-  const initialToken = () =>
-    (tokenP ??= o.token?.()
-      ? Promise.resolve(o.token())
-      : (o.fetchToken?.() ?? Promise.resolve(undefined)));
+  let tokenP: Promise<string> | undefined;
+  const noToken = (why: string) => new ApiError(0, 'no_token', why);
+  /** The host's `fetchToken`; anything but a non-empty string is `no_token`. */
+  const ask = () =>
+    new Promise<unknown>((resolve) => resolve(o.fetchToken!())).then(
+      (token) => {
+        if (typeof token === 'string' && token) return token;
+        throw noToken('fetchToken returned no token');
+      },
+      (e: unknown) => {
+        throw noToken(`fetchToken failed: ${e instanceof Error ? e.message : String(e)}`);
+      },
+    );
+  const initialToken = () => {
+    const given = o.token?.();
+    return (tokenP ??= given
+      ? Promise.resolve(given)
+      : o.fetchToken
+        ? ask()
+        : Promise.reject(noToken('no token: set the token attribute or fetchToken')));
+  };
 
   async function request<T>(path: string, init: RequestInit = {}, auth = true): Promise<T> {
     let used = auth ? initialToken() : undefined;
     for (let retried = false; ; retried = true) {
       const headers = new Headers(init.headers);
       if (init.body) headers.set('content-type', 'application/json');
-      const token = await used?.catch(() => undefined);
-      if (token) headers.set('authorization', `Bearer ${token}`);
+      if (used) {
+        // Never sent without its token: the API would only answer 401.
+        const token = await used.catch((e: unknown) => {
+          // Not kept: the next call (Retry, a new load) asks again.
+          if (tokenP === used) tokenP = undefined;
+          throw e;
+        });
+        headers.set('authorization', `Bearer ${token}`);
+      }
       let res: Response;
       try {
         res = await (o.fetch ?? fetch)(`${o.base.replace(/\/$/, '')}/v1${path}`, {
@@ -68,7 +97,7 @@ export function createApiClient(o: ApiClientOptions) {
       }
       if (res.status === 401 && used && o.fetchToken && !retried) {
         // Only the first request to see the stale token asks for a new one.
-        if (tokenP === used) tokenP = o.fetchToken();
+        if (tokenP === used || !tokenP) tokenP = ask();
         used = tokenP;
         continue;
       }

@@ -4,6 +4,7 @@ import type { RecommendationDto } from '../server/contract.js';
 import { TopupElement } from './element.js';
 import { emit } from './events.js';
 import { errorText } from './i18n.js';
+import { fill } from './fill.js';
 
 const DAY = 86_400_000;
 
@@ -26,8 +27,12 @@ const DAY = 86_400_000;
  * @csspart error - The load error message; `retry-button` retries.
  * @csspart retry-button - Retry after a load error.
  * @cssproperty --minute-topup-card-min-height - Reserved height, kept while loading (default 17.5rem).
+ * @cssproperty --minute-topup-color-info - Background of the upgrade advice.
+ * @cssproperty --minute-topup-color-on-info - Text of the upgrade advice (default: the text colour).
+ * @cssproperty --minute-topup-color-on-danger-background - Text of the error and overage boxes (default: the danger colour).
  */
 export class MinuteTopupCard extends TopupElement {
+  // The skeleton's widths come from the stylesheet: a strict CSP blocks style attributes.
   static styles = [
     base,
     css`
@@ -49,9 +54,23 @@ export class MinuteTopupCard extends TopupElement {
         height: 1.5em;
         border-radius: var(--_r);
         background: var(--_track);
+        width: 60%;
+      }
+      .sk:nth-of-type(1) {
+        width: 40%;
+      }
+      .sk:nth-of-type(2) {
+        width: 100%;
+      }
+      .sk:nth-of-type(4) {
+        width: 50%;
+      }
+      .sk:nth-of-type(5) {
+        width: 70%;
       }
       .advice {
         background: var(--_info);
+        color: var(--_on-info);
         border-radius: var(--_r);
         padding: calc(var(--_s) * 0.75);
       }
@@ -78,7 +97,11 @@ export class MinuteTopupCard extends TopupElement {
     if (!b) {
       return html`<section part="card" class="box" aria-busy="true">
         <span class="sr-only">${t.loading}</span>
-        ${[40, 100, 60, 50, 70].map((w) => html`<div class="sk" style="width:${w}%"></div>`)}
+        <div class="sk"></div>
+        <div class="sk"></div>
+        <div class="sk"></div>
+        <div class="sk"></div>
+        <div class="sk"></div>
       </section>`;
     }
     const { allowanceSeconds: all, usedSeconds } = b.plan;
@@ -98,10 +121,7 @@ export class MinuteTopupCard extends TopupElement {
         aria-valuenow=${Math.min(usedSeconds, all)}
         aria-valuetext=${usedText}
       >
-        <span
-          part="meter-fill"
-          style="width:${all ? (100 * Math.min(usedSeconds, all)) / all : 100}%"
-        ></span>
+        <span part="meter-fill" ${fill(all ? Math.min(usedSeconds, all) / all : 1)}></span>
       </div>
       <p class="muted">${t.resetsIn(days)}</p>
       <p>
@@ -132,6 +152,7 @@ export class MinuteTopupCard extends TopupElement {
       cycles: r.cyclesWithTopups,
       of: r.cyclesConsidered,
       spend: f.money(r.averageTopupSpendMinor),
+      cost: f.money(r.averageMonthlyCostMinor),
       plan: r.nextPlan.name,
       price: f.money(r.nextPlan.priceMinor),
       saving: f.money(Math.max(0, r.monthlySavingMinor)),

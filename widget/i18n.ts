@@ -20,10 +20,15 @@ export interface MinuteTopupStrings {
   minutes: (minutes: string) => string;
   activePackages: (count: number) => string;
   overage: (minutes: string) => string;
+  /**
+   * The upgrade advice. `cost` is what the current plan plus top-ups came to a
+   * month on average (`spend`: the top-ups alone); `saving` is `cost` − `price`.
+   */
   upgradeAdvice: (a: {
     cycles: number;
     of: number;
     spend: string;
+    cost: string;
     plan: string;
     price: string;
     saving: string;
@@ -60,6 +65,8 @@ export interface MinuteTopupStrings {
   errorNetwork: string;
   errorServer: string;
   errorUnauthorized: string;
+  /** `fetchToken` gave no token (`no_token`). */
+  errorNoToken: string;
   errorAccount: string;
   errorDeclined: string;
   errorOther: string;
@@ -79,7 +86,7 @@ export const en: MinuteTopupStrings = {
   activePackages: (n) => (n === 1 ? '1 active package' : `${n} active packages`),
   overage: (m) => `Overage this cycle: ${m} min`,
   upgradeAdvice: (a) =>
-    `You bought extra minutes in ${a.cycles} of the last ${a.of} months, ${a.spend} a month on average. ` +
+    `You bought extra minutes in ${a.cycles} of the last ${a.of} months: your plan plus top-ups came to ${a.cost} a month on average. ` +
     `${a.plan} costs ${a.price} a month and would save you ${a.saving}.`,
   upgradeLink: (plan) => `Upgrade to ${plan}`,
   bannerLow: 'You are running low on minutes.',
@@ -113,6 +120,7 @@ export const en: MinuteTopupStrings = {
   errorNetwork: 'The service cannot be reached. Check your connection and try again.',
   errorServer: 'Something went wrong on our side. Please try again.',
   errorUnauthorized: 'Your session has expired. Reload the page to sign in again.',
+  errorNoToken: 'Could not sign in to the minutes service.',
   errorAccount: 'This account could not be found.',
   errorDeclined: 'Your payment was declined. Nothing was charged. Try again or use another card.',
   errorOther: 'Something went wrong. Please try again.',
@@ -124,6 +132,7 @@ export const en: MinuteTopupStrings = {
 export function errorText(t: MinuteTopupStrings, code: ClientErrorCode): string {
   if (code === 'network') return t.errorNetwork;
   if (code === 'unauthorized' || code === 'forbidden') return t.errorUnauthorized;
+  if (code === 'no_token') return t.errorNoToken;
   if (code === 'account_not_found') return t.errorAccount;
   if (code === 'payment_declined') return t.errorDeclined;
   if (code === 'server_error' || code === 'internal_error') return t.errorServer;

@@ -21,12 +21,12 @@ import { base, PARTS } from './styles.js';
  * @summary Buy extra voice minutes: card, usage banner, purchase dialog and history.
  * @slot - Optional own layout of `<minute-topup-banner>` and `<minute-topup-card>` (replaces the default one).
  * @event minute-topup-purchase - A package was bought. `detail: {purchase, balance}`.
- * @event minute-topup-error - Loading or buying failed. `detail: {code, message}`.
+ * @event minute-topup-error - Loading or buying failed. `detail: {code, message}`; `code` `no_token` when `fetchToken` gave no token.
  * @event minute-topup-upgrade - Cancelable; from the card's upgrade link. `detail: {href, recommendation}`.
  * @csspart banner - (default layout) The banner's box, exported from `<minute-topup-banner>` like every part of the parts below.
  * @csspart card - (default layout) The card's box, exported from `<minute-topup-card>`.
  * @csspart dialog - The purchase dialog.
- * @csspart history - The history dialog.
+ * @csspart history - The history dialog (its parts, such as `table-scroll` and `table`, are exported too).
  * @cssproperty --minute-topup-font-family - Font of every part (default: inherited).
  * @cssproperty --minute-topup-font-size - Base font size (default 1rem).
  * @cssproperty --minute-topup-color-text - Text colour.
@@ -37,9 +37,12 @@ import { base, PARTS } from './styles.js';
  * @cssproperty --minute-topup-color-on-accent - Text on the accent colour.
  * @cssproperty --minute-topup-color-track - Empty part of meters and bars; skeletons.
  * @cssproperty --minute-topup-color-info - Badges, upgrade advice, `low` banner.
+ * @cssproperty --minute-topup-color-on-info - Text on the info colour: badges, upgrade advice, `low` banner (default: the text colour).
  * @cssproperty --minute-topup-color-warning - `exhausted` banner.
+ * @cssproperty --minute-topup-color-on-warning - Text on the warning colour: the `exhausted` banner (default: the text colour).
  * @cssproperty --minute-topup-color-danger - Error text and the `empty` banner's border.
  * @cssproperty --minute-topup-color-danger-background - Error and `empty` banner background.
+ * @cssproperty --minute-topup-color-on-danger-background - Text on the danger background: error boxes (default: the danger colour) and the `empty` banner (default: the text colour).
  * @cssproperty --minute-topup-color-backdrop - Behind the dialogs.
  * @cssproperty --minute-topup-radius - Corner radius (default 8px).
  * @cssproperty --minute-topup-spacing - Spacing unit (default 1rem).
@@ -57,7 +60,10 @@ export class MinuteTopup extends LitElement {
   @property() locale?: string;
   /** Where the upgrade advice links to. */
   @property({ attribute: 'upgrade-href' }) upgradeHref?: string;
-  /** Returns a fresh token; called when there is none and once again after a 401. */
+  /**
+   * Returns a fresh token; called when there is none and once again after a
+   * 401. Until `token` or `fetchToken` is set, the widget sends no request.
+   */
   @property({ attribute: false }) fetchToken?: () => Promise<string>;
   /** Replaces any of the visible strings. */
   @property({ attribute: false }) strings?: Partial<MinuteTopupStrings>;
@@ -86,17 +92,28 @@ export class MinuteTopup extends LitElement {
   /** Fetch everything again (after the host fixed what went wrong). */
   async reload(): Promise<void> {
     await this.updateComplete;
-    await this.store?.load();
+    await this.load();
+  }
+
+  /**
+   * Loads once there is a token or a `fetchToken`: a host may set either a
+   * moment after `account-id`, and requests without one would only get 401s.
+   */
+  private load() {
+    return this.token || this.fetchToken ? this.store?.load() : undefined;
   }
 
   protected willUpdate(changed: PropertyValues<this>) {
     if ((changed.has('apiBase') || changed.has('accountId')) && this.accountId) {
       this.connect();
-    } else if (changed.has('token') && this.api) {
-      // Any new token, the first one too: the client may have cached "none".
-      this.api.resetToken();
-      // A load without it failed (401) or is failing: load again with it.
-      if (this.store?.snapshot.status !== 'ready') void this.store?.load();
+    } else if ((changed.has('token') || changed.has('fetchToken')) && this.api) {
+      // Any new token, the first one too: the client may have cached a refused one.
+      if (changed.has('token')) this.api.resetToken();
+      // Not loaded yet, or a load failed (401) or is failing: load with it.
+      if (this.store?.snapshot.status !== 'ready') {
+        this.api.resetToken();
+        void this.load();
+      }
     }
     const s = this.snapshot;
     if (!this.store || !s) return;
@@ -129,7 +146,7 @@ export class MinuteTopup extends LitElement {
     });
     this.unsubscribe = this.store.subscribe((s) => (this.snapshot = s));
     this.snapshot = this.store.snapshot;
-    void this.store.load();
+    void this.load();
   }
 
   render() {

@@ -6,6 +6,7 @@ import type {
   RecommendationDto,
 } from '../server/contract.js';
 import { ApiError, type ApiClient, type ClientErrorCode } from './api-client.js';
+import { newIdempotencyKey } from './idempotency-key.js';
 
 export interface StoreError {
   code: ClientErrorCode;
@@ -63,14 +64,18 @@ const initial: Snapshot = {
   lastPurchase: null,
 };
 
+/** An `ApiError` as it is; anything else thrown is a bug or a broken page: `unexpected`. */
 const toError = (e: unknown): StoreError =>
   e instanceof ApiError
     ? { code: e.code, message: e.message }
-    : { code: 'internal_error', message: String(e) };
+    : { code: 'unexpected', message: e instanceof Error ? e.message : String(e) };
 
-/** No definite answer: the purchase may have gone through (no response, 409, 5xx). */
+/**
+ * No definite answer: the purchase may have gone through (no response, 409,
+ * 5xx, or a throw while it was under way).
+ */
 const unconfirmed = (e: unknown) =>
-  !(e instanceof ApiError) || e.status === 0 || e.status === 409 || e.status >= 500;
+  !(e instanceof ApiError) || e.code === 'network' || e.status === 409 || e.status >= 500;
 
 /**
  * The widget's state and actions, free of the DOM: actions call the API and
@@ -96,7 +101,7 @@ export class TopupStore {
   constructor(
     private api: ApiClient,
     private events: StoreEvents = {},
-    private newKey: () => string = () => crypto.randomUUID(),
+    private newKey: () => string = newIdempotencyKey,
   ) {}
 
   subscribe(listener: (s: Snapshot) => void): () => void {
@@ -200,13 +205,20 @@ export class TopupStore {
     this.set({ selectedId: packageId, buying: 'idle', buyError: null });
   }
 
-  /** Buy the selected package. A second call while one is pending does nothing. */
+  /**
+   * Buy the selected package. A second call while one is pending does nothing.
+   * Never rejects: whatever fails, even unexpectedly, ends as an error in the
+   * dialog and a `minute-topup-error` event.
+   */
   async confirm(): Promise<void> {
     const { selectedId, buying } = this.snapshot;
     if (!selectedId || buying === 'pending') return;
-    const key = (this.key ??= this.newKey());
-    this.set({ buying: 'pending', buyError: null });
+    // Whether the request may have left: a failure before it is a definite "no".
+    let sent = false;
     try {
+      const key = (this.key ??= this.newKey());
+      this.set({ buying: 'pending', buyError: null });
+      sent = true;
       const result = await this.api.purchase(selectedId, key);
       this.key = null;
       const known = this.snapshot.purchases;
@@ -227,7 +239,11 @@ export class TopupStore {
       );
     } catch (e) {
       // The key survives: a retry of this confirmation cannot charge twice.
-      this.set({ buying: 'error', buyError: this.fail(e), buyUnconfirmed: unconfirmed(e) });
+      this.set({
+        buying: 'error',
+        buyError: this.fail(e),
+        buyUnconfirmed: sent ? unconfirmed(e) : this.snapshot.buyUnconfirmed,
+      });
     }
   }
 

@@ -1,5 +1,5 @@
-import { expect, waitUntil } from '@open-wc/testing';
-import { mount, part, viewText, shadow, text } from './helpers.js';
+import { expect } from '@open-wc/testing';
+import { mount, part, viewText, shadow, text, waitUntil } from './helpers.js';
 
 describe('<minute-topup-card>', () => {
   it('shows the plan use as a meter, the days until reset, the extra balance and active packages', async () => {
@@ -25,15 +25,11 @@ describe('<minute-topup-card>', () => {
   });
 
   it('reserves its size with a skeleton while loading', async () => {
-    const { el, api } = await mount({ ready: false }, (a) => (a.delayMs = 300));
+    const { el, api } = await mount({ ready: false }, (a) => (a.delayMs = 1000));
     const card = part(el, 'card', 'card');
     expect(card.getAttribute('aria-busy')).to.equal('true');
     const loadingHeight = card.getBoundingClientRect().height;
-    await waitUntil(
-      () => api.requests.length && viewText(el, 'card').includes('Extra balance'),
-      '',
-      { timeout: 3000 },
-    );
+    await waitUntil(() => api.requests.length && viewText(el, 'card').includes('Extra balance'));
     expect(loadingHeight).to.be.greaterThan(100);
     expect(part(el, 'card', 'card').getBoundingClientRect().height).to.equal(loadingHeight);
   });
@@ -41,10 +37,12 @@ describe('<minute-topup-card>', () => {
   it('gives upgrade advice with its figures and follows upgrade-href by default', async () => {
     const { el } = await mount({ recommendation: {} });
     const advice = text(part(el, 'card', 'upgrade'));
-    expect(advice).to.contain('3 of the last 3 months');
-    expect(advice).to.contain('$105.00 a month');
-    expect(advice).to.contain('Growth costs $129.00');
-    expect(advice).to.contain('save you $25.00');
+    // $154.00 = the $49.00 plan plus $105.00 of top-ups; $154.00 − $129.00 = $25.00.
+    expect(advice).to.equal(
+      'You bought extra minutes in 3 of the last 3 months: your plan plus top-ups came to ' +
+        '$154.00 a month on average. Growth costs $129.00 a month and would save you $25.00. ' +
+        'Upgrade to Growth',
+    );
     const events: CustomEvent[] = [];
     el.addEventListener('minute-topup-upgrade', (e) => events.push(e));
     part(el, 'card', 'upgrade-link').click();

@@ -1,5 +1,7 @@
-import { aTimeout, expect, waitUntil } from '@open-wc/testing';
-import { mount, part, ready, viewText } from './helpers.js';
+import { aTimeout, expect } from '@open-wc/testing';
+import type { MinuteTopup } from '../../widget/index.js';
+import { mount, part, ready, viewText, waitUntil } from './helpers.js';
+import type { TestApi } from './test-api.js';
 
 describe('loading and failure states', () => {
   it('fetches catalog, balance, packages and advice in one parallel round', async () => {
@@ -61,8 +63,8 @@ describe('loading and failure states', () => {
     expect(calls).to.equal(2);
   });
 
-  it('uses a token set after it loaded without one, and loads again', async () => {
-    const { el, api } = await mount({ ready: false, attrs: { token: null } });
+  it('uses a token set after the first one was refused, and loads again', async () => {
+    const { el, api } = await mount({ ready: false, attrs: { token: 'expired-token' } });
     await waitUntil(() => viewText(el, 'card').includes('session has expired'));
     // The README's recipe: `document.querySelector('minute-topup').token = await mocks.token(…)`.
     el.token = api.token;
@@ -70,16 +72,72 @@ describe('loading and failure states', () => {
     expect(api.requests.at(-1)!.auth).to.equal(`Bearer ${api.token}`);
   });
 
-  it('uses a token set while the first load (without one) is under way', async () => {
-    const { el, api } = await mount({ ready: false, attrs: { token: null } }, (a) => {
+  it('uses a token set while a load with a refused one is under way', async () => {
+    const { el, api } = await mount({ ready: false, attrs: { token: 'expired-token' } }, (a) => {
       a.delayMs = 150;
     });
     el.token = api.token;
     await ready(el);
     // The first load's 401s arrive too, and must not replace what the second one showed.
-    await aTimeout(300);
+    await waitUntil(() => api.inFlight === 0);
+    await aTimeout(100);
     expect(viewText(el, 'card')).to.contain('Extra balance').and.not.contain('expired');
   });
+
+  for (const [how, source] of [
+    ['token', (el: MinuteTopup, api: TestApi) => (el.token = api.token)],
+    ['fetchToken', (el: MinuteTopup, api: TestApi) => (el.fetchToken = async () => api.token)],
+  ] as const) {
+    it(`sends nothing until it has a ${how}, then loads with it`, async () => {
+      // The README's order: `account-id` in the HTML, the token source set a moment later.
+      const { el, api } = await mount({ ready: false, attrs: { token: null } });
+      await aTimeout(100);
+      expect(api.requests).to.deep.equal([]);
+      expect(part(el, 'card', 'card').getAttribute('aria-busy')).to.equal('true');
+      await el.reload();
+      expect(api.requests).to.deep.equal([]);
+      source(el, api);
+      await ready(el);
+      const unsigned = api.requests.filter((r) => r.path !== '/catalog' && !r.auth);
+      expect(unsigned).to.deep.equal([]);
+      expect(api.requests).to.have.length(4);
+    });
+  }
+
+  for (const [what, fetchToken, message] of [
+    ['returns no token', async () => undefined, 'fetchToken returned no token'],
+    [
+      'fails',
+      async () => {
+        throw new Error('backend down');
+      },
+      'fetchToken failed: backend down',
+    ],
+  ] as const) {
+    it(`says it could not sign in when fetchToken ${what}, and asks again on Retry`, async () => {
+      // A host backend passing a 404 body on: `(await res.json()).token` is undefined.
+      let calls = 0;
+      let token: () => Promise<string | undefined> = fetchToken;
+      const errors: { code: string; message: string }[] = [];
+      const { el, api } = await mount({
+        ready: false,
+        attrs: { token: null },
+        props: { fetchToken: () => (calls++, token()) as Promise<string> },
+        on: { 'minute-topup-error': (e) => errors.push(e.detail) },
+      });
+      await waitUntil(() =>
+        viewText(el, 'card').includes('Could not sign in to the minutes service.'),
+      );
+      expect(viewText(el, 'card')).not.to.contain('expired');
+      expect(errors).to.deep.equal([{ code: 'no_token', message }]);
+      expect(calls).to.equal(1);
+      expect(api.requests.filter((r) => r.path !== '/catalog')).to.deep.equal([]);
+      token = async () => api.token;
+      part(el, 'card', 'retry-button').click();
+      await ready(el);
+      expect(calls).to.equal(2);
+    });
+  }
 
   it('says when the account does not exist', async () => {
     const { el, api } = await mount({ ready: false, attrs: { 'account-id': 'nobody' } });

@@ -1,6 +1,7 @@
 import { expect } from '@open-wc/testing';
 import type { BalanceDto, CatalogDto, PurchaseResultDto } from '../../server/contract.js';
 import { ApiError, type ApiClient } from '../../widget/api-client.js';
+import { newIdempotencyKey } from '../../widget/idempotency-key.js';
 import { TopupStore, type Snapshot } from '../../widget/store.js';
 
 const balance = {
@@ -126,5 +127,32 @@ describe('TopupStore (no DOM)', () => {
     settle({ purchase: { id: 'p1' } as PurchaseResultDto['purchase'], balance });
     await new Promise((r) => setTimeout(r));
     expect(store.snapshot.buying).to.equal('idle');
+  });
+
+  it('ends any unexpected throw of a purchase in an error, never a rejection', async () => {
+    const { client, calls } = stubClient();
+    const errors: unknown[] = [];
+    let fail = true;
+    const store = new TopupStore(client, { error: (e) => errors.push(e) }, () => {
+      if (fail) throw new Error('no entropy');
+      return 'key-1';
+    });
+    await store.load();
+    store.openDialog();
+    await store.confirm();
+    expect(store.snapshot).to.include({ buying: 'error', buyUnconfirmed: false, dialogOpen: true });
+    expect(store.snapshot.buyError).to.deep.equal({ code: 'unexpected', message: 'no entropy' });
+    expect(errors).to.deep.equal([store.snapshot.buyError]);
+    expect(calls).to.deep.equal([]);
+    fail = false;
+    void store.confirm();
+    expect(calls).to.deep.equal([['medium', 'key-1']]);
+  });
+
+  it('makes UUID v4 idempotency keys without crypto.randomUUID', () => {
+    const keys = new Set(Array.from({ length: 100 }, () => newIdempotencyKey()));
+    expect(keys.size).to.equal(100);
+    for (const k of keys)
+      expect(k).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });

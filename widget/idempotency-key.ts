@@ -1,0 +1,15 @@
+/**
+ * A random UUID v4 for an `Idempotency-Key`. `crypto.randomUUID` exists only
+ * in secure contexts (https, localhost): a page served over plain http from a
+ * LAN address has none, while `crypto.getRandomValues` works everywhere.
+ *
+ * @example
+ * newIdempotencyKey(); // "3b241101-e2bb-4255-8caf-4136c566a962"
+ */
+export function newIdempotencyKey(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40; // version 4
+  b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return hex.replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
+}
