@@ -13,8 +13,11 @@ import { TopupElement } from './element.js';
  * @csspart message - The warning text.
  * @csspart buy-button - **Buy more minutes**.
  * @cssproperty --minute-topup-color-info - Background of the `low` banner (and upgrade advice).
+ * @cssproperty --minute-topup-color-on-info - Text of the `low` banner (default: the text colour).
  * @cssproperty --minute-topup-color-warning - Background of the `exhausted` banner.
+ * @cssproperty --minute-topup-color-on-warning - Text of the `exhausted` banner (default: the text colour).
  * @cssproperty --minute-topup-color-danger-background - Background of the `empty` banner.
+ * @cssproperty --minute-topup-color-on-danger-background - Text of the `empty` banner (default: the text colour).
  */
 export class MinuteTopupBanner extends TopupElement {
   static styles = [
@@ -29,13 +32,16 @@ export class MinuteTopupBanner extends TopupElement {
       }
       .low {
         background: var(--_info);
+        color: var(--_on-info);
       }
       .exhausted {
         background: var(--_warning);
+        color: var(--_on-warning);
       }
       .empty {
         background: var(--_danger-bg);
         border-color: var(--_danger);
+        color: var(--minute-topup-color-on-danger-background, var(--_text));
       }
     `,
   ];

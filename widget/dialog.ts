@@ -29,8 +29,12 @@ const cheaper = (a: PackageDto, b: PackageDto) =>
  * @csspart cancel-button - Close without buying.
  * @csspart confirm-button - Buy the selected package.
  * @cssproperty --minute-topup-color-backdrop - The backdrop behind the dialog.
+ * @cssproperty --minute-topup-color-info - Background of the badges.
+ * @cssproperty --minute-topup-color-on-info - Text of the badges (default: the text colour).
+ * @cssproperty --minute-topup-color-on-danger-background - Text of the error box (default: the danger colour).
  */
 export class MinuteTopupDialog extends ModalElement {
+  // Narrow (a phone): Cancel and Buy stack together, full width, rather than wrap apart.
   static styles = [
     base,
     css`
@@ -73,9 +77,22 @@ export class MinuteTopupDialog extends ModalElement {
         margin-inline-end: 0.25em;
         border-radius: 1em;
         background: var(--_info);
+        color: var(--_on-info);
+      }
+      dialog {
+        container-type: inline-size;
+      }
+      [part='error'] {
+        margin-bottom: var(--_s);
       }
       .actions {
         justify-content: flex-end;
+      }
+      @container (max-width: 28rem) {
+        .actions {
+          flex-direction: column;
+          align-items: stretch;
+        }
       }
     `,
   ];

@@ -2,6 +2,7 @@ import { css, html, nothing, type LitElement } from 'lit';
 import { base } from './styles.js';
 import { ModalElement } from './element.js';
 import { errorText } from './i18n.js';
+import { fill } from './fill.js';
 
 /**
  * Every package bought, newest first, with its remaining minutes, in a native
@@ -11,6 +12,7 @@ import { errorText } from './i18n.js';
  * @summary The package history opened by **View packages**.
  * @csspart history - The `<dialog>`.
  * @csspart title - The heading.
+ * @csspart table-scroll - The table's scroll container: a focusable region, shaded at an edge with more beyond it.
  * @csspart table - The `<table>` of packages.
  * @csspart bar - The small bar of a package's remaining minutes.
  * @csspart empty - The text shown before any purchase.
@@ -18,8 +20,12 @@ import { errorText } from './i18n.js';
  * @csspart retry-button - Load the packages again.
  * @csspart total - The total remaining extra minutes.
  * @csspart close-button - Closes the history.
+ * @cssproperty --minute-topup-color-on-danger-background - Text of the error box (default: the danger colour).
  */
 export class MinuteTopupHistory extends ModalElement {
+  // The table scrolls sideways on its own when narrow, and shows it: a shade at
+  // each edge with more beyond it. The covers scroll with the content (local)
+  // and hide a shade once its edge is reached.
   static styles = [
     base,
     css`
@@ -29,6 +35,17 @@ export class MinuteTopupHistory extends ModalElement {
       .scroll {
         overflow-x: auto;
         margin-bottom: var(--_s);
+        --_shade: color-mix(in srgb, var(--_text) 35%, transparent);
+        background:
+          linear-gradient(to right, var(--_surface) 40%, transparent) left / 2.5em 100% no-repeat
+            local,
+          linear-gradient(to left, var(--_surface) 40%, transparent) right / 2.5em 100% no-repeat
+            local,
+          radial-gradient(farthest-side at 0 50%, var(--_shade), transparent) left / 1em 100%
+            no-repeat scroll,
+          radial-gradient(farthest-side at 100% 50%, var(--_shade), transparent) right / 1em 100%
+            no-repeat scroll,
+          var(--_surface);
       }
       table {
         width: 100%;
@@ -36,6 +53,7 @@ export class MinuteTopupHistory extends ModalElement {
       }
       th,
       td {
+        white-space: nowrap;
         text-align: start;
         padding: calc(var(--_s) * 0.4);
         border-bottom: 1px solid var(--_border);
@@ -75,7 +93,13 @@ export class MinuteTopupHistory extends ModalElement {
             ? html`<p aria-busy="true">${t.loading}</p>`
             : !list.length
               ? html`<p part="empty">${t.noPackages}</p>`
-              : html`<div class="scroll">
+              : html`<div
+                  part="table-scroll"
+                  class="scroll"
+                  role="region"
+                  aria-labelledby="title"
+                  tabindex="0"
+                >
                   <table part="table">
                     <caption class="sr-only">
                       ${t.historyTitle}
@@ -103,9 +127,7 @@ export class MinuteTopupHistory extends ModalElement {
                             <td>
                               ${t.minutes(f.minutes(p.remainingSeconds))}
                               <span part="bar" class="bar" aria-hidden="true"
-                                ><span
-                                  style="width:${(100 * p.remainingSeconds) / (p.totalSeconds || 1)}%"
-                                ></span
+                                ><span ${fill(p.remainingSeconds / (p.totalSeconds || 1))}></span
                               ></span>
                             </td>
                             <td>${p.status === 'active' ? t.active : t.used}</td>

@@ -3,7 +3,9 @@ import { css } from 'lit';
 /**
  * Design tokens shared by every part. Public `--minute-topup-*` properties feed
  * private `--_*` ones with their fallbacks, so a host sets a token once on
- * `<minute-topup>` (or any ancestor) and every part follows.
+ * `<minute-topup>` (or any ancestor) and every part follows. Each tinted
+ * surface has an "on" colour for its text (a dark theme with light tints needs
+ * dark text there), falling back to the text colour.
  */
 export const base = css`
   :host {
@@ -23,6 +25,8 @@ export const base = css`
     --_warning: var(--minute-topup-color-warning, #fef3c7);
     --_danger: var(--minute-topup-color-danger, #b3261e);
     --_danger-bg: var(--minute-topup-color-danger-background, #fde7e7);
+    --_on-info: var(--minute-topup-color-on-info, var(--_text));
+    --_on-warning: var(--minute-topup-color-on-warning, var(--_text));
     --_r: var(--minute-topup-radius, 8px);
     --_s: var(--minute-topup-spacing, 1rem);
     color: var(--_text);
@@ -84,7 +88,7 @@ export const base = css`
     color: var(--_muted);
   }
   .error {
-    color: var(--_danger);
+    color: var(--minute-topup-color-on-danger-background, var(--_danger));
     background: var(--_danger-bg);
     border-radius: var(--_r);
     padding: calc(var(--_s) * 0.5);
@@ -124,4 +128,4 @@ export const base = css`
 
 /** Every `::part()` name, re-exported by the root's default layout. */
 export const PARTS =
-  'banner,card,dialog,history,title,message,meter,meter-fill,extra,buy-button,view-button,upgrade,upgrade-link,error,retry-button,package,badge,tip,cancel-button,confirm-button,table,bar,empty,total,close-button';
+  'banner,card,dialog,history,title,message,meter,meter-fill,extra,buy-button,view-button,upgrade,upgrade-link,error,retry-button,package,badge,tip,cancel-button,confirm-button,table-scroll,table,bar,empty,total,close-button';
