@@ -26,7 +26,7 @@ widget.strings = {
   activePackages: (n) => (n === 1 ? '1 aktives Paket' : `${n} aktive Pakete`),
   overage: (m) => `Mehrverbrauch in diesem Zeitraum: ${m} Min.`,
   upgradeAdvice: (a) =>
-    `Sie haben in ${a.cycles} der letzten ${a.of} Monate nachgekauft, im Schnitt ${a.spend} pro Monat. ` +
+    `Sie haben in ${a.cycles} der letzten ${a.of} Monate nachgekauft: Tarif und Zusatzminuten kosteten Sie im Schnitt ${a.cost} pro Monat. ` +
     `${a.plan} kostet ${a.price} im Monat und spart Ihnen ${a.saving}.`,
   upgradeLink: (plan) => `Zu ${plan} wechseln`,
   bannerLow: 'Ihre Minuten werden knapp.',
@@ -63,6 +63,7 @@ widget.strings = {
   errorAccount: 'Dieses Konto wurde nicht gefunden.',
   errorDeclined: 'Ihre Zahlung wurde abgelehnt. Es wurde nichts berechnet.',
   errorOther: 'Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.',
+  errorNoToken: 'Die Anmeldung beim Minutendienst ist fehlgeschlagen.',
   unconfirmed:
     'Wir konnten diesen Kauf nicht bestätigen. Versuchen Sie es erneut, um ihn abzuschließen: Es wird nichts doppelt berechnet.',
 };
