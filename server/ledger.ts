@@ -9,6 +9,7 @@ import type {
 import {
   allocateUsage,
   assertUsageAfterAccountStart,
+  undatedUsageMs,
   cycleAt,
   cycleContaining,
   DomainError,
@@ -173,12 +174,15 @@ export class Ledger {
     occurredAt?: string,
   ): Promise<UsageResultDto> {
     const now = this.clock.now();
-    const occurredAtMs = occurredAt === undefined ? now : Date.parse(occurredAt);
-    if (occurredAtMs > now + this.futureToleranceMs) {
+    const datedMs = occurredAt === undefined ? now : Date.parse(occurredAt);
+    if (datedMs > now + this.futureToleranceMs) {
       throw new DomainError('invalid_request', 'occurredAt must not lie in the future.');
     }
     return this.store.transact(async (tx) => {
       const account = await requireAccount(tx, accountId, true);
+      // Without occurredAt the usage happens now — never before its account,
+      // even when another process, its clock ahead of ours, created it.
+      const occurredAtMs = occurredAt === undefined ? undatedUsageMs(now, account) : datedMs;
       const earlier = await tx.findUsage(accountId, callId);
       if (earlier) {
         const same =

@@ -2,6 +2,7 @@ import { DomainError } from './errors.js';
 
 /** What the rule needs of an account (epoch ms). */
 export interface AccountDates {
+  /** 0 (or less): not known — a row written by an earlier version — so no lower bound. */
   createdAtMs: number;
   cycleAnchorMs: number;
 }
@@ -18,7 +19,19 @@ export interface AccountDates {
  * // → Date.parse('2026-03-10')
  */
 export function earliestUsageMs(account: AccountDates): number {
+  // An unknown creation time (0: a row an earlier version wrote) bounds nothing.
+  if (account.createdAtMs <= 0) return Number.NEGATIVE_INFINITY;
   return Math.min(account.createdAtMs, account.cycleAnchorMs);
+}
+
+/**
+ * The instant of a usage reported without `occurredAt`: now — or the
+ * account's start, when that lies a little after this process's now (another
+ * process, its clock slightly ahead, created the account). Such a usage is
+ * never refused as predating its account.
+ */
+export function undatedUsageMs(nowMs: number, account: AccountDates): number {
+  return Math.max(nowMs, earliestUsageMs(account));
 }
 
 /** Refuses (`occurred_before_account`) a usage dated before the account existed. */
