@@ -120,7 +120,8 @@ export function openApiDocument(): object {
             '402': errorResponse('The payment was declined; nothing was charged or credited.'),
             '409': errorResponse(
               "`charge_conflict`: the payment gateway holds a charge under this purchase's key " +
-                'for another account, amount or currency; nothing was charged or credited.',
+                'for another account, amount or currency. This request made no new charge and ' +
+                'credited nothing; the charge on record stands as it was.',
             ),
             '422': errorResponse('The Idempotency-Key was used for another purchase.'),
           },

@@ -22,6 +22,18 @@ export async function chargeKeyOf(accountId: string, idempotencyKey: string): Pr
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/**
+ * COMPATIBILITY for charges made before this version: the gateway key the
+ * earlier version derived, `${accountId}:${idempotencyKey}`. It is ambiguous
+ * (see `chargeKeyOf`), so it is only ever looked up — never charged under —
+ * for an intent recorded by that version, and a charge found under it counts
+ * only when its account, amount and currency are the intent's
+ * (`assertSameCharge`). Remove it once no such intent can be pending.
+ */
+export function legacyChargeKeyOf(accountId: string, idempotencyKey: string): string {
+  return `${accountId}:${idempotencyKey}`;
+}
+
 export interface ChargeRequest {
   /** Unique per purchase attempt: the same key never charges twice. */
   idempotencyKey: string;
@@ -63,12 +75,24 @@ export function assertSameCharge(onRecord: RecordedCharge, wanted: ChargeLookup)
     (field) => onRecord[field] !== wanted[field],
   );
   if (differs.length === 0) return;
-  throw new DomainError(
-    'charge_conflict',
-    `A charge was already made under this key for another ${differs
-      .map((f) => (f === 'accountId' ? 'account' : f === 'amountMinor' ? 'amount' : f))
-      .join(' and ')}; nothing was charged.`,
-  );
+  throw new ChargeConflictError(differs);
+}
+
+/**
+ * `charge_conflict`: a charge is on record under the key for another account,
+ * amount or currency (`differs`). The request made no charge of its own; the
+ * charge on record stands as it is — which may be this purchase's own, made at
+ * an earlier price, so nothing here says whether the customer was charged.
+ */
+export class ChargeConflictError extends DomainError {
+  constructor(readonly differs: readonly ('accountId' | 'amountMinor' | 'currency')[]) {
+    super(
+      'charge_conflict',
+      `A charge is on record under this purchase's payment key for another ${differs
+        .map((f) => (f === 'accountId' ? 'account' : f === 'amountMinor' ? 'amount' : f))
+        .join(' and ')}; this request was refused and made no new charge.`,
+    );
+  }
 }
 
 export interface RecordedCharge extends ChargeRequest {

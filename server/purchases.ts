@@ -1,9 +1,20 @@
 import type { PurchaseResultDto } from './contract.js';
-import { cycleContaining, DomainError, findPackage, type Catalog } from './domain/index.js';
+import {
+  cycleContaining,
+  DomainError,
+  findPackage,
+  type Catalog,
+  type PackageDef,
+} from './domain/index.js';
 import type { Clock } from './ledger.js';
 import { balanceOf, purchaseDto, READ, requireAccount } from './ledger-reads.js';
-import { chargeKeyOf, type PaymentGateway } from './payments.js';
-import type { LedgerStore, PurchaseIntentRow, PurchaseRow } from './store/types.js';
+import {
+  ChargeConflictError,
+  chargeKeyOf,
+  legacyChargeKeyOf,
+  type PaymentGateway,
+} from './payments.js';
+import type { ChargedPackage, LedgerStore, PurchaseIntentRow, PurchaseRow } from './store/types.js';
 
 export interface PurchaseDeps {
   store: LedgerStore;
@@ -48,42 +59,52 @@ export class Purchases {
     idempotencyKey: string,
   ): Promise<PurchaseResultDto> {
     const pkg = findPackage(this.catalog, packageId);
-    const intent = await this.store.transact(async (tx) => {
+    const { intent, created } = await this.store.transact(async (tx) => {
       await requireAccount(tx, accountId, true);
       const found = await tx.findIntent(accountId, idempotencyKey);
       if (found) {
         if (found.packageId !== packageId) throw keyReused();
-        return found;
+        return { intent: found, created: false };
       }
-      const row = {
+      const row: PurchaseIntentRow = {
         accountId,
         idempotencyKey,
         packageId,
-        status: 'pending' as const,
+        status: 'pending',
         response: null,
         createdAtMs: this.clock.now(),
+        charged: chargedFrom(pkg, this.catalog.currency),
       };
       await tx.insertIntent(row);
-      return row;
+      return { intent: row, created: true };
     });
     if (intent.status === 'completed' && intent.response) {
       return JSON.parse(intent.response) as PurchaseResultDto;
+    }
+    // A retry charges what the intent was recorded for, whatever the catalog
+    // says now (an intent of the earlier version: the catalog's package).
+    const charged = this.chargedOf(intent);
+    if (!created) {
+      const earlier = await this.findLegacyCharge(intent, charged);
+      if (earlier) {
+        return this.credit(accountId, idempotencyKey, packageId, charged, earlier.reference);
+      }
     }
     // A gateway that refuses the key (`charge_conflict`) throws: the pending
     // intent stays, as a charge under this key exists, for an operator to see.
     const charge = await this.gateway.charge({
       idempotencyKey: await chargeKeyOf(accountId, idempotencyKey),
       accountId,
-      amountMinor: pkg.priceMinor,
-      currency: this.catalog.currency,
-      description: `${pkg.name}: ${pkg.minutes} voice minutes`,
+      amountMinor: charged.priceMinor,
+      currency: charged.currency,
+      description: `${charged.name}: ${charged.minutes} voice minutes`,
     });
     if (charge.status === 'declined') {
       // Nothing was charged: forget the attempt, so the key is free again.
       await this.store.transact((tx) => tx.deleteIntent(accountId, idempotencyKey));
       throw new DomainError('payment_declined', `Payment declined: ${charge.reason}`);
     }
-    return this.credit(accountId, idempotencyKey, packageId, charge.reference);
+    return this.credit(accountId, idempotencyKey, packageId, charged, charge.reference);
   }
   /**
    * Completes purchases whose charge was approved but whose minutes were
@@ -98,18 +119,20 @@ export class Purchases {
       // One intent that cannot be completed (its package left the catalog,
       // say) must not keep the others — or the server — from starting.
       try {
-        const pkg = findPackage(this.catalog, intent.packageId);
-        const charge = await this.gateway.findCharge({
-          idempotencyKey: await chargeKeyOf(intent.accountId, intent.idempotencyKey),
-          accountId: intent.accountId,
-          amountMinor: pkg.priceMinor,
-          currency: this.catalog.currency,
-        });
+        const charged = this.chargedOf(intent);
+        const charge =
+          (await this.gateway.findCharge({
+            idempotencyKey: await chargeKeyOf(intent.accountId, intent.idempotencyKey),
+            accountId: intent.accountId,
+            amountMinor: charged.priceMinor,
+            currency: charged.currency,
+          })) ?? (await this.findLegacyCharge(intent, charged));
         if (!charge) continue;
         await this.credit(
           intent.accountId,
           intent.idempotencyKey,
           intent.packageId,
+          charged,
           charge.reference,
         );
         completed += 1;
@@ -119,13 +142,52 @@ export class Purchases {
     }
     return completed;
   }
+
+  /**
+   * What an intent charges for: as recorded with it, or — an intent of the
+   * earlier version, which recorded nothing — the catalog's package now.
+   */
+  private chargedOf(intent: PurchaseIntentRow): ChargedPackage {
+    return (
+      intent.charged ??
+      chargedFrom(findPackage(this.catalog, intent.packageId), this.catalog.currency)
+    );
+  }
+
+  /**
+   * COMPATIBILITY for charges made before this version: an intent the earlier
+   * version recorded (it has no `charged`) may have been charged under that
+   * version's gateway key (`legacyChargeKeyOf`). Such a charge is this
+   * purchase's only if it was made for the intent's account, amount and
+   * currency: one for another account (the old key was ambiguous) is not,
+   * and is ignored; one for this account at another amount or currency is
+   * refused (`charge_conflict`) rather than charged a second time.
+   */
+  private async findLegacyCharge(
+    intent: PurchaseIntentRow,
+    charged: ChargedPackage,
+  ): Promise<{ reference: string } | null> {
+    if (intent.charged) return null;
+    try {
+      return await this.gateway.findCharge({
+        idempotencyKey: legacyChargeKeyOf(intent.accountId, intent.idempotencyKey),
+        accountId: intent.accountId,
+        amountMinor: charged.priceMinor,
+        currency: charged.currency,
+      });
+    } catch (error) {
+      if (error instanceof ChargeConflictError && error.differs.includes('accountId')) return null;
+      throw error;
+    }
+  }
+
   private async credit(
     accountId: string,
     idempotencyKey: string,
     packageId: string,
+    charged: ChargedPackage,
     paymentRef: string,
   ): Promise<PurchaseResultDto> {
-    const pkg = findPackage(this.catalog, packageId);
     return this.store.transact(async (tx) => {
       const account = await requireAccount(tx, accountId, true);
       const intent = await tx.findIntent(accountId, idempotencyKey);
@@ -139,14 +201,14 @@ export class Purchases {
       const row: PurchaseRow = existing ?? {
         id: this.newId(),
         accountId,
-        packageId: pkg.id,
-        name: pkg.name,
-        minutes: pkg.minutes,
-        priceMinor: pkg.priceMinor,
-        currency: this.catalog.currency,
+        packageId,
+        name: charged.name,
+        minutes: charged.minutes,
+        priceMinor: charged.priceMinor,
+        currency: charged.currency,
         purchasedAtMs: now,
-        totalSeconds: pkg.minutes * 60,
-        remainingSeconds: pkg.minutes * 60,
+        totalSeconds: charged.minutes * 60,
+        remainingSeconds: charged.minutes * 60,
         status: 'active',
         paymentRef,
         idempotencyKey,
@@ -157,7 +219,7 @@ export class Purchases {
         const cycle = cycleContaining(account.cycleAnchorMs, now);
         await tx.addToCycle(accountId, cycle.start, {
           topupCount: 1,
-          topupSpendMinor: pkg.priceMinor,
+          topupSpendMinor: charged.priceMinor,
         });
       }
       const result: PurchaseResultDto = {
@@ -180,11 +242,17 @@ export class Purchases {
           status: 'completed',
           response,
           createdAtMs: now,
+          charged,
         });
       }
       return result;
     });
   }
+}
+
+/** The package as the catalog offers it now, in the catalog's currency. */
+function chargedFrom(pkg: PackageDef, currency: string): ChargedPackage {
+  return { name: pkg.name, minutes: pkg.minutes, priceMinor: pkg.priceMinor, currency };
 }
 
 function keyReused(): DomainError {

@@ -162,12 +162,14 @@ export class MemoryStore implements LedgerStore {
       },
       async findIntent(accountId, idempotencyKey) {
         const i = s.intents.get(key(accountId, idempotencyKey));
-        return i ? { ...i } : null;
+        return i ? structuredClone(i) : null;
       },
       async insertIntent(row) {
         const k = key(row.accountId, row.idempotencyKey);
         if (s.intents.has(k)) throw new Error('duplicate idempotency key');
-        s.intents.set(k, { ...row });
+        // As the SQL stores: an intent recorded without its package (by an
+        // earlier version) reads back with `charged: null`.
+        s.intents.set(k, { ...structuredClone(row), charged: row.charged ?? null });
       },
       async deleteIntent(accountId, idempotencyKey) {
         const k = key(accountId, idempotencyKey);
@@ -178,7 +180,9 @@ export class MemoryStore implements LedgerStore {
         if (i) Object.assign(i, { status: 'completed', response });
       },
       async pendingIntents() {
-        return [...s.intents.values()].filter((i) => i.status === 'pending').map((i) => ({ ...i }));
+        return [...s.intents.values()]
+          .filter((i) => i.status === 'pending')
+          .map((i) => structuredClone(i));
       },
     };
   }

@@ -86,15 +86,29 @@ export const postgresMigrations: readonly string[] = [
   `,
   // 2: when each account was created, as in \`sqlite-migrations.ts\` (existing
   // accounts: the earliest of their anchor, first purchase or purchase
-  // attempt, and now; LEAST skips the NULLs of accounts without any).
+  // attempt, earliest usage, and now; LEAST skips the NULLs of accounts
+  // without any). The DEFAULT serves processes of the earlier version during
+  // a rolling deploy, whose INSERT names no created_at_ms: such an account is
+  // created at the database's now.
   `
   ALTER TABLE accounts ADD COLUMN created_at_ms BIGINT;
   UPDATE accounts a SET created_at_ms = LEAST(
     a.cycle_anchor_ms,
     (SELECT MIN(p.purchased_at_ms) FROM purchases p WHERE p.account_id = a.id),
     (SELECT MIN(i.created_at_ms) FROM purchase_intents i WHERE i.account_id = a.id),
+    (SELECT MIN(u.occurred_at_ms) FROM usages u WHERE u.account_id = a.id),
     (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint
   );
   ALTER TABLE accounts ALTER COLUMN created_at_ms SET NOT NULL;
+  ALTER TABLE accounts ALTER COLUMN created_at_ms
+    SET DEFAULT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint;
+  `,
+  // 3: what a purchase intent charges for, as in \`sqlite-migrations.ts\`
+  // (NULL on intents recorded before: they fall back to the catalog).
+  `
+  ALTER TABLE purchase_intents ADD COLUMN package_name TEXT;
+  ALTER TABLE purchase_intents ADD COLUMN minutes INTEGER;
+  ALTER TABLE purchase_intents ADD COLUMN price_minor BIGINT;
+  ALTER TABLE purchase_intents ADD COLUMN currency TEXT;
   `,
 ];

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { postgresMigrations } from './postgres-migrations.js';
 import {
   accountFrom,
+  chargedValues,
   countersFrom,
   cycleDeltaValues,
   intentFrom,
@@ -82,7 +83,8 @@ const SQL = {
     FROM u, unnest($9::text[], $10::bigint[]) WITH ORDINALITY AS a (purchase_id, seconds, ord)`,
   findIntent: 'SELECT * FROM purchase_intents WHERE account_id = $1 AND idempotency_key = $2',
   insertIntent: `INSERT INTO purchase_intents (account_id, idempotency_key, package_id, status,
-    response, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)`,
+    response, created_at_ms, package_name, minutes, price_minor, currency)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
   deleteIntent: `DELETE FROM purchase_intents
     WHERE account_id = $1 AND idempotency_key = $2 AND status = 'pending'`,
   completeIntent: `UPDATE purchase_intents SET status = 'completed', response = $3
@@ -325,6 +327,7 @@ function createTx(client: pg.PoolClient): LedgerTx {
         i.status,
         i.response,
         i.createdAtMs,
+        ...chargedValues(i),
       ]);
     },
     async deleteIntent(accountId, key) {

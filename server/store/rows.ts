@@ -49,7 +49,22 @@ export function intentFrom(r: Row): PurchaseIntentRow {
     status: r.status === 'completed' ? 'completed' : 'pending',
     response: r.response === null ? null : String(r.response),
     createdAtMs: num(r.created_at_ms),
+    charged:
+      r.price_minor === null || r.price_minor === undefined
+        ? null
+        : {
+            name: String(r.package_name),
+            minutes: num(r.minutes),
+            priceMinor: num(r.price_minor),
+            currency: String(r.currency),
+          },
   };
+}
+
+/** The version-3 columns of an intent, in the order the stores' `insertIntent` takes them. */
+export function chargedValues(i: PurchaseIntentRow): (string | number | null)[] {
+  const c = i.charged ?? null;
+  return [c?.name ?? null, c?.minutes ?? null, c?.priceMinor ?? null, c?.currency ?? null];
 }
 
 export function countersFrom(r: Row): CycleCounters {

@@ -76,11 +76,14 @@ export const sqliteMigrations: readonly string[] = [
     WHERE status = 'pending';
   `,
   // 2: when each account was created (usage may not predate it). Accounts
-  // that exist already get the earliest evidence the ledger holds of them:
-  // their cycle anchor (the creation time unless a host set one), their first
-  // purchase or purchase attempt (stamped by the server's clock), and never a
-  // time after this migration. A usage's occurredAt is not evidence: the
-  // client supplies it.
+  // that exist already get the earliest time the ledger knows them by: their
+  // cycle anchor (the creation time unless a host set one), their first
+  // purchase or purchase attempt (stamped by the server's clock), their
+  // earliest usage, and never a time after this migration. Those are upper
+  // bounds of the real creation; the earliest usage (its occurredAt, which
+  // the client supplied and the earlier version accepted) keeps every usage
+  // dated like one already recorded acceptable. A row written without the
+  // column (a process of the earlier version) gets 0: no lower bound.
   `
   ALTER TABLE accounts ADD COLUMN created_at_ms INTEGER NOT NULL DEFAULT 0;
   UPDATE accounts SET created_at_ms = MIN(
@@ -93,7 +96,22 @@ export const sqliteMigrations: readonly string[] = [
       (SELECT MIN(i.created_at_ms) FROM purchase_intents i WHERE i.account_id = accounts.id),
       cycle_anchor_ms
     ),
+    COALESCE(
+      (SELECT MIN(u.occurred_at_ms) FROM usages u WHERE u.account_id = accounts.id),
+      cycle_anchor_ms
+    ),
     CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
   );
+  `,
+  // 3: what a purchase intent charges for — the package's name, minutes,
+  // price and currency when the intent was recorded — so that a retry or the
+  // start-up recovery charges and credits that, not the catalog of the day.
+  // Intents recorded before (and by processes of the earlier version) have
+  // NULLs and fall back to the catalog.
+  `
+  ALTER TABLE purchase_intents ADD COLUMN package_name TEXT;
+  ALTER TABLE purchase_intents ADD COLUMN minutes INTEGER;
+  ALTER TABLE purchase_intents ADD COLUMN price_minor INTEGER;
+  ALTER TABLE purchase_intents ADD COLUMN currency TEXT;
   `,
 ];

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import {
   accountFrom,
+  chargedValues,
   countersFrom,
   cycleDeltaValues,
   intentFrom,
@@ -223,7 +224,8 @@ export class SqliteStore implements LedgerStore {
       ),
       insertIntent: db.prepare(
         `INSERT INTO purchase_intents (account_id, idempotency_key, package_id, status, response,
-           created_at_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+           created_at_ms, package_name, minutes, price_minor, currency)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       deleteIntent: db.prepare(
         `DELETE FROM purchase_intents
@@ -312,6 +314,7 @@ export class SqliteStore implements LedgerStore {
           i.status,
           i.response,
           i.createdAtMs,
+          ...chargedValues(i),
         );
       },
       async deleteIntent(accountId, key) {

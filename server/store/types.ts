@@ -58,6 +58,18 @@ export interface UsageRow {
   response: string;
 }
 
+/**
+ * The package a purchase intent charges for, as it stood in the catalog when
+ * the intent was recorded: the charge, its retries and the credited purchase
+ * all use these, whatever the catalog says later.
+ */
+export interface ChargedPackage {
+  name: string;
+  minutes: number;
+  priceMinor: number;
+  currency: string;
+}
+
 export interface PurchaseIntentRow {
   accountId: string;
   idempotencyKey: string;
@@ -66,6 +78,11 @@ export interface PurchaseIntentRow {
   /** The JSON body of the first successful answer, once completed. */
   response: string | null;
   createdAtMs: number;
+  /**
+   * What the intent charges for (schema version 3). Null (or absent) on an
+   * intent recorded by an earlier version, which falls back to the catalog.
+   */
+  charged?: ChargedPackage | null;
 }
 
 export interface LedgerTx {
