@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
+import { legacyChargeKeyOf } from '../../server/payments.js';
 import { assertInvariants, fixture, SECRET, storeFactories, type Fixture } from '../support/api.js';
 
 for (const factory of storeFactories) {
@@ -297,8 +298,19 @@ for (const factory of storeFactories) {
         let calls = 0;
         store.transact = (fn, options) =>
           ++calls === 2 ? Promise.reject(new Error('crash')) : original(fn, options);
-        await buy('key-x');
+        await buy('key-y');
         store.transact = original;
+        // An intent the earlier version recorded, which kept no package with it.
+        await store.transact((tx) =>
+          tx.insertIntent({
+            accountId: 'acme',
+            idempotencyKey: 'key-x',
+            packageId: 'medium',
+            status: 'pending',
+            response: null,
+            createdAtMs: f.clock.now(),
+          }),
+        );
         // The package is gone from the catalog by the time the server restarts.
         const catalog = f.app.ledger.catalog;
         const saved = catalog.packages;
@@ -309,12 +321,17 @@ for (const factory of storeFactories) {
             await f.app.ledger.completePendingPurchases((intent) =>
               failed.push(intent.idempotencyKey),
             ),
-            0,
+            1,
+            'the intent that recorded its package completes',
           );
         } finally {
           catalog.packages = saved;
         }
         assert.deepEqual(failed, ['key-x']);
+        const [credited] = await store.transact((tx) => tx.listPurchases('acme'));
+        assert.equal(credited.idempotencyKey, 'key-y');
+        assert.equal(credited.name, 'Medium');
+        assert.equal(credited.totalSeconds, 6000);
       });
       it('completes interrupted purchases at start-up', async () => {
         const store = f.store;
@@ -331,6 +348,149 @@ for (const factory of storeFactories) {
           6000,
         );
         assert.equal(f.gateway.chargeCount, 1);
+      });
+      describe('an interrupted purchase after the catalog price changed', () => {
+        // The first attempt charges at 25.00, then "crashes" before the credit;
+        // the operator then raises the price of the package to 26.00.
+        let saved: typeof f.app.ledger.catalog.packages;
+        beforeEach(async () => {
+          const store = f.store;
+          const original = store.transact.bind(store);
+          let calls = 0;
+          store.transact = (fn, options) =>
+            ++calls === 2 ? Promise.reject(new Error('crash')) : original(fn, options);
+          assert.equal((await buy('key-p')).status, 500);
+          store.transact = original;
+          f.unexpected.length = 0;
+          assert.equal(f.gateway.chargeCount, 1);
+          const catalog = f.app.ledger.catalog;
+          saved = catalog.packages;
+          catalog.packages = saved.map((p) =>
+            p.id === 'medium' ? { ...p, name: 'Medium+', minutes: 110, priceMinor: 2600 } : p,
+          );
+        });
+        const assertCreditedAsCharged = async () => {
+          f.app.ledger.catalog.packages = saved;
+          const [charge] = chargesOf('acme');
+          assert.equal(chargesOf('acme').length, 1);
+          assert.equal(f.gateway.chargeCount, 1, 'one charge');
+          assert.equal(charge.amountMinor, 2500);
+          const purchases = await f.store.transact((tx) => tx.listPurchases('acme'));
+          assert.equal(purchases.length, 1);
+          assert.equal(purchases[0].paymentRef, charge.reference);
+          assert.deepEqual(
+            [purchases[0].name, purchases[0].minutes, purchases[0].priceMinor],
+            ['Medium', 100, 2500],
+          );
+          const balance = (await f.call('GET', '/v1/accounts/acme/balance')).body;
+          assert.equal(balance.extra.remainingSeconds, 6000);
+          assert.deepEqual(f.unexpected, []);
+        };
+        it('is credited by the start-up recovery at the price charged', async () => {
+          const errors: unknown[] = [];
+          try {
+            assert.equal(await f.app.ledger.completePendingPurchases((_, e) => errors.push(e)), 1);
+          } finally {
+            f.app.ledger.catalog.packages = saved;
+          }
+          assert.deepEqual(errors, []);
+          await assertCreditedAsCharged();
+        });
+        it('is credited by a retry at the price charged', async () => {
+          let retried;
+          try {
+            retried = await buy('key-p');
+          } finally {
+            f.app.ledger.catalog.packages = saved;
+          }
+          assert.equal(retried.status, 201, JSON.stringify(retried.body));
+          assert.equal(retried.body.purchase.priceMinor, 2500);
+          await assertCreditedAsCharged();
+        });
+      });
+      describe('a purchase charged by the earlier version under its key "account:key"', () => {
+        // The earlier version recorded the intent (no package with it) and
+        // charged under `${accountId}:${key}`, then stopped before the credit.
+        const pendingIntent = (accountId: string, idempotencyKey: string, packageId = 'medium') =>
+          f.store.transact((tx) =>
+            tx.insertIntent({
+              accountId,
+              idempotencyKey,
+              packageId,
+              status: 'pending',
+              response: null,
+              createdAtMs: f.clock.now(),
+            }),
+          );
+        const chargedEarlier = (accountId: string, key: string, amountMinor = 2500) => {
+          const legacyKey = legacyChargeKeyOf(accountId, key);
+          assert.equal(legacyKey, `${accountId}:${key}`);
+          f.gateway.charges.set(legacyKey, {
+            idempotencyKey: legacyKey,
+            accountId,
+            amountMinor,
+            currency: 'USD',
+            description: 'Medium: 100 voice minutes',
+            reference: `old_ref_${accountId}`,
+          });
+        };
+        const purchasesOf = (accountId: string) =>
+          f.store.transact((tx) => tx.listPurchases(accountId));
+        beforeEach(async () => {
+          const put = await f.call('PUT', '/v1/accounts/p:q', { body: { planId: 'starter' } });
+          assert.equal(put.status, 201);
+        });
+        it('is credited once by the start-up recovery, with no second charge', async () => {
+          await pendingIntent('acme', 'key-old');
+          chargedEarlier('acme', 'key-old');
+          assert.equal(await f.app.ledger.completePendingPurchases(), 1);
+          assert.equal(await f.app.ledger.completePendingPurchases(), 0);
+          const [row] = await purchasesOf('acme');
+          assert.equal(row.paymentRef, 'old_ref_acme');
+          assert.equal((await purchasesOf('acme')).length, 1);
+          const again = await buy('key-old');
+          assert.equal(again.status, 201);
+          assert.equal(again.body.balance.extra.remainingSeconds, 6000);
+          assert.equal(f.gateway.chargeCount, 0, 'no new charge');
+        });
+        it('is credited once by a retry, with no second charge', async () => {
+          await pendingIntent('acme', 'key-old');
+          chargedEarlier('acme', 'key-old');
+          const retried = await buy('key-old');
+          assert.equal(retried.status, 201);
+          assert.equal(retried.body.balance.extra.remainingSeconds, 6000);
+          assert.equal(f.gateway.chargeCount, 0, 'no new charge');
+          const [row] = await purchasesOf('acme');
+          assert.equal(row.paymentRef, 'old_ref_acme');
+          assert.equal(await f.app.ledger.completePendingPurchases(), 0);
+        });
+        it("takes no other account's charge under the ambiguous key", async () => {
+          // "p" with key "q:k2" was charged under "p:q:k2" — the old key of "p:q" + "k2".
+          const put = await f.call('PUT', '/v1/accounts/p', { body: { planId: 'starter' } });
+          assert.equal(put.status, 201);
+          chargedEarlier('p', 'q:k2');
+          await pendingIntent('p:q', 'k2');
+          assert.equal(await f.app.ledger.completePendingPurchases(), 0);
+          assert.deepEqual(await purchasesOf('p:q'), []);
+          const retried = await buyAs('p:q', 'medium', 'k2');
+          assert.equal(retried.status, 201);
+          assert.equal(f.gateway.chargeCount, 1, 'p:q pays for its own purchase');
+          const [row] = await purchasesOf('p:q');
+          assert.notEqual(row.paymentRef, 'old_ref_p');
+        });
+        it('refuses a charge of the account at another amount, rather than charging again', async () => {
+          await pendingIntent('acme', 'key-old');
+          chargedEarlier('acme', 'key-old', 2400);
+          const errors: unknown[] = [];
+          assert.equal(await f.app.ledger.completePendingPurchases((_, e) => errors.push(e)), 0);
+          assert.equal((errors[0] as { code?: string }).code, 'charge_conflict');
+          const retried = await buy('key-old');
+          assert.equal(retried.status, 409);
+          assert.equal(retried.body.error.code, 'charge_conflict');
+          assert.doesNotMatch(retried.body.error.message, /nothing was charged/);
+          assert.equal(f.gateway.chargeCount, 0);
+          assert.deepEqual(await purchasesOf('acme'), []);
+        });
       });
       describe('charge keys of accounts whose id or key holds a colon', () => {
         // "p" + "q:k2" and "p:q" + "k2" once made the same gateway key "p:q:k2".
@@ -482,6 +642,20 @@ for (const factory of storeFactories) {
         assert.deepEqual((await f.call('GET', '/v1/accounts/acme/balance')).body, balance);
         const atCreation = await use('at-creation', 60, '2026-03-10T12:00:00Z');
         assert.equal(atCreation.status, 200);
+        assert.deepEqual(f.unexpected, []);
+      });
+      it('never refuses usage without occurredAt when the clock lags the account creation', async () => {
+        // Another process, its clock 5 ms ahead of ours, created acme.
+        f.clock.advance(-5);
+        const first = await use('skewed', 60);
+        assert.equal(first.status, 200, JSON.stringify(first.body));
+        assert.equal(first.body.usage.occurredAt, '2026-03-10T12:00:00.000Z');
+        const again = await use('skewed', 60);
+        assert.equal(again.status, 200);
+        assert.deepEqual(again.body, first.body);
+        // With occurredAt the rule holds as before.
+        const dated = await use('dated', 60, '2026-03-10T11:59:59.995Z');
+        assert.equal(dated.status, 422);
         assert.deepEqual(f.unexpected, []);
       });
       it('accepts usage back to a cycle anchor the host set before creating the account', async () => {

@@ -10,13 +10,17 @@ import { PostgresStore } from '../../server/store/postgres.js';
 import { sqliteMigrations } from '../../server/store/sqlite-migrations.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
 import type { LedgerStore } from '../../server/store/types.js';
+import { defaultCatalog } from '../../server/domain/index.js';
+import { Ledger } from '../../server/ledger.js';
+import { TestPaymentGateway } from '../../server/payments.js';
 import { freshPostgresDatabase } from '../support/pg.js';
 
 /**
  * Accounts made before the ledger kept their creation time get the earliest
- * evidence of them when the database is upgraded: the cycle anchor, their
- * first purchase or purchase attempt (server-clock times), never later than
- * the upgrade. (A usage's occurredAt, which the client supplies, is none.)
+ * time the ledger knows them by when the database is upgraded: the cycle
+ * anchor, their first purchase or purchase attempt (server-clock times), their
+ * earliest usage (the earlier version accepted it, so usage dated like it
+ * stays acceptable), never later than the upgrade.
  */
 
 const DAY = 86_400_000;
@@ -37,8 +41,9 @@ function version1Rows(p: (i: number) => string): [string, unknown[]][] {
   return [
     // Anchored when it was made (no anchor given): the anchor.
     [account, ['anchored', 'starter', T]],
-    // A usage the old code accepted from long before: not evidence of the account.
-    [usage, ['anchored', 'old', 60, Date.UTC(2000, 0, 1), Date.UTC(2000, 0, 1), 60, 0, '{}']],
+    // Anchored when it was made, a usage the old code accepted from long before: the usage.
+    [account, ['early-call', 'starter', T]],
+    [usage, ['early-call', 'old', 60, Date.UTC(2000, 0, 1), Date.UTC(2000, 0, 1), 60, 0, '{}']],
     // Anchored in the future, a package bought before: the purchase.
     [account, ['bought', 'starter', FUTURE]],
     [
@@ -62,6 +67,27 @@ function version1Rows(p: (i: number) => string): [string, unknown[]][] {
     // Anchored in the future, a purchase attempt pending: the attempt.
     [account, ['attempted', 'starter', FUTURE]],
     [intent, ['attempted', 'k', 'small', 'pending', null, T + 2 * DAY]],
+    // Anchored in the future, a purchase, and late usage dated before it: the usage.
+    [account, ['late-call', 'starter', FUTURE]],
+    [
+      purchase,
+      [
+        'pur_2',
+        'late-call',
+        'small',
+        'Small',
+        50,
+        1500,
+        'USD',
+        T + 4 * DAY,
+        3000,
+        3000,
+        'active',
+        'r',
+        'k',
+      ],
+    ],
+    [usage, ['late-call', 'late', 60, T + 3 * DAY, T + 3 * DAY, 60, 0, '{}']],
     // Anchored in the future, nothing else: the time of the upgrade.
     [account, ['future', 'starter', FUTURE]],
   ];
@@ -70,7 +96,7 @@ function version1Rows(p: (i: number) => string): [string, unknown[]][] {
 async function createdTimes(store: LedgerStore): Promise<Record<string, number>> {
   return store.transact(async (tx) => {
     const out: Record<string, number> = {};
-    for (const id of ['anchored', 'bought', 'attempted', 'future']) {
+    for (const id of ['anchored', 'early-call', 'bought', 'attempted', 'late-call', 'future']) {
       out[id] = (await tx.getAccount(id))!.createdAtMs;
     }
     return out;
@@ -79,13 +105,52 @@ async function createdTimes(store: LedgerStore): Promise<Record<string, number>>
 
 function assertEarliestEvidence(times: Record<string, number>, upgradeFrom: number, to: number) {
   assert.equal(times.anchored, T);
+  assert.equal(times['early-call'], Date.UTC(2000, 0, 1));
   assert.equal(times.bought, T + DAY);
+  assert.equal(times['late-call'], T + 3 * DAY);
   assert.equal(times.attempted, T + 2 * DAY);
   assert.ok(
     times.future >= upgradeFrom - 1000 && times.future <= to + 1000,
     `the upgrade's time, got ${new Date(times.future).toISOString()}`,
   );
 }
+
+/**
+ * After the upgrade: usage dated like the usage already recorded is still
+ * accepted, a version-1 intent reads back without its package (it falls back
+ * to the catalog), and an account inserted the way a process of the earlier
+ * version does — without created_at_ms, as during a rolling deploy — is
+ * accepted, created at `expectCreated` (0, no bound, on SQLite; the
+ * database's now on PostgreSQL), and takes usage.
+ */
+async function assertUpgradedLedgerWorks(
+  store: LedgerStore,
+  insertAsEarlierVersion: (sql: string) => Promise<unknown>,
+  expectCreated: (createdAtMs: number) => void,
+) {
+  const ledger = new Ledger({
+    store,
+    catalog: defaultCatalog,
+    gateway: new TestPaymentGateway(),
+    clock: { now: () => FUTURE + DAY },
+  });
+  const late = await ledger.recordUsage('late-call', 'late-2', 60, iso(T + 3 * DAY));
+  assert.equal(late.usage.seconds, 60);
+  const early = await ledger.recordUsage('early-call', 'old-2', 60, '2000-01-01T00:00:00Z');
+  assert.equal(early.usage.seconds, 60);
+  const intent = await store.transact((tx) => tx.findIntent('attempted', 'k'));
+  assert.equal(intent?.status, 'pending');
+  assert.equal(intent?.charged, null);
+  await insertAsEarlierVersion(
+    "INSERT INTO accounts (id, plan_id, cycle_anchor_ms) VALUES ('by-old-process', 'starter', 0)",
+  );
+  const account = await store.transact((tx) => tx.getAccount('by-old-process'));
+  expectCreated(account!.createdAtMs);
+  const undated = await ledger.recordUsage('by-old-process', 'now', 60);
+  assert.equal(undated.usage.occurredAt, iso(FUTURE + DAY));
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('the created-at migration', () => {
   it('gives the accounts of a version-1 SQLite ledger the earliest evidence of them', async () => {
@@ -104,6 +169,11 @@ describe('the created-at migration', () => {
       const store = new SqliteStore(file);
       try {
         assertEarliestEvidence(await createdTimes(store), from, Date.now());
+        await assertUpgradedLedgerWorks(
+          store,
+          async (sql) => store.db.exec(sql),
+          (created) => assert.equal(created, 0, 'no lower bound'),
+        );
       } finally {
         await store.close();
       }
@@ -132,6 +202,38 @@ describe('the created-at migration', () => {
     const store = await PostgresStore.open(fresh.url, { poolMax: 2 });
     try {
       assertEarliestEvidence(await createdTimes(store), from, Date.now());
+      const before = Date.now();
+      await assertUpgradedLedgerWorks(
+        store,
+        (sql) => store.pool.query(sql),
+        (created) =>
+          assert.ok(
+            created >= before - 60_000 && created <= Date.now() + 60_000,
+            `the database's now, got ${iso(created)}`,
+          ),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('lets a process of the earlier version create accounts during a rolling deploy (PostgreSQL)', async (t) => {
+    const fresh = await freshPostgresDatabase();
+    if (!fresh) return t.skip('PostgreSQL not reachable');
+    t.after(() => fresh.drop());
+    const store = await PostgresStore.open(fresh.url, { poolMax: 2 });
+    try {
+      const before = Date.now();
+      // The earlier version's INSERT, which names no created_at_ms.
+      await store.pool.query(
+        "INSERT INTO accounts (id, plan_id, cycle_anchor_ms) VALUES ('old', 'starter', $1)",
+        [before],
+      );
+      const account = await store.transact((tx) => tx.getAccount('old'));
+      assert.ok(
+        account!.createdAtMs >= before - 60_000 && account!.createdAtMs <= Date.now() + 60_000,
+        `created at the database's now, got ${iso(account!.createdAtMs)}`,
+      );
     } finally {
       await store.close();
     }
