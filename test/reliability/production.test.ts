@@ -17,14 +17,17 @@ import { after, before, describe, it } from 'node:test';
 import {
   callApi,
   freePort,
+  killApi,
   ROOT,
   startApi,
   startReadyApi,
   stopAllApiProcesses,
   terminateApi,
   waitForOutput,
+  waitUntilReady,
   type ApiOptions,
   type ApiProcess,
+  type Exit,
 } from '../support/api-process.js';
 import { reportReliability } from '../support/reliability-report.js';
 
@@ -105,7 +108,21 @@ async function assertRefused(
 ): Promise<string> {
   figures.badConfigs += 1;
   const api = launch(options);
+  // One that starts after all (or hangs) is stopped: it would never exit of itself.
+  const started = waitUntilReady(api, 60_000).then(
+    () => true,
+    () => false,
+  );
+  const outcome = await Promise.race<Exit | 'started'>([
+    api.exited,
+    started.then((ok): Promise<Exit | 'started'> | 'started' => (ok ? 'started' : killApi(api))),
+  ]);
+  if (outcome === 'started') {
+    await killApi(api);
+    assert.fail(`${label}: the process started instead of refusing:\n${api.output()}`);
+  }
   const exit = await api.exited;
+  await started; // no probe left in flight once the test moves on
   const stderr = api.stderr();
   const lines = stderr.split('\n').filter((line) => line.trim() !== '');
   assert.equal(exit.code, 1, `${label}: exit status 1\n${api.output()}`);
@@ -129,7 +146,9 @@ async function inBatches<T>(tasks: (() => Promise<T>)[], n = 3): Promise<T[]> {
       results[i] = await tasks[i]();
     }
   };
-  await Promise.all(Array.from({ length: n }, worker));
+  // Every task runs to its end before the test does, even after a failure.
+  const settled = await Promise.allSettled(Array.from({ length: n }, worker));
+  for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
   return results;
 }
 
@@ -291,7 +310,8 @@ describe('a bad configuration', { timeout: 300_000 }, () => {
     track(async () => {
       const dir = freshDir();
       const options = await optionsIn(dir);
-      const taken: Server = createServer();
+      // Whoever holds the port hangs up at once (the readiness probe finds no API there).
+      const taken: Server = createServer((socket) => socket.destroy());
       await new Promise<void>((resolve) => taken.listen(options.port, '127.0.0.1', resolve));
       try {
         const line = await assertRefused(dir, options, 'PORT', 'port in use');
