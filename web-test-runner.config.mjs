@@ -20,31 +20,6 @@ const mswWorker = {
 };
 
 /**
- * Server modules the in-browser mock API imports may import Node built-ins for
- * routes the mocks never use (e.g. the widget bundle's files): like Vite's
- * mocks build, give the browser a stand-in whose functions throw if called.
- */
-const nodeBuiltins = {
-  name: 'node-builtins',
-  resolveImport({ source }) {
-    if (source.startsWith('node:')) return `/__node-builtin__/${source.slice(5)}.js`;
-  },
-  async serve(context) {
-    const name = context.path.match(/^\/__node-builtin__\/(.+)\.js$/)?.[1];
-    if (!name) return;
-    const names = Object.keys(await import(`node:${name}`)).filter(
-      (k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k),
-    );
-    const body = [
-      `const unavailable = () => { throw new Error('node:${name} is not available in a browser'); };`,
-      ...names.map((k) => `export const ${k} = unavailable;`),
-      'export default {};',
-    ].join('\n');
-    return { body, type: 'js' };
-  },
-};
-
-/**
  * Browser tests of the widget (`npm run test:widget`, after `npm run build`).
  * `*.test.html` files are pages of their own (e.g. with a Content-Security-Policy)
  * that run their tests with `runTests` from `@web/test-runner-mocha`.
@@ -55,11 +30,7 @@ const nodeBuiltins = {
 export default {
   files: ['test/widget/**/*.test.ts', 'test/widget/**/*.test.html'],
   nodeResolve: { exportConditions: ['browser', 'development'] },
-  plugins: [
-    esbuildPlugin({ ts: true, target: 'es2022', tsconfig: './tsconfig.json' }),
-    mswWorker,
-    nodeBuiltins,
-  ],
+  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: './tsconfig.json' }), mswWorker],
   browsers: [
     chromeLauncher({
       launchOptions: { executablePath: findChromium(), headless: true, args: chromiumArgs },

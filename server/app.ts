@@ -10,7 +10,6 @@ import { openApiDocument } from './openapi.js';
 import type { PaymentGateway } from './payments.js';
 import { accountRoutes } from './routes/accounts.js';
 import { sessionRoutes } from './routes/sessions.js';
-import { widgetBundleRoutes } from './routes/widget-bundle.js';
 import type { LedgerStore } from './store/types.js';
 
 export interface AppConfig {
@@ -37,11 +36,6 @@ export interface AppConfig {
     purchasesPerMinute?: number;
     readsPerMinute?: number;
   };
-  /**
-   * The folder holding the built widget (`minute-topup.js` and its map),
-   * served at `/widget/…` to anyone; left out, those routes are not mounted.
-   */
-  widgetBundleDir?: string;
 }
 
 export interface AppDeps {
@@ -52,6 +46,12 @@ export interface AppDeps {
   newId?: () => string;
   /** Where unexpected errors (answered 500) are reported; stderr by default. */
   logError?: (err: Error) => void;
+  /**
+   * The routes serving the built widget at `/widget/…` to anyone
+   * (`widgetBundleRoutes(dir)`); left out, they are not mounted. Passed in, so
+   * the in-browser mock API never imports the file system.
+   */
+  widgetBundle?: Hono;
 }
 
 /**
@@ -90,7 +90,7 @@ export function createApp(deps: AppDeps) {
   // Bodies are read here, within the limit; a client that aborts mid-body gets a 400.
   app.use('/v1/*', readBody({ maxBytes: config.maxBodyBytes ?? 16 * 1024 }));
 
-  if (config.widgetBundleDir) app.route('/widget', widgetBundleRoutes(config.widgetBundleDir));
+  if (deps.widgetBundle) app.route('/widget', deps.widgetBundle);
   app.get('/v1/catalog', (c) => c.json(catalog));
   app.get('/v1/openapi.json', (c) => c.json(openApiDocument()));
 

@@ -6,6 +6,7 @@ import { createApp, type App } from './app.js';
 import { ConfigError, isPostgresUrl, loadConfig, type ServerConfig } from './config.js';
 import { FileChargeJournal } from './charge-journal.js';
 import { TestPaymentGateway } from './payments.js';
+import { widgetBundleRoutes } from './routes/widget-bundle.js';
 import { openStore } from './store/open.js';
 import type { LedgerStore } from './store/types.js';
 
@@ -126,7 +127,8 @@ export async function main(): Promise<void> {
     const app = createApp({
       store,
       gateway,
-      config: { ...config, widgetBundleDir: WIDGET_BUNDLE_DIR },
+      config,
+      widgetBundle: widgetBundleRoutes(WIDGET_BUNDLE_DIR),
     });
     const completed = await app.ledger.completePendingPurchases((intent, error) =>
       console.error(

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sign } from 'hono/jwt';
 import { tokenIssuer } from '../../server/http/auth.js';
+import { widgetBundleRoutes } from '../../server/routes/widget-bundle.js';
 import { startDemoServer } from '../support/demo-server.js';
 import { fixture, SECRET, storeFactories, type Fixture } from '../support/api.js';
 import { reportReliability } from '../support/reliability-report.js';
@@ -233,7 +234,11 @@ function bundleDir(): string {
 for (const factory of storeFactories) {
   describe(`every route × every credential (${factory.name} store)`, () => {
     it('answers as designed, and a refused request changes nothing', async () => {
-      const f = await fixture(await factory.open(), { widgetBundleDir: bundleDir() });
+      const f = await fixture(
+        await factory.open(),
+        {},
+        { widgetBundle: widgetBundleRoutes(bundleDir()) },
+      );
       for (const id of ['acme', 'other']) {
         assert.ok(
           (await f.call('PUT', `/v1/accounts/${id}`, { body: { planId: 'starter' } })).status < 300,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createApp } from '../../server/app.js';
+import { widgetBundleRoutes } from '../../server/routes/widget-bundle.js';
 import { defaultCatalog } from '../../server/domain/catalog.js';
 import { TestPaymentGateway } from '../../server/payments.js';
 import { MemoryStore } from '../../server/store/memory.js';
@@ -32,7 +33,8 @@ function appServing(widgetBundleDir: string | undefined) {
     store: new MemoryStore(),
     gateway: new TestPaymentGateway(),
     logError: (err) => unexpected.push(err),
-    config: { secretKey: SECRET, catalog: defaultCatalog, widgetBundleDir },
+    config: { secretKey: SECRET, catalog: defaultCatalog },
+    widgetBundle: widgetBundleDir ? widgetBundleRoutes(widgetBundleDir) : undefined,
   });
   return { app, unexpected };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createApp, type App, type AppConfig } from '../../server/app.js';
+import { createApp, type App, type AppConfig, type AppDeps } from '../../server/app.js';
 import { defaultCatalog } from '../../server/domain/catalog.js';
 import { TestPaymentGateway } from '../../server/payments.js';
 import { MemoryStore } from '../../server/store/memory.js';
@@ -80,6 +80,7 @@ export interface Fixture {
 export async function fixture(
   store: LedgerStore,
   config: Partial<AppConfig> = {},
+  deps: Pick<AppDeps, 'widgetBundle'> = {},
 ): Promise<Fixture> {
   const clock = manualClock();
   const gateway = new TestPaymentGateway();
@@ -89,6 +90,7 @@ export async function fixture(
     gateway,
     clock,
     logError: (err) => unexpected.push(err),
+    ...deps,
     config: {
       secretKey: SECRET,
       catalog: defaultCatalog,
