@@ -123,6 +123,15 @@ export async function main(): Promise<void> {
     } catch (error) {
       fail(`the database of DATABASE_URL could not be opened: ${(error as Error).message}`);
     }
+    try {
+      return await startApp(store);
+    } catch (error) {
+      // A database that opened but fails its first work (recovery, seeding): one line, no stack.
+      fail(`could not start on the database of DATABASE_URL: ${(error as Error).message}`);
+    }
+  })();
+
+  async function startApp(store: LedgerStore) {
     const gateway = persistentTestGateway(config.databaseUrl, config.declineAccounts);
     const app = createApp({
       store,
@@ -142,7 +151,7 @@ export async function main(): Promise<void> {
       : undefined;
     appReady(app);
     return { store, demo };
-  })();
+  }
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -19,7 +19,8 @@ export function accountRoutes(
     keyOf: (c) => (idSchema.safeParse(c.req.param('id')).success ? c.req.param('id') : undefined),
     message: 'Too many purchases for this account.',
   });
-  // Widget reads (every GET under /:id/), per account, counted only for a
+  // Widget reads (every GET or HEAD under /:id/ — Hono answers HEAD with the
+  // GET handler, so it reads the ledger too), per account, counted only for a
   // token of that very account: another account's token is refused by
   // `accountAccess` without spending this account's budget. The secret key is
   // the host's own backend, not a page on the internet: it is not counted.
@@ -28,7 +29,8 @@ export function accountRoutes(
     clock: options.clock,
     keyOf: (c) => {
       const caller = c.get('caller');
-      if (c.req.method !== 'GET' || caller.kind !== 'widget') return undefined;
+      const reads = c.req.method === 'GET' || c.req.method === 'HEAD';
+      if (!reads || caller.kind !== 'widget') return undefined;
       return caller.accountId === c.req.param('id') ? caller.accountId : undefined;
     },
     maxKeys: 100_000,

@@ -20,6 +20,8 @@ const CACHE_CONTROL = 'public, max-age=300';
 
 interface Cached {
   mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
   size: number;
   body: Uint8Array<ArrayBuffer>;
   etag: string;
@@ -48,7 +50,16 @@ export function widgetBundleRoutes(dir: string) {
       throw missing(name);
     }
     const cached = cache.get(name);
-    if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached;
+    // ctime and inode too: a rebuild in place may keep the size and set the mtime back.
+    if (
+      cached &&
+      cached.mtimeMs === info.mtimeMs &&
+      cached.ctimeMs === info.ctimeMs &&
+      cached.ino === info.ino &&
+      cached.size === info.size
+    ) {
+      return cached;
+    }
     let body: Uint8Array<ArrayBuffer>;
     try {
       body = new Uint8Array(await readFile(path));
@@ -57,7 +68,14 @@ export function widgetBundleRoutes(dir: string) {
       throw missing(name);
     }
     const hash = createHash('sha256').update(body).digest('base64url').slice(0, 32);
-    const fresh = { mtimeMs: info.mtimeMs, size: info.size, body, etag: `"${hash}"` };
+    const fresh = {
+      mtimeMs: info.mtimeMs,
+      ctimeMs: info.ctimeMs,
+      ino: info.ino,
+      size: info.size,
+      body,
+      etag: `"${hash}"`,
+    };
     cache.set(name, fresh);
     return fresh;
   }

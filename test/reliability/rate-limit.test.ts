@@ -29,7 +29,12 @@ async function limitedApp(factory: StoreFactory, rateLimits: AppConfig['rateLimi
     });
     figures.requests += 1;
     if (res.status === 429) figures.limited += 1;
-    return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+    const text = await res.text(); // empty for a HEAD
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: (text ? JSON.parse(text) : null) as any,
+    };
   };
   for (const id of ['acme', 'other']) {
     assert.equal((await call('PUT', `/v1/accounts/${id}`, { planId: 'starter' })).status, 201);
@@ -196,6 +201,20 @@ for (const factory of storeFactories) {
         t.clock.advance(40_000);
         assert.equal((await read('balance', acme)).status, 200, 'a new window opens');
         assert.deepEqual(t.unexpected, []);
+      }));
+
+    it('counts HEAD requests as reads (Hono answers them with the GET handler)', () =>
+      track(async () => {
+        const t = await limitedApp(factory, { readsPerMinute: 3 });
+        const acme = (await t.mint('acme')).body.token;
+        for (let i = 0; i < 3; i += 1) {
+          const res = await t.call('HEAD', '/v1/accounts/acme/balance', undefined, {}, acme);
+          assert.equal(res.status, 200);
+        }
+        const head = await t.call('HEAD', '/v1/accounts/acme/balance', undefined, {}, acme);
+        assert.equal(head.status, 429, 'a HEAD past the limit');
+        assert.match(head.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
+        assertLimited(await t.call('GET', '/v1/accounts/acme/balance', undefined, {}, acme));
       }));
 
     it('does not let another account’s widget token spend an account’s reads', () =>

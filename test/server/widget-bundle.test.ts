@@ -93,7 +93,7 @@ describe('GET /widget/minute-topup.js', () => {
     assert.equal(JSON.parse(await res.text()).version, 3);
   });
 
-  it('keeps the bundle in memory and reads it again only when a build replaces it', async () => {
+  it('serves a build replaced in place, even with the same size and modification time', async () => {
     const dir = bundleDir('export const v = 1;\n');
     const file = join(dir, 'minute-topup.js');
     const built = new Date('2026-01-01T00:00:00Z');
@@ -101,20 +101,22 @@ describe('GET /widget/minute-topup.js', () => {
     const { app } = appServing(dir);
     const first = await app.request('/widget/minute-topup.js');
     assert.equal(await first.text(), 'export const v = 1;\n');
-    // Other bytes, same size and modification time: the copy in memory is served,
-    // so the file is not read per request.
+    const again = await app.request('/widget/minute-topup.js');
+    assert.equal(again.headers.get('etag'), first.headers.get('etag'));
+    // Other bytes, same size, the modification time set back (a copy that keeps
+    // times): the change of ctime shows it, and the new content is served.
     writeFileSync(file, 'export const v = 2;\n');
     utimesSync(file, built, built);
     const second = await app.request('/widget/minute-topup.js');
-    assert.equal(await second.text(), 'export const v = 1;\n');
-    assert.equal(second.headers.get('etag'), first.headers.get('etag'));
+    assert.equal(await second.text(), 'export const v = 2;\n');
+    assert.notEqual(second.headers.get('etag'), first.headers.get('etag'));
     // A new build (a new modification time): the new content and a new ETag.
     const later = new Date('2026-01-02T00:00:00Z');
     writeFileSync(file, 'export const version = 3;\n');
     utimesSync(file, later, later);
     const third = await app.request('/widget/minute-topup.js');
     assert.equal(await third.text(), 'export const version = 3;\n');
-    assert.notEqual(third.headers.get('etag'), first.headers.get('etag'));
+    assert.notEqual(third.headers.get('etag'), second.headers.get('etag'));
   });
 
   it('is a 404 in the error shape when the bundle is not built, and not an unexpected error', async () => {
