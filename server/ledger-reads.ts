@@ -1,4 +1,4 @@
-import type { BalanceDto, PurchaseDto } from './contract.js';
+import type { BalanceDto, PurchaseDto } from '../contract/index.js';
 import {
   cycleContaining,
   DomainError,

@@ -5,7 +5,7 @@ import type {
   PurchaseResultDto,
   RecommendationDto,
   UsageResultDto,
-} from './contract.js';
+} from '../contract/index.js';
 import {
   allocateUsage,
   assertUsageAfterAccountStart,

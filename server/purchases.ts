@@ -1,4 +1,4 @@
-import type { PurchaseResultDto } from './contract.js';
+import type { PurchaseResultDto } from '../contract/index.js';
 import {
   cycleContaining,
   DomainError,

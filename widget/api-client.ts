@@ -5,7 +5,7 @@ import type {
   PurchaseListDto,
   PurchaseResultDto,
   RecommendationDto,
-} from '../server/contract.js';
+} from '../contract/index.js';
 
 /**
  * Codes the client adds to the API's own `ErrorCode`s: `network` when the API

@@ -1,6 +1,6 @@
 import { css, html, nothing } from 'lit';
 import { base } from './styles.js';
-import type { RecommendationDto } from '../server/contract.js';
+import type { RecommendationDto } from '../contract/index.js';
 import { TopupElement } from './element.js';
 import { emit } from './events.js';
 import { errorText } from './i18n.js';

@@ -1,6 +1,6 @@
 import { css, html, nothing } from 'lit';
 import { base } from './styles.js';
-import type { PackageDto } from '../server/contract.js';
+import type { PackageDto } from '../contract/index.js';
 import { ModalElement } from './element.js';
 import { errorText } from './i18n.js';
 

@@ -1,4 +1,4 @@
-import type { PurchaseDto, BalanceDto, RecommendationDto } from '../server/contract.js';
+import type { PurchaseDto, BalanceDto, RecommendationDto } from '../contract/index.js';
 import type { ClientErrorCode } from './api-client.js';
 
 export interface PurchaseEventDetail {

@@ -4,7 +4,7 @@ import type {
   PurchaseDto,
   PurchaseResultDto,
   RecommendationDto,
-} from '../server/contract.js';
+} from '../contract/index.js';
 import { ApiError, type ApiClient, type ClientErrorCode } from './api-client.js';
 import { newIdempotencyKey } from './idempotency-key.js';
 

@@ -1,4 +1,4 @@
-import type { PlanTierDto, RecommendationDto } from '../contract.js';
+import type { PlanTierDto, RecommendationDto } from '../../contract/index.js';
 
 /** What one billing cycle cost and used, from the ledger's per-cycle counters. */
 export interface CycleSummary {

@@ -1,4 +1,4 @@
-import type { WarningLevel } from '../contract.js';
+import type { WarningLevel } from '../../contract/index.js';
 
 export interface WarningInput {
   allowanceSeconds: number;

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { PurchaseListDto } from '../contract.js';
+import type { PurchaseListDto } from '../../contract/index.js';
 import { accountAccess, secretOnly, type AuthEnv } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
 import { idempotencyKeySchema, idSchema, jsonBody, pathId, schemas } from '../http/validation.js';

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { SessionDto } from '../contract.js';
+import type { SessionDto } from '../../contract/index.js';
 import { secretOnly, type AuthEnv, type TokenIssuer } from '../http/auth.js';
 import { jsonBody, schemas } from '../http/validation.js';
 import type { Clock, Ledger } from '../ledger.js';

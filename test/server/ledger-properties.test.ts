@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { BalanceDto, PurchaseResultDto, UsageResultDto } from '../../server/contract.js';
+import type { BalanceDto, PurchaseResultDto, UsageResultDto } from '../../contract/index.js';
 import {
   cycleAt,
   cycleContaining,

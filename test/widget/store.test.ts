@@ -1,5 +1,5 @@
 import { expect } from '@open-wc/testing';
-import type { BalanceDto, CatalogDto, PurchaseResultDto } from '../../server/contract.js';
+import type { BalanceDto, CatalogDto, PurchaseResultDto } from '../../contract/index.js';
 import { ApiError, type ApiClient } from '../../widget/api-client.js';
 import { newIdempotencyKey } from '../../widget/idempotency-key.js';
 import { TopupStore, type Snapshot } from '../../widget/store.js';
