@@ -1,7 +1,8 @@
 import { dirname, join } from 'node:path';
 import { createApp, type App } from '../server/app.js';
 import { isPostgresUrl, type ServerConfig } from '../server/config.js';
-import { TestPaymentGateway, type PaymentGateway } from '../server/payments.js';
+import { TestPaymentGateway } from '../server/payments/test-gateway.js';
+import type { PaymentGateway } from '../server/payments/gateway.js';
 import { MemoryStore } from '../server/store/memory.js';
 import { SqliteStore } from '../server/store/sqlite.js';
 import type { LedgerStore } from '../server/store/types.js';

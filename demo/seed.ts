@@ -1,7 +1,7 @@
 import type { Catalog } from '../server/domain/catalog.js';
 import { cycleStart } from '../server/domain/cycles.js';
-import { Ledger } from '../server/ledger.js';
-import type { PaymentGateway } from '../server/payments.js';
+import { Ledger } from '../server/ledger/ledger.js';
+import type { PaymentGateway } from '../server/payments/gateway.js';
 import type { LedgerStore } from '../server/store/types.js';
 
 const DAY = 86_400_000;

@@ -3,7 +3,8 @@ import type { PurchaseListDto } from '../../contract/index.js';
 import { accountAccess, secretOnly, type AuthEnv } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
 import { idempotencyKeySchema, idSchema, jsonBody, pathId, schemas } from '../http/validation.js';
-import type { Clock, Ledger } from '../ledger.js';
+import type { Clock } from '../clock.js';
+import type { Ledger } from '../ledger/ledger.js';
 import { rateLimit } from '../http/rate-limit.js';
 
 /** `/v1/accounts/:id/…`: balances, packages, usage and upgrade advice. */

@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { allocateUsage, type ActivePackage } from '../../server/domain/allocation.js';
 import { cycleAt } from '../../server/domain/cycles.js';
 import { defaultCatalog } from '../../server/domain/catalog.js';
-import { Ledger } from '../../server/ledger.js';
-import { TestPaymentGateway } from '../../server/payments.js';
+import { Ledger } from '../../server/ledger/ledger.js';
+import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { MemoryStore } from '../../server/store/memory.js';
 
 const MIN = 60;

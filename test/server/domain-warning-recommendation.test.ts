@@ -12,8 +12,8 @@ import {
 import { DomainError } from '../../server/domain/errors.js';
 import { recommendUpgrade, type CycleSummary } from '../../server/domain/recommendation.js';
 import { warningLevel } from '../../server/domain/warning.js';
-import { Ledger } from '../../server/ledger.js';
-import { TestPaymentGateway } from '../../server/payments.js';
+import { Ledger } from '../../server/ledger/ledger.js';
+import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { MemoryStore } from '../../server/store/memory.js';
 
 const MIN = 60;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createApp } from '../../server/app.js';
 import { defaultCatalog } from '../../server/domain/catalog.js';
-import { TestPaymentGateway } from '../../server/payments.js';
+import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
 import { assertInvariants, SECRET } from '../support/api.js';
 

@@ -14,8 +14,8 @@ import {
   defaultCatalog,
   DomainError,
 } from '../../server/domain/index.js';
-import { Ledger } from '../../server/ledger.js';
-import { TestPaymentGateway } from '../../server/payments.js';
+import { Ledger } from '../../server/ledger/ledger.js';
+import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { MemoryStore } from '../../server/store/memory.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
 import type { LedgerAudit, LedgerStore } from '../../server/store/types.js';

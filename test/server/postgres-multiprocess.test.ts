@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chargeKeyOf } from '../../server/payments.js';
+import { chargeKeyOf } from '../../server/payments/gateway.js';
 import { PostgresStore } from '../../server/store/postgres.js';
 import { freePort, prng } from '../support/net.js';
 import { freshPostgresDatabase } from '../support/pg.js';

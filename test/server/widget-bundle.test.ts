@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { createApp } from '../../server/app.js';
 import { widgetBundleRoutes } from '../../server/routes/widget-bundle.js';
 import { defaultCatalog } from '../../server/domain/catalog.js';
-import { TestPaymentGateway } from '../../server/payments.js';
+import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { MemoryStore } from '../../server/store/memory.js';
 import { SECRET } from '../support/api.js';
 

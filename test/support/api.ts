@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createApp, type App, type AppConfig, type AppDeps } from '../../server/app.js';
 import { defaultCatalog } from '../../server/domain/catalog.js';
-import { TestPaymentGateway } from '../../server/payments.js';
+import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { MemoryStore } from '../../server/store/memory.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
 import { PostgresStore } from '../../server/store/postgres.js';

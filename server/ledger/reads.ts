@@ -1,12 +1,12 @@
-import type { BalanceDto, PurchaseDto } from '../contract/index.js';
+import type { BalanceDto, PurchaseDto } from '../../contract/index.js';
 import {
   cycleContaining,
   DomainError,
   findPlan,
   warningLevel,
   type Catalog,
-} from './domain/index.js';
-import type { AccountRow, CycleCounters, LedgerTx, PurchaseRow } from './store/types.js';
+} from '../domain/index.js';
+import type { AccountRow, CycleCounters, LedgerTx, PurchaseRow } from '../store/types.js';
 
 /** What the ledger's operations share: reading an account and its balance inside a transaction. */
 

@@ -1,20 +1,25 @@
-import type { PurchaseResultDto } from '../contract/index.js';
+import type { PurchaseResultDto } from '../../contract/index.js';
 import {
   cycleContaining,
   DomainError,
   findPackage,
   type Catalog,
   type PackageDef,
-} from './domain/index.js';
-import type { Clock } from './ledger.js';
-import { balanceOf, purchaseDto, READ, requireAccount } from './ledger-reads.js';
+} from '../domain/index.js';
+import type { Clock } from '../clock.js';
+import { balanceOf, purchaseDto, READ, requireAccount } from './reads.js';
 import {
   ChargeConflictError,
   chargeKeyOf,
   legacyChargeKeyOf,
   type PaymentGateway,
-} from './payments.js';
-import type { ChargedPackage, LedgerStore, PurchaseIntentRow, PurchaseRow } from './store/types.js';
+} from '../payments/gateway.js';
+import type {
+  ChargedPackage,
+  LedgerStore,
+  PurchaseIntentRow,
+  PurchaseRow,
+} from '../store/types.js';
 
 export interface PurchaseDeps {
   store: LedgerStore;

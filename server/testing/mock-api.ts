@@ -1,8 +1,8 @@
-import { createApp } from './app.js';
-import { defaultCatalog, type Catalog } from './domain/catalog.js';
-import type { Clock } from './ledger.js';
-import { TestPaymentGateway } from './payments.js';
-import { MemoryStore } from './store/memory.js';
+import { createApp } from '../app.js';
+import { defaultCatalog, type Catalog } from '../domain/catalog.js';
+import type { Clock } from '../clock.js';
+import { TestPaymentGateway } from '../payments/test-gateway.js';
+import { MemoryStore } from '../store/memory.js';
 
 /** An account to create when the mock starts, in a telling state. */
 export interface MockAccountSeed {

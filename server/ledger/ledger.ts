@@ -5,7 +5,7 @@ import type {
   PurchaseResultDto,
   RecommendationDto,
   UsageResultDto,
-} from '../contract/index.js';
+} from '../../contract/index.js';
 import {
   allocateUsage,
   assertUsageAfterAccountStart,
@@ -18,17 +18,18 @@ import {
   recommendUpgrade,
   CYCLES_CONSIDERED,
   type Catalog,
-} from './domain/index.js';
-import { balanceOf, iso, purchaseDto, READ, requireAccount } from './ledger-reads.js';
-import type { PaymentGateway } from './payments.js';
-import { Purchases } from './purchases.js';
+} from '../domain/index.js';
+import { systemClock, type Clock } from '../clock.js';
+import { balanceOf, iso, purchaseDto, READ, requireAccount } from './reads.js';
+import type { PaymentGateway } from '../payments/gateway.js';
+import { Purchases } from './buying.js';
 import type {
   AccountRow,
   CycleCounters,
   LedgerStore,
   LedgerTx,
   PurchaseIntentRow,
-} from './store/types.js';
+} from '../store/types.js';
 
 const emptyCounters = (): CycleCounters => ({
   planUsedSeconds: 0,
@@ -37,13 +38,6 @@ const emptyCounters = (): CycleCounters => ({
   topupCount: 0,
   topupSpendMinor: 0,
 });
-
-export interface Clock {
-  /** Epoch milliseconds. */
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
 
 export interface LedgerOptions {
   store: LedgerStore;
