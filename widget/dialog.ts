@@ -1,12 +1,8 @@
 import { css, html, nothing } from 'lit';
 import { base } from './styles.js';
-import type { PackageDto } from '../contract/index.js';
 import { ModalElement } from './element.js';
 import { errorText } from './i18n.js';
-
-/** `a` costs at most what `b` does per minute: exact, in integers (a.price/a.min ≤ b.price/b.min). */
-const cheaper = (a: PackageDto, b: PackageDto) =>
-  a.priceMinor * b.minutes <= b.priceMinor * a.minutes;
+import { packageValues } from './pricing.js';
 
 /**
  * The purchase dialog: a native modal `<dialog>` with the packages as a radio
@@ -110,20 +106,15 @@ export class MinuteTopupDialog extends ModalElement {
     const packages = c?.state.catalog?.packages ?? [];
     if (!c) return nothing;
     const { state: s, t, f, store } = c;
-    const smallest = packages.reduce<PackageDto | undefined>(
-      (a, p) => (a && a.minutes <= p.minutes ? a : p),
-      undefined,
-    );
+    const values = packageValues(packages);
     const selected = packages.find((p) => p.id === s.selectedId);
     const pending = s.buying === 'pending';
     return html`<dialog part="dialog" aria-labelledby="title" @close=${this.onClose}>
       <h2 id="title" part="title">${t.dialogTitle}</h2>
       <fieldset aria-busy=${pending} ?disabled=${s.buyUnconfirmed}>
         <legend class="sr-only">${t.packagesLabel}</legend>
-        ${packages.map((p) => {
-          // Saving per minute against the smallest package: (s.price·p.min − p.price·s.min) / (s.price·p.min).
-          const whole = smallest ? smallest.priceMinor * p.minutes : 1;
-          const saved = smallest ? whole - p.priceMinor * smallest.minutes : 0;
+        ${packages.map((p, i) => {
+          const { bestValue, saving } = values[i];
           return html`<label part="package">
             <input
               type="radio"
@@ -138,16 +129,8 @@ export class MinuteTopupDialog extends ModalElement {
             <span class="muted">${t.perMinute(f.perMinute(p.priceMinor, p.minutes))}</span>
             <span class="badges">
               ${p.popular ? html`<span part="badge">${t.popular}</span>` : nothing}
-              ${
-                packages.length > 1 && packages.every((q) => cheaper(p, q))
-                  ? html`<span part="badge">${t.bestValue}</span>`
-                  : nothing
-              }
-              ${
-                saved * 200 >= whole
-                  ? html`<span part="badge">${t.saving(f.percent(saved / whole))}</span>`
-                  : nothing
-              }
+              ${bestValue ? html`<span part="badge">${t.bestValue}</span>` : nothing}
+              ${saving !== null ? html`<span part="badge">${t.saving(f.percent(saving))}</span>` : nothing}
             </span>
           </label>`;
         })}
