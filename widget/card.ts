@@ -3,7 +3,7 @@ import { base } from './styles.js';
 import type { RecommendationDto } from '../contract/index.js';
 import { TopupElement } from './element.js';
 import { emit } from './events.js';
-import { errorText } from './i18n.js';
+import { errorBox } from './error-box.js';
 import { fill } from './fill.js';
 
 const DAY = 86_400_000;
@@ -82,16 +82,9 @@ export class MinuteTopupCard extends TopupElement {
     if (!c) return nothing;
     const { state: s, t, f, store } = c;
     if (s.status === 'error' && s.error) {
-      return html`<section part="card" class="box">
-        <p part="error" class="error" role="alert">${errorText(t, s.error.code)}</p>
-        ${
-          s.error.code === 'account_not_found'
-            ? nothing
-            : html`<p>
-                <button part="retry-button" @click=${() => store.load()}>${t.retry}</button>
-              </p>`
-        }
-      </section>`;
+      // An account that does not exist will not appear on a retry.
+      const retry = s.error.code === 'account_not_found' ? undefined : () => store.load();
+      return html`<section part="card" class="box">${errorBox(t, s.error, retry)}</section>`;
     }
     const b = s.balance;
     if (!b) {

@@ -1,7 +1,7 @@
 import { css, html, nothing } from 'lit';
 import { base } from './styles.js';
 import { ModalElement } from './element.js';
-import { errorText } from './i18n.js';
+import { errorBox } from './error-box.js';
 import { packageValues } from './pricing.js';
 
 /**
@@ -108,10 +108,11 @@ export class MinuteTopupDialog extends ModalElement {
     const { state: s, t, f, store } = c;
     const values = packageValues(packages);
     const selected = packages.find((p) => p.id === s.selectedId);
-    const pending = s.buying === 'pending';
+    const { buying } = s;
+    const pending = buying.kind === 'pending';
     return html`<dialog part="dialog" aria-labelledby="title" @close=${this.onClose}>
       <h2 id="title" part="title">${t.dialogTitle}</h2>
-      <fieldset aria-busy=${pending} ?disabled=${s.buyUnconfirmed}>
+      <fieldset aria-busy=${pending} ?disabled=${buying.kind !== 'idle' && buying.unconfirmed}>
         <legend class="sr-only">${t.packagesLabel}</legend>
         ${packages.map((p, i) => {
           const { bestValue, saving } = values[i];
@@ -137,12 +138,13 @@ export class MinuteTopupDialog extends ModalElement {
       </fieldset>
       <p part="tip" class="muted">${t.tip}</p>
       ${
-        s.buying === 'error' && s.buyError
-          ? html`<div part="error" class="error" role="alert">
-              <p>${errorText(t, s.buyError.code)}</p>
-              ${s.buyUnconfirmed ? html`<p>${t.unconfirmed}</p>` : nothing}
-              <button part="retry-button" @click=${() => store.confirm()}>${t.retry}</button>
-            </div>`
+        buying.kind === 'failed'
+          ? errorBox(
+              t,
+              buying.error,
+              () => store.confirm(),
+              buying.unconfirmed ? t.unconfirmed : '',
+            )
           : nothing
       }
       <div class="actions">

@@ -1,7 +1,7 @@
 import { css, html, nothing, type LitElement } from 'lit';
 import { base } from './styles.js';
 import { ModalElement } from './element.js';
-import { errorText } from './i18n.js';
+import { errorBox } from './error-box.js';
 import { fill } from './fill.js';
 
 /**
@@ -85,10 +85,7 @@ export class MinuteTopupHistory extends ModalElement {
       <h2 id="title" part="title">${t.historyTitle}</h2>
       ${
         !list && s.purchasesError
-          ? html`<div part="error" class="error" role="alert">
-              <p>${errorText(t, s.purchasesError.code)}</p>
-              <button part="retry-button" @click=${this.retry}>${t.retry}</button>
-            </div>`
+          ? errorBox(t, s.purchasesError, this.retry)
           : !list
             ? html`<p aria-busy="true">${t.loading}</p>`
             : !list.length

@@ -93,6 +93,9 @@ export const base = css`
     border-radius: var(--_r);
     padding: calc(var(--_s) * 0.5);
   }
+  .failure > p {
+    margin: 0 0 calc(var(--_s) * 0.5);
+  }
   .bar {
     display: block;
     height: 0.5em;
