@@ -37,18 +37,18 @@ export class MinuteTopupDialog extends ModalElement {
       fieldset {
         border: 0;
         padding: 0;
-        margin: 0 0 var(--_s);
+        margin: 0 0 var(--_spacing);
         display: grid;
-        gap: calc(var(--_s) * 0.5);
+        gap: calc(var(--_spacing) * 0.5);
       }
       label {
         display: grid;
         grid-template-columns: auto 1fr auto;
-        gap: 0 calc(var(--_s) * 0.75);
+        gap: 0 calc(var(--_spacing) * 0.75);
         align-items: center;
-        padding: calc(var(--_s) * 0.75);
+        padding: calc(var(--_spacing) * 0.75);
         border: 1px solid var(--_border);
-        border-radius: var(--_r);
+        border-radius: var(--_radius);
         cursor: pointer;
       }
       label:has(:checked) {
@@ -79,7 +79,7 @@ export class MinuteTopupDialog extends ModalElement {
         container-type: inline-size;
       }
       [part='error'] {
-        margin-bottom: var(--_s);
+        margin-bottom: var(--_spacing);
       }
       .actions {
         justify-content: flex-end;
@@ -102,53 +102,60 @@ export class MinuteTopupDialog extends ModalElement {
   }
 
   render() {
-    const c = this.ctx;
-    const packages = c?.state.catalog?.packages ?? [];
-    if (!c) return nothing;
-    const { state: s, t, f, store } = c;
+    const context = this.ctx;
+    if (!context) return nothing;
+    const { state, strings, format, store } = context;
+    const { buying, selectedId } = state;
+    const packages = state.catalog?.packages ?? [];
     const values = packageValues(packages);
-    const selected = packages.find((p) => p.id === s.selectedId);
-    const { buying } = s;
+    const selected = packages.find((pkg) => pkg.id === selectedId);
     const pending = buying.kind === 'pending';
+    // The purchase may have been charged: its package stays until a retry settles it.
+    const locked = buying.kind !== 'idle' && buying.unconfirmed;
     return html`<dialog part="dialog" aria-labelledby="title" @close=${this.onClose}>
-      <h2 id="title" part="title">${t.dialogTitle}</h2>
-      <fieldset aria-busy=${pending} ?disabled=${buying.kind !== 'idle' && buying.unconfirmed}>
-        <legend class="sr-only">${t.packagesLabel}</legend>
-        ${packages.map((p, i) => {
+      <h2 id="title" part="title">${strings.dialogTitle}</h2>
+      <fieldset aria-busy=${pending} ?disabled=${locked}>
+        <legend class="sr-only">${strings.packagesLabel}</legend>
+        ${packages.map((option, i) => {
           const { bestValue, saving } = values[i];
           return html`<label part="package">
             <input
               type="radio"
               name="package"
-              value=${p.id}
-              .checked=${p.id === s.selectedId}
-              ?autofocus=${p.id === s.selectedId}
-              @change=${() => store.select(p.id)}
+              value=${option.id}
+              .checked=${option.id === selectedId}
+              ?autofocus=${option.id === selectedId}
+              @change=${() => store.select(option.id)}
             />
-            <span><strong>${p.name}</strong> · ${t.minutes(f.number(p.minutes))}</span>
-            <span class="price">${f.money(p.priceMinor)}</span>
-            <span class="muted">${t.perMinute(f.perMinute(p.priceMinor, p.minutes))}</span>
+            <span
+              ><strong>${option.name}</strong> ·
+              ${strings.minutes(format.number(option.minutes))}</span
+            >
+            <span class="price">${format.money(option.priceMinor)}</span>
+            <span class="muted"
+              >${strings.perMinute(format.perMinute(option.priceMinor, option.minutes))}</span
+            >
             <span class="badges">
-              ${p.popular ? html`<span part="badge">${t.popular}</span>` : nothing}
-              ${bestValue ? html`<span part="badge">${t.bestValue}</span>` : nothing}
-              ${saving !== null ? html`<span part="badge">${t.saving(f.percent(saving))}</span>` : nothing}
+              ${option.popular ? html`<span part="badge">${strings.popular}</span>` : nothing}
+              ${bestValue ? html`<span part="badge">${strings.bestValue}</span>` : nothing}
+              ${saving !== null ? html`<span part="badge">${strings.saving(format.percent(saving))}</span>` : nothing}
             </span>
           </label>`;
         })}
       </fieldset>
-      <p part="tip" class="muted">${t.tip}</p>
+      <p part="tip" class="muted">${strings.tip}</p>
       ${
         buying.kind === 'failed'
           ? errorBox(
-              t,
+              strings,
               buying.error,
               () => store.confirm(),
-              buying.unconfirmed ? t.unconfirmed : '',
+              buying.unconfirmed ? strings.unconfirmed : '',
             )
           : nothing
       }
       <div class="actions">
-        <button part="cancel-button" @click=${() => store.closeDialog()}>${t.cancel}</button>
+        <button part="cancel-button" @click=${() => store.closeDialog()}>${strings.cancel}</button>
         <button
           part="confirm-button"
           class="primary"
@@ -157,10 +164,13 @@ export class MinuteTopupDialog extends ModalElement {
         >
           ${
             pending
-              ? t.pending
+              ? strings.pending
               : selected
-                ? t.confirm(f.number(selected.minutes), f.money(selected.priceMinor))
-                : t.dialogTitle
+                ? strings.confirm(
+                    format.number(selected.minutes),
+                    format.money(selected.priceMinor),
+                  )
+                : strings.dialogTitle
           }
         </button>
       </div>

@@ -34,7 +34,7 @@ export class MinuteTopupHistory extends ModalElement {
       }
       .scroll {
         overflow-x: auto;
-        margin-bottom: var(--_s);
+        margin-bottom: var(--_spacing);
         --_shade: color-mix(in srgb, var(--_text) 35%, transparent);
         background:
           linear-gradient(to right, var(--_surface) 40%, transparent) left / 2.5em 100% no-repeat
@@ -55,7 +55,7 @@ export class MinuteTopupHistory extends ModalElement {
       td {
         white-space: nowrap;
         text-align: start;
-        padding: calc(var(--_s) * 0.4);
+        padding: calc(var(--_spacing) * 0.4);
         border-bottom: 1px solid var(--_border);
         font-weight: normal;
       }
@@ -77,19 +77,19 @@ export class MinuteTopupHistory extends ModalElement {
   }
 
   render() {
-    const c = this.ctx;
-    if (!c) return nothing;
-    const { state: s, t, f, store } = c;
-    const list = s.purchases;
+    const context = this.ctx;
+    if (!context) return nothing;
+    const { state, strings, format, store } = context;
+    const list = state.purchases;
     return html`<dialog part="history" aria-labelledby="title" @close=${this.onClose}>
-      <h2 id="title" part="title">${t.historyTitle}</h2>
+      <h2 id="title" part="title">${strings.historyTitle}</h2>
       ${
-        !list && s.purchasesError
-          ? errorBox(t, s.purchasesError, this.retry)
+        !list && state.purchasesError
+          ? errorBox(strings, state.purchasesError, this.retry)
           : !list
-            ? html`<p aria-busy="true">${t.loading}</p>`
+            ? html`<p aria-busy="true">${strings.loading}</p>`
             : !list.length
-              ? html`<p part="empty">${t.noPackages}</p>`
+              ? html`<p part="empty">${strings.noPackages}</p>`
               : html`<div
                   part="table-scroll"
                   class="scroll"
@@ -99,44 +99,48 @@ export class MinuteTopupHistory extends ModalElement {
                 >
                   <table part="table">
                     <caption class="sr-only">
-                      ${t.historyTitle}
+                      ${strings.historyTitle}
                     </caption>
                     <thead>
                       <tr>
                         ${[
-                          t.colPackage,
-                          t.colDate,
-                          t.colPrice,
-                          t.colMinutes,
-                          t.colRemaining,
-                          t.colStatus,
-                        ].map((h) => html`<th scope="col">${h}</th>`)}
+                          strings.colPackage,
+                          strings.colDate,
+                          strings.colPrice,
+                          strings.colMinutes,
+                          strings.colRemaining,
+                          strings.colStatus,
+                        ].map((heading) => html`<th scope="col">${heading}</th>`)}
                       </tr>
                     </thead>
                     <tbody>
                       ${list.map(
-                        (p) =>
+                        (purchase) =>
                           html`<tr>
-                            <th scope="row">${p.name}</th>
-                            <td>${f.date(p.purchasedAt)}</td>
-                            <td>${f.money(p.priceMinor)}</td>
-                            <td>${f.number(p.minutes)}</td>
+                            <th scope="row">${purchase.name}</th>
+                            <td>${format.date(purchase.purchasedAt)}</td>
+                            <td>${format.money(purchase.priceMinor)}</td>
+                            <td>${format.number(purchase.minutes)}</td>
                             <td>
-                              ${t.minutes(f.minutes(p.remainingSeconds))}
+                              ${strings.minutes(format.minutes(purchase.remainingSeconds))}
                               <span part="bar" class="bar" aria-hidden="true"
-                                ><span ${fill(p.remainingSeconds / (p.totalSeconds || 1))}></span
+                                ><span
+                                  ${fill(purchase.remainingSeconds / (purchase.totalSeconds || 1))}
+                                ></span
                               ></span>
                             </td>
-                            <td>${p.status === 'active' ? t.active : t.used}</td>
+                            <td>${purchase.status === 'active' ? strings.active : strings.used}</td>
                           </tr>`,
                       )}
                     </tbody>
                   </table>
                 </div>`
       }
-      <p part="total">${t.totalRemaining(f.minutes(s.balance?.extra.remainingSeconds ?? 0))}</p>
+      <p part="total">
+        ${strings.totalRemaining(format.minutes(state.balance?.extra.remainingSeconds ?? 0))}
+      </p>
       <div class="actions">
-        <button part="close-button" @click=${() => store.closeHistory()}>${t.close}</button>
+        <button part="close-button" @click=${() => store.closeHistory()}>${strings.close}</button>
       </div>
     </dialog>`;
   }

@@ -76,7 +76,8 @@ export class MinuteTopup extends LitElement {
   private store?: TopupStore;
   private api?: ApiClient;
   private unsubscribe?: () => void;
-  private format?: [string, Format];
+  /** Formatters for the last locale and currency, made again only when either changes. */
+  private cachedFormat?: [key: string, format: Format];
   private observer = new MutationObserver(() => this.requestUpdate());
 
   connectedCallback() {
@@ -115,16 +116,17 @@ export class MinuteTopup extends LitElement {
         void this.load();
       }
     }
-    const s = this.snapshot;
-    if (!this.store || !s) return;
-    const currency = s.catalog?.currency ?? 'USD';
+    const snapshot = this.snapshot;
+    if (!this.store || !snapshot) return;
+    const currency = snapshot.catalog?.currency ?? 'USD';
     const key = `${this.locale}|${currency}`;
-    if (this.format?.[0] !== key) this.format = [key, createFormat(this.locale, currency)];
+    if (this.cachedFormat?.[0] !== key)
+      this.cachedFormat = [key, createFormat(this.locale, currency)];
     this.ctx = {
-      state: s,
+      state: snapshot,
       store: this.store,
-      t: { ...en, ...this.strings },
-      f: this.format[1],
+      strings: { ...en, ...this.strings },
+      format: this.cachedFormat[1],
       upgradeHref: this.upgradeHref,
     };
   }
@@ -144,14 +146,14 @@ export class MinuteTopup extends LitElement {
       purchase: (detail) => emit(this, 'minute-topup-purchase', detail),
       error: (detail) => emit(this, 'minute-topup-error', detail),
     });
-    this.unsubscribe = this.store.subscribe((s) => (this.snapshot = s));
+    this.unsubscribe = this.store.subscribe((snapshot) => (this.snapshot = snapshot));
     this.snapshot = this.store.snapshot;
     void this.load();
   }
 
   render() {
     const last = this.snapshot?.lastPurchase;
-    const c = this.ctx;
+    const context = this.ctx;
     return html`${
         this.childElementCount
           ? html`<slot></slot>`
@@ -162,10 +164,10 @@ export class MinuteTopup extends LitElement {
       <minute-topup-history exportparts=${PARTS}></minute-topup-history>
       <div role="status" class="sr-only">
         ${
-          last && c
-            ? c.t.purchased(
-                c.f.number(last.purchase.minutes),
-                c.f.minutes(last.balance.extra.remainingSeconds),
+          last && context
+            ? context.strings.purchased(
+                context.format.number(last.purchase.minutes),
+                context.format.minutes(last.balance.extra.remainingSeconds),
               )
             : ''
         }

@@ -36,7 +36,7 @@ export function cheaperPerMinute(
 /**
  * The badges' facts for each package of a catalog, in its order. Savings are
  * per minute against the package with the fewest minutes (the first of them
- * on a tie): `(small.price·p.minutes − p.price·small.minutes) / (small.price·p.minutes)`.
+ * on a tie): `(small.price·pkg.minutes − pkg.price·small.minutes) / (small.price·pkg.minutes)`.
  *
  * @example
  * // Small 50 min $15, Medium 100 min $25, Large 250 min $50:
@@ -47,15 +47,15 @@ export function cheaperPerMinute(
  */
 export function packageValues(packages: readonly PackageDto[]): PackageValue[] {
   const smallest = packages.reduce<PackageDto | undefined>(
-    (fewest, p) => (fewest && fewest.minutes <= p.minutes ? fewest : p),
+    (fewest, pkg) => (fewest && fewest.minutes <= pkg.minutes ? fewest : pkg),
     undefined,
   );
-  return packages.map((p) => {
+  return packages.map((pkg) => {
     // Both sides of the saving's ratio, scaled by both packages' minutes.
-    const whole = smallest ? smallest.priceMinor * p.minutes : 1;
-    const saved = smallest ? whole - p.priceMinor * smallest.minutes : 0;
+    const whole = smallest ? smallest.priceMinor * pkg.minutes : 1;
+    const saved = smallest ? whole - pkg.priceMinor * smallest.minutes : 0;
     return {
-      bestValue: packages.length > 1 && packages.every((other) => cheaperPerMinute(p, other)),
+      bestValue: packages.length > 1 && packages.every((other) => cheaperPerMinute(pkg, other)),
       saving: saved * MIN_SAVING_ONE_IN >= whole ? saved / whole : null,
     };
   });

@@ -105,7 +105,7 @@ const definite = (e: unknown) =>
  *
  * @example
  * const store = new TopupStore(createApiClient({ base, accountId, token: () => token }));
- * store.subscribe((s) => render(s));
+ * store.subscribe((snapshot) => render(snapshot));
  * await store.load();
  */
 export class TopupStore {
@@ -193,7 +193,7 @@ export class TopupStore {
     if (selectionLocked(this.snapshot.buying))
       return this.set({ dialogOpen: true, historyOpen: false });
     const packages = this.snapshot.catalog?.packages ?? [];
-    const popular = packages.find((p) => p.popular) ?? packages[0];
+    const popular = packages.find((pkg) => pkg.popular) ?? packages[0];
     this.set({
       dialogOpen: true,
       historyOpen: false,
@@ -242,7 +242,10 @@ export class TopupStore {
       const known = this.snapshot.purchases;
       this.set({
         balance: result.balance,
-        purchases: known && [result.purchase, ...known.filter((p) => p.id !== result.purchase.id)],
+        purchases: known && [
+          result.purchase,
+          ...known.filter((purchase) => purchase.id !== result.purchase.id),
+        ],
         dialogOpen: false,
         buying: idle,
         lastPurchase: result,
