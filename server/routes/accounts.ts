@@ -44,7 +44,7 @@ export function accountRoutes(
     })
     .get('/:id/balance', accountAccess, async (c) => c.json(await ledger.balance(pathId(c))))
     .get('/:id/purchases', accountAccess, async (c) => {
-      const body: PurchaseListDto = { purchases: await ledger.purchases(pathId(c)) };
+      const body: PurchaseListDto = { purchases: await ledger.listPurchases(pathId(c)) };
       return c.json(body);
     })
     .post('/:id/purchases', accountAccess, purchaseLimit, jsonBody(schemas.purchase), async (c) => {
@@ -57,7 +57,7 @@ export function accountRoutes(
         );
       }
       const { packageId } = c.req.valid('json');
-      return c.json(await ledger.purchase(id, packageId, key.data), 201);
+      return c.json(await ledger.buy(id, packageId, key.data), 201);
     })
     .post('/:id/usage', secretOnly, jsonBody(schemas.usage), async (c) => {
       const { callId, seconds, occurredAt } = c.req.valid('json');

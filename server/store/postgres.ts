@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { STORE_DEFAULTS } from './options.js';
 import { postgresMigrations } from './postgres-migrations.js';
 import {
   accountFrom,
@@ -15,11 +16,11 @@ import {
 import type { LedgerAudit, LedgerStore, LedgerTx, TransactOptions, UsageRow } from './types.js';
 
 export interface PostgresStoreOptions {
-  /** Connections in the pool: `PGPOOL_MAX` from the environment, else 10. */
+  /** Connections in the pool (`loadConfig`: `PGPOOL_MAX`). */
   poolMax?: number;
   /**
    * Send `BEGIN` in the same round trip as a transaction's first statement
-   * (node-postgres pipeline mode). Default on; `PG_PIPELINE=0` turns it off.
+   * (node-postgres pipeline mode). Default on (`loadConfig`: `PG_PIPELINE=0` turns it off).
    */
   pipeline?: boolean;
 }
@@ -58,7 +59,7 @@ const SQL = {
     WHERE account_id = $1 AND status = 'active' ORDER BY seq`,
   draw: `UPDATE purchases SET remaining_seconds = remaining_seconds - $2,
       status = CASE WHEN remaining_seconds - $2 = 0 THEN 'used' ELSE 'active' END
-    WHERE id = $1`,
+    WHERE id = $1 RETURNING status`,
   insertPurchase: `INSERT INTO purchases (id, account_id, package_id, name, minutes, price_minor,
       currency, purchased_at_ms, total_seconds, remaining_seconds, status, payment_ref,
       idempotency_key)
@@ -94,16 +95,6 @@ const SQL = {
 
 type Name = keyof typeof SQL;
 
-function envInt(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`${name} must be a positive integer, got "${raw}".`);
-  }
-  return value;
-}
-
 /**
  * The ledger on PostgreSQL, shared by any number of API processes. Each
  * `transact` runs on one pooled connection under READ COMMITTED; the ledger
@@ -122,10 +113,10 @@ export class PostgresStore implements LedgerStore {
   ) {}
 
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    const pipeline = options.pipeline ?? process.env.PG_PIPELINE !== '0';
+    const pipeline = options.pipeline ?? STORE_DEFAULTS.postgresPipeline;
     const pool = new pg.Pool({
       connectionString: url,
-      max: options.poolMax ?? envInt('PGPOOL_MAX') ?? 10,
+      max: options.poolMax ?? STORE_DEFAULTS.postgresPoolMax,
       idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: 5_000,
       // A transaction never waits on anything but the database; one left idle
@@ -266,8 +257,9 @@ function createTx(client: pg.PoolClient): LedgerTx {
       }));
     },
     async drawFromPurchase(purchaseId, seconds) {
-      const { rowCount } = await run('draw', [purchaseId, seconds]);
+      const { rowCount, rows } = await run('draw', [purchaseId, seconds]);
       if (rowCount !== 1) throw new Error(`drawFromPurchase: no purchase ${purchaseId}`);
+      return { usedUp: rows[0]?.status === 'used' };
     },
     async insertPurchase(p) {
       await run('insertPurchase', [

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { STORE_DEFAULTS } from './options.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import {
   accountFrom,
@@ -21,7 +22,7 @@ export interface SqliteStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /**
    * Group commit: how many transactions that arrive together may share one
-   * COMMIT (one fsync). 1 turns grouping off. Default 64.
+   * COMMIT (one fsync). 1 turns grouping off. Default `STORE_DEFAULTS.sqliteMaxBatch`.
    */
   maxBatch?: number;
 }
@@ -65,7 +66,7 @@ export class SqliteStore implements LedgerStore {
     this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    this.maxBatch = Math.max(1, options.maxBatch ?? 64);
+    this.maxBatch = Math.max(1, options.maxBatch ?? STORE_DEFAULTS.sqliteMaxBatch);
     this.migrate();
     this.tx = this.createTx();
     this.sql = {
@@ -194,7 +195,7 @@ export class SqliteStore implements LedgerStore {
       draw: db.prepare(
         `UPDATE purchases SET remaining_seconds = remaining_seconds - ?,
            status = CASE WHEN remaining_seconds - ? = 0 THEN 'used' ELSE 'active' END
-         WHERE id = ?`,
+         WHERE id = ? RETURNING status`,
       ),
       insertPurchase: db.prepare(
         `INSERT INTO purchases (id, account_id, package_id, name, minutes, price_minor, currency,
@@ -266,7 +267,8 @@ export class SqliteStore implements LedgerStore {
         }));
       },
       async drawFromPurchase(purchaseId, seconds) {
-        q.draw.run(seconds, seconds, purchaseId);
+        const r = q.draw.get(seconds, seconds, purchaseId) as Row | undefined;
+        return { usedUp: r?.status === 'used' };
       },
       async insertPurchase(row) {
         q.insertPurchase.run(row);

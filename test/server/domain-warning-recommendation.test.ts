@@ -85,7 +85,7 @@ describe('warning level', () => {
     await at.ledger.putAccount('acme', 'starter');
     assert.equal((await at.ledger.recordUsage('acme', 'c1', 23_999)).balance.warning, 'none');
     assert.equal((await at.ledger.recordUsage('acme', 'c2', 1)).balance.warning, 'low');
-    await at.ledger.purchase('acme', 'small', 'k1');
+    await at.ledger.buy('acme', 'small', 'k1');
     assert.equal((await at.ledger.balance('acme')).warning, 'none'); // 6 000 + 3 000 left
     assert.equal((await at.ledger.recordUsage('acme', 'c3', 6_000)).balance.warning, 'exhausted');
     assert.equal((await at.ledger.recordUsage('acme', 'c4', 3_000)).balance.warning, 'empty');
@@ -229,15 +229,15 @@ describe('upgrade recommendation', () => {
     const at = ledgerAt('2026-02-10T00:00:00.000Z');
     await at.ledger.putAccount('acme', 'starter', '2026-01-31T10:00:00.000Z');
     // Cycle 0 (31 Jan – 28 Feb): two large packages and 1000 minutes.
-    await at.ledger.purchase('acme', 'large', 'k1');
-    await at.ledger.purchase('acme', 'large', 'k2');
+    await at.ledger.buy('acme', 'large', 'k1');
+    await at.ledger.buy('acme', 'large', 'k2');
     await at.ledger.recordUsage('acme', 'c1', 1000 * MIN);
     // Cycle 1 (28 Feb – 31 Mar): 450 minutes, no top-up.
     at.setNow('2026-03-10T00:00:00.000Z');
     await at.ledger.recordUsage('acme', 'c2', 450 * MIN);
     // Cycle 2 (31 Mar – 30 Apr): three large packages and 1250 minutes.
     at.setNow('2026-04-10T00:00:00.000Z');
-    for (const k of ['k3', 'k4', 'k5']) await at.ledger.purchase('acme', 'large', k);
+    for (const k of ['k3', 'k4', 'k5']) await at.ledger.buy('acme', 'large', k);
     await at.ledger.recordUsage('acme', 'c3', 1250 * MIN);
 
     const r = await at.ledger.recommendation('acme');

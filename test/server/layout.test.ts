@@ -85,6 +85,27 @@ describe('layout', () => {
     );
   });
 
+  it('lets no layer below server/ import the composition root (the clock aside)', () => {
+    const files = FOLDERS.flatMap((folder) => sourceFiles(join(root, folder)));
+    const composition = new Set(
+      COMPOSITION_ROOT.filter((f) => f !== 'clock.ts').map((f) => join(root, 'server', f)),
+    );
+    // The in-memory mock API composes an app of its own, as main.ts does.
+    const layers = files.filter(
+      (f) =>
+        dirname(f) !== join(root, 'server') &&
+        f.startsWith(join(root, 'server')) &&
+        !f.startsWith(join(root, 'server', 'testing')),
+    );
+    const graph = importGraph(files);
+    const upward = layers.flatMap((f) =>
+      (graph.get(f) ?? [])
+        .filter((t) => composition.has(t))
+        .map((t) => `${relative(root, f)} → ${relative(root, t)}`),
+    );
+    assert.deepEqual(upward, []);
+  });
+
   it('keeps only the composition root at the top level of server/', () => {
     const top = readdirSync(join(root, 'server')).filter((name) =>
       statSync(join(root, 'server', name)).isFile(),

@@ -11,7 +11,7 @@ import { MemoryStore } from '../../server/store/memory.js';
 import { SECRET } from '../support/api.js';
 
 /**
- * DESIGN §7: the API serves the widget bundle itself at a stable URL, to any
+ * The API serves the widget bundle itself at a stable URL, to any
  * origin, with a strong ETag (304 when it matches) and a short public cache;
  * a missing bundle is a 404 in the error shape, never a crash.
  */

@@ -120,7 +120,12 @@ export async function fixture(
   };
 }
 
-/** Asserts every invariant of DESIGN §2 on what the store's rows add up to. */
+/**
+ * Asserts the ledger's invariants on what the store's rows add up to: the
+ * maintained counters equal the rows; each purchase's total − allocations =
+ * remaining ≥ 0; plan used ≤ allowance per cycle; each usage's seconds =
+ * from plan + from extra + overage.
+ */
 export function assertInvariants(audit: LedgerAudit, allowanceOf?: (accountId: string) => number) {
   for (const a of audit.accounts) {
     assert.equal(a.extraRemainingSeconds, a.sumPurchaseRemaining, `extra counter of ${a.id}`);
