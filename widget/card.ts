@@ -14,7 +14,7 @@ const DAY = 86_400_000;
  *
  * @tagname minute-topup-card
  * @summary Plan meter, extra balance and the **Buy more minutes** / **View packages** buttons.
- * @event minute-topup-upgrade - Cancelable; the user follows the upgrade advice. Default: follow `upgrade-href`.
+ * @event {CustomEvent<UpgradeEventDetail>} minute-topup-upgrade - Cancelable; the user follows the upgrade advice. Default: follow `upgrade-href`.
  * @csspart card - The card's box.
  * @csspart title - The heading.
  * @csspart meter - The plan-use meter; `meter-fill` is its filled part.

@@ -20,9 +20,9 @@ import { base, PARTS } from './styles.js';
  * @tagname minute-topup
  * @summary Buy extra voice minutes: card, usage banner, purchase dialog and history.
  * @slot - Optional own layout of `<minute-topup-banner>` and `<minute-topup-card>` (replaces the default one).
- * @event minute-topup-purchase - A package was bought. `detail: {purchase, balance}`.
- * @event minute-topup-error - Loading or buying failed. `detail: {code, message}`; `code` `no_token` when `fetchToken` gave no token.
- * @event minute-topup-upgrade - Cancelable; from the card's upgrade link. `detail: {href, recommendation}`.
+ * @event {CustomEvent<PurchaseEventDetail>} minute-topup-purchase - A package was bought. `detail: {purchase, balance}`.
+ * @event {CustomEvent<ErrorEventDetail>} minute-topup-error - Loading or buying failed. `detail: {code, message}`; `code` `no_token` when `fetchToken` gave no token.
+ * @event {CustomEvent<UpgradeEventDetail>} minute-topup-upgrade - Cancelable; from the card's upgrade link. `detail: {href, recommendation}`.
  * @csspart banner - (default layout) The banner's box, exported from `<minute-topup-banner>` like every part of the parts below.
  * @csspart card - (default layout) The card's box, exported from `<minute-topup-card>`.
  * @csspart dialog - The purchase dialog.
