@@ -61,7 +61,10 @@ export async function createMockApi(options: MockApiOptions = {}) {
     secretKey,
     /** Answers one request as the real API would. */
     fetch: (request: Request): Promise<Response> => Promise.resolve(app.fetch(request)),
-    async mintToken(accountId: string, ttlSeconds = APP_DEFAULTS.tokenTtlSeconds): Promise<string> {
+    async mintToken(
+      accountId: string,
+      ttlSeconds: number = APP_DEFAULTS.tokenTtlSeconds,
+    ): Promise<string> {
       return (await app.tokens.mint(accountId, ttlSeconds)).token;
     },
     async putAccount(id: string, planId = catalog.plans[0].id, cycleAnchor?: string) {
