@@ -101,6 +101,10 @@ export class MinuteTopupCard extends TopupElement {
     }
     const { allowanceSeconds: allowance, usedSeconds } = balance.plan;
     const used = Math.min(Math.ceil(usedSeconds / 60), allowance / 60);
+    const usedOfPlan = Math.min(usedSeconds, allowance);
+    const extra = strings.minutes(format.minutes(balance.extra.remainingSeconds));
+    // Whole minutes, rounded up: any overage shows.
+    const overage = Math.ceil(balance.overageSeconds / 60);
     const usedText = strings.planUsed(format.number(used), format.minutes(allowance));
     const days = Math.max(0, Math.ceil((Date.parse(balance.plan.cycleEnd) - Date.now()) / DAY));
     return html`<section part="card" class="box" aria-labelledby="title">
@@ -113,29 +117,18 @@ export class MinuteTopupCard extends TopupElement {
         aria-label=${strings.planMinutes}
         aria-valuemin="0"
         aria-valuemax=${allowance}
-        aria-valuenow=${Math.min(usedSeconds, allowance)}
+        aria-valuenow=${usedOfPlan}
         aria-valuetext=${usedText}
       >
-        <span
-          part="meter-fill"
-          ${fill(allowance ? Math.min(usedSeconds, allowance) / allowance : 1)}
-        ></span>
+        <span part="meter-fill" ${fill(allowance ? usedOfPlan / allowance : 1)}></span>
       </div>
       <p class="muted">${strings.resetsIn(days)}</p>
       <p>
         ${strings.extraBalance}:
-        <span part="extra" class="big"
-          >${strings.minutes(format.minutes(balance.extra.remainingSeconds))}</span
-        >
+        <span part="extra" class="big">${extra}</span>
       </p>
       <p class="muted">${strings.activePackages(balance.extra.activePackages)}</p>
-      ${
-        balance.overageSeconds > 0
-          ? html`<p class="error">
-              ${strings.overage(format.number(Math.ceil(balance.overageSeconds / 60)))}
-            </p>`
-          : nothing
-      }
+      ${overage > 0 ? html`<p class="error">${strings.overage(format.number(overage))}</p>` : nothing}
       <div class="actions">
         <button part="buy-button" class="primary" @click=${() => store.openDialog()}>
           ${strings.buyMore}

@@ -116,29 +116,26 @@ export class MinuteTopupDialog extends ModalElement {
       <h2 id="title" part="title">${strings.dialogTitle}</h2>
       <fieldset aria-busy=${pending} ?disabled=${locked}>
         <legend class="sr-only">${strings.packagesLabel}</legend>
-        ${packages.map((option, i) => {
+        ${packages.map((pkg, i) => {
           const { bestValue, saving } = values[i];
+          const minutes = strings.minutes(format.number(pkg.minutes));
+          const perMinute = strings.perMinute(format.perMinute(pkg.priceMinor, pkg.minutes));
           return html`<label part="package">
             <input
               type="radio"
               name="package"
-              value=${option.id}
-              .checked=${option.id === selectedId}
-              ?autofocus=${option.id === selectedId}
-              @change=${() => store.select(option.id)}
+              value=${pkg.id}
+              .checked=${pkg.id === selectedId}
+              ?autofocus=${pkg.id === selectedId}
+              @change=${() => store.select(pkg.id)}
             />
-            <span
-              ><strong>${option.name}</strong> ·
-              ${strings.minutes(format.number(option.minutes))}</span
-            >
-            <span class="price">${format.money(option.priceMinor)}</span>
-            <span class="muted"
-              >${strings.perMinute(format.perMinute(option.priceMinor, option.minutes))}</span
-            >
+            <span><strong>${pkg.name}</strong> · ${minutes}</span>
+            <span class="price">${format.money(pkg.priceMinor)}</span>
+            <span class="muted">${perMinute}</span>
             <span class="badges">
-              ${option.popular ? html`<span part="badge">${strings.popular}</span>` : nothing}
+              ${pkg.popular ? html`<span part="badge">${strings.popular}</span>` : nothing}
               ${bestValue ? html`<span part="badge">${strings.bestValue}</span>` : nothing}
-              ${saving !== null ? html`<span part="badge">${strings.saving(format.percent(saving))}</span>` : nothing}
+              ${saving === null ? nothing : html`<span part="badge">${strings.saving(format.percent(saving))}</span>`}
             </span>
           </label>`;
         })}

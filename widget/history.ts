@@ -3,6 +3,7 @@ import { base } from './styles.js';
 import { ModalElement } from './element.js';
 import { errorBox } from './error-box.js';
 import { fill } from './fill.js';
+import type { PurchaseDto } from '../contract/index.js';
 
 /**
  * Every package bought, newest first, with its remaining minutes, in a native
@@ -81,6 +82,7 @@ export class MinuteTopupHistory extends ModalElement {
     if (!context) return nothing;
     const { state, strings, format, store } = context;
     const list = state.purchases;
+    const total = format.minutes(state.balance?.extra.remainingSeconds ?? 0);
     return html`<dialog part="history" aria-labelledby="title" @close=${this.onClose}>
       <h2 id="title" part="title">${strings.historyTitle}</h2>
       ${
@@ -90,59 +92,60 @@ export class MinuteTopupHistory extends ModalElement {
             ? html`<p aria-busy="true">${strings.loading}</p>`
             : !list.length
               ? html`<p part="empty">${strings.noPackages}</p>`
-              : html`<div
-                  part="table-scroll"
-                  class="scroll"
-                  role="region"
-                  aria-labelledby="title"
-                  tabindex="0"
-                >
-                  <table part="table">
-                    <caption class="sr-only">
-                      ${strings.historyTitle}
-                    </caption>
-                    <thead>
-                      <tr>
-                        ${[
-                          strings.colPackage,
-                          strings.colDate,
-                          strings.colPrice,
-                          strings.colMinutes,
-                          strings.colRemaining,
-                          strings.colStatus,
-                        ].map((heading) => html`<th scope="col">${heading}</th>`)}
-                      </tr>
-                    </thead>
-                    <tbody>
-                      ${list.map(
-                        (purchase) =>
-                          html`<tr>
-                            <th scope="row">${purchase.name}</th>
-                            <td>${format.date(purchase.purchasedAt)}</td>
-                            <td>${format.money(purchase.priceMinor)}</td>
-                            <td>${format.number(purchase.minutes)}</td>
-                            <td>
-                              ${strings.minutes(format.minutes(purchase.remainingSeconds))}
-                              <span part="bar" class="bar" aria-hidden="true"
-                                ><span
-                                  ${fill(purchase.remainingSeconds / (purchase.totalSeconds || 1))}
-                                ></span
-                              ></span>
-                            </td>
-                            <td>${purchase.status === 'active' ? strings.active : strings.used}</td>
-                          </tr>`,
-                      )}
-                    </tbody>
-                  </table>
-                </div>`
+              : this.table(list)
       }
-      <p part="total">
-        ${strings.totalRemaining(format.minutes(state.balance?.extra.remainingSeconds ?? 0))}
-      </p>
+      <p part="total">${strings.totalRemaining(total)}</p>
       <div class="actions">
         <button part="close-button" @click=${() => store.closeHistory()}>${strings.close}</button>
       </div>
     </dialog>`;
+  }
+
+  /** The packages bought, in a region that scrolls sideways when narrow. */
+  private table(list: readonly PurchaseDto[]) {
+    const { strings, format } = this.ctx!;
+    const headings = [
+      strings.colPackage,
+      strings.colDate,
+      strings.colPrice,
+      strings.colMinutes,
+      strings.colRemaining,
+      strings.colStatus,
+    ];
+    return html`<div
+      part="table-scroll"
+      class="scroll"
+      role="region"
+      aria-labelledby="title"
+      tabindex="0"
+    >
+      <table part="table">
+        <caption class="sr-only">
+          ${strings.historyTitle}
+        </caption>
+        <thead>
+          <tr>
+            ${headings.map((heading) => html`<th scope="col">${heading}</th>`)}
+          </tr>
+        </thead>
+        <tbody>
+          ${list.map((purchase) => {
+            const left = purchase.remainingSeconds / (purchase.totalSeconds || 1);
+            return html`<tr>
+              <th scope="row">${purchase.name}</th>
+              <td>${format.date(purchase.purchasedAt)}</td>
+              <td>${format.money(purchase.priceMinor)}</td>
+              <td>${format.number(purchase.minutes)}</td>
+              <td>
+                ${strings.minutes(format.minutes(purchase.remainingSeconds))}
+                <span part="bar" class="bar" aria-hidden="true"><span ${fill(left)}></span></span>
+              </td>
+              <td>${purchase.status === 'active' ? strings.active : strings.used}</td>
+            </tr>`;
+          })}
+        </tbody>
+      </table>
+    </div>`;
   }
 
   /** Retry keeps its button until the answer; focus then stays in the dialog. */
