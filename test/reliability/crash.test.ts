@@ -7,7 +7,6 @@ import { chargeKeyOf } from '../../server/payments/gateway.js';
 import type { LedgerStore, PurchaseRow } from '../../server/store/types.js';
 import { assertInvariants } from '../support/api.js';
 import {
-  callApi,
   freePort,
   killApi,
   cleanUpTargets,
@@ -15,10 +14,10 @@ import {
   sqliteTarget,
   startReadyApi,
   terminateApi,
-  type Answer,
   type ApiProcess,
   type LedgerTarget,
 } from '../support/api-process.js';
+import { callApi, type Answer } from '../support/http.js';
 import { prng } from '../support/net.js';
 import { reportReliability } from '../support/reliability-report.js';
 

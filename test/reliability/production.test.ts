@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import {
-  callApi,
   freePort,
   killApi,
   ROOT,
@@ -29,6 +28,7 @@ import {
   type ApiProcess,
   type Exit,
 } from '../support/api-process.js';
+import { callApi } from '../support/http.js';
 import { reportReliability } from '../support/reliability-report.js';
 
 /**
