@@ -1,14 +1,13 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { catalogDto, type Catalog } from './domain/index.js';
+import { systemClock, type Clock } from './clock.js';
+import { catalogDto, DEFAULT_LOW_THRESHOLD, type Catalog } from './domain/index.js';
 import { authenticate, tokenIssuer, type AuthEnv } from './http/auth.js';
 import { readBody } from './http/body.js';
 import { errorHandler, notFound } from './http/errors.js';
-import { DEFAULT_RATE_LIMITS } from './http/rate-limit.js';
-import { DEFAULT_LOW_THRESHOLD } from './domain/warning.js';
-import { Ledger } from './ledger/ledger.js';
-import { systemClock, type Clock } from './clock.js';
 import { openApiDocument } from './http/openapi.js';
+import { DEFAULT_RATE_LIMITS } from './http/rate-limit.js';
+import { Ledger } from './ledger/ledger.js';
 import type { PaymentGateway } from './payments/gateway.js';
 import { accountRoutes } from './routes/accounts.js';
 import { sessionRoutes } from './routes/sessions.js';
