@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { defaultCatalog } from '../server/domain/catalog.js';
-import { Ledger } from '../server/ledger.js';
-import { TestPaymentGateway } from '../server/payments.js';
+import { Ledger } from '../server/ledger/ledger.js';
+import { TestPaymentGateway } from '../server/payments/test-gateway.js';
 import { SqliteStore } from '../server/store/sqlite.js';
 import type { Row } from './http.js';
 import { median, tempDir } from './util.js';

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
-import { createMockApi } from '../server/mock-api.js';
+import { createMockApi } from '../server/testing/mock-api.js';
 import { launchChromium } from '../test/support/demo-server.js';
 import type { Row } from './http.js';
 import { median, tempDir } from './util.js';

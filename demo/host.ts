@@ -1,8 +1,10 @@
 import { dirname, join } from 'node:path';
 import { createApp, type App } from '../server/app.js';
-import { isPostgresUrl, type ServerConfig } from '../server/config.js';
-import { TestPaymentGateway, type PaymentGateway } from '../server/payments.js';
+import type { ServerConfig } from '../server/config.js';
+import { TestPaymentGateway } from '../server/payments/test-gateway.js';
+import type { PaymentGateway } from '../server/payments/gateway.js';
 import { MemoryStore } from '../server/store/memory.js';
+import { isPostgresUrl } from '../server/store/options.js';
 import { SqliteStore } from '../server/store/sqlite.js';
 import type { LedgerStore } from '../server/store/types.js';
 import { demoAccounts, partnerCatalog, seedDemo } from './seed.js';

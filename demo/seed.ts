@@ -1,7 +1,8 @@
 import type { Catalog } from '../server/domain/catalog.js';
+import { allowanceSeconds } from '../server/domain/counters.js';
 import { cycleStart } from '../server/domain/cycles.js';
-import { Ledger } from '../server/ledger.js';
-import type { PaymentGateway } from '../server/payments.js';
+import { Ledger } from '../server/ledger/ledger.js';
+import type { PaymentGateway } from '../server/payments/gateway.js';
 import type { LedgerStore } from '../server/store/types.js';
 
 const DAY = 86_400_000;
@@ -57,7 +58,7 @@ export async function seedDemo(
   let t = now;
   const ledger = new Ledger({ store, catalog, gateway, clock: { now: () => t } });
   const plan = catalog.plans[0];
-  const allowance = plan.monthlyMinutes * 60;
+  const allowance = allowanceSeconds(plan);
   const pkg = (i: number) => catalog.packages[Math.min(i, catalog.packages.length - 1)].id;
   let created = 0;
 
@@ -75,7 +76,7 @@ export async function seedDemo(
   const at = (ms: number) => {
     t = ms;
   };
-  const buy = (id: string, packageId: string, key: string) => ledger.purchase(id, packageId, key);
+  const buy = (id: string, packageId: string, key: string) => ledger.buy(id, packageId, key);
   const call = (id: string, callId: string, seconds: number) =>
     ledger.recordUsage(id, callId, seconds, new Date(t).toISOString());
 
@@ -123,7 +124,7 @@ export async function seedDemo(
   const growth = catalog.plans[1] ?? plan;
   if (await account('demo-declined', now - 12 * DAY, growth.id)) {
     at(now - DAY);
-    await call('demo-declined', 'seed-1', Math.round(growth.monthlyMinutes * 60 * 0.5));
+    await call('demo-declined', 'seed-1', Math.round(allowanceSeconds(growth) * 0.5));
   }
   return created;
 }

@@ -7,7 +7,8 @@ import { readBody } from '../server/http/body.js';
 import { HttpError } from '../server/http/errors.js';
 import { rateLimit } from '../server/http/rate-limit.js';
 import { jsonBody } from '../server/http/validation.js';
-import { systemClock, type Clock, type Ledger } from '../server/ledger.js';
+import { systemClock, type Clock } from '../server/clock.js';
+import type { Ledger } from '../server/ledger/ledger.js';
 import { demoAccounts, type DemoAccount } from './seed.js';
 import { describeBalance, describeCall } from './story.js';
 

@@ -1,4 +1,4 @@
-import type { BalanceDto, UsageDto } from '../server/contract.js';
+import type { BalanceDto, UsageDto } from '../contract/index.js';
 
 /**
  * The demo's sentences about an account and a call, made from the live

@@ -1,7 +1,7 @@
 import { delay, http, type HttpHandler } from 'msw';
-import { createMockApi, type MockApi, type MockApiOptions } from '../server/mock-api.js';
+import { createMockApi, type MockApi, type MockApiOptions } from '../server/testing/mock-api.js';
 
-export type { MockApi, MockApiOptions, MockAccountSeed } from '../server/mock-api.js';
+export type { MockApi, MockApiOptions, MockAccountSeed } from '../server/testing/mock-api.js';
 
 export interface MinuteTopupMocksOptions extends MockApiOptions {
   /** The widget's `api-base` (without `/v1`), e.g. `https://api.example.com` or `/api`. */

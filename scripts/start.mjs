@@ -4,7 +4,7 @@
  * sources, then runs the one Hono process that serves the API, the bundle
  * and the demo (on the embedded SQLite default unless DATABASE_URL says otherwise).
  *
- * For a supervisor it stands for the server (DESIGN §7): SIGTERM and SIGINT
+ * For a supervisor it stands for the server: SIGTERM and SIGINT
  * are passed on to the server (or to the build, while it runs), and it exits
  * with the server's status — 128 + the signal's number when the server was
  * killed by one (137 for SIGKILL, 143 for SIGTERM).

@@ -1,16 +1,33 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { catalogDto, type Catalog } from './domain/index.js';
+import { systemClock, type Clock } from './clock.js';
+import { catalogDto, DEFAULT_LOW_THRESHOLD, type Catalog } from './domain/index.js';
 import { authenticate, tokenIssuer, type AuthEnv } from './http/auth.js';
 import { readBody } from './http/body.js';
 import { errorHandler, notFound } from './http/errors.js';
+import { openApiDocument } from './http/openapi.js';
 import { DEFAULT_RATE_LIMITS } from './http/rate-limit.js';
-import { Ledger, systemClock, type Clock } from './ledger.js';
-import { openApiDocument } from './openapi.js';
-import type { PaymentGateway } from './payments.js';
+import { Ledger } from './ledger/ledger.js';
+import type { PaymentGateway } from './payments/gateway.js';
 import { accountRoutes } from './routes/accounts.js';
 import { sessionRoutes } from './routes/sessions.js';
 import type { LedgerStore } from './store/types.js';
+
+/**
+ * What `createApp` uses for a value its config leaves out, and what
+ * `loadConfig` falls back to when the environment says nothing: each default
+ * is defined once, here or beside the rule it belongs to.
+ */
+export const APP_DEFAULTS = {
+  /** Fraction of the allowance at or below which the warning is `low`. */
+  lowThreshold: DEFAULT_LOW_THRESHOLD,
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: 16 * 1024,
+  /** Lifetime of a widget token when the request names none. */
+  tokenTtlSeconds: 900,
+  /** The limits of a server (`loadConfig`); `createApp` without `rateLimits` applies none. */
+  rateLimits: DEFAULT_RATE_LIMITS,
+} as const;
 
 export interface AppConfig {
   secretKey: string;
@@ -26,8 +43,8 @@ export interface AppConfig {
    * Per-account limits on minting widget tokens, on purchases and on widget
    * reads (a widget token's GETs of its account; the secret key's reads are
    * not limited), per minute of the injected clock, in this process's
-   * memory. A field left out takes
-   * `DEFAULT_RATE_LIMITS`; `0` or `Infinity` switches it off. Leaving out
+   * memory. A field left out takes `APP_DEFAULTS.rateLimits`; `0` or
+   * `Infinity` switches it off. Leaving out
    * `rateLimits` altogether applies no limits (tests and the in-browser mock);
    * the server (`loadConfig`) always passes them.
    */
@@ -68,7 +85,7 @@ export function createApp(deps: AppDeps) {
     gateway: deps.gateway,
     clock,
     newId: deps.newId,
-    lowThreshold: config.lowThreshold,
+    lowThreshold: config.lowThreshold ?? APP_DEFAULTS.lowThreshold,
   });
   const tokens = tokenIssuer(config.secretKey, clock);
   const catalog = catalogDto(config.catalog);
@@ -88,7 +105,7 @@ export function createApp(deps: AppDeps) {
     }),
   );
   // Bodies are read here, within the limit; a client that aborts mid-body gets a 400.
-  app.use('/v1/*', readBody({ maxBytes: config.maxBodyBytes ?? 16 * 1024 }));
+  app.use('/v1/*', readBody({ maxBytes: config.maxBodyBytes ?? APP_DEFAULTS.maxBodyBytes }));
 
   if (deps.widgetBundle) app.route('/widget', deps.widgetBundle);
   app.get('/v1/catalog', (c) => c.json(catalog));
@@ -98,23 +115,21 @@ export function createApp(deps: AppDeps) {
   secured.use(authenticate(config.secretKey, tokens));
   // Without `rateLimits` (tests, the in-browser mock) nothing is limited.
   const limits = config.rateLimits;
-  const perMinute = (n: number | undefined, fallback: number) => (limits ? (n ?? fallback) : 0);
+  const perMinute = (name: keyof typeof APP_DEFAULTS.rateLimits) =>
+    limits ? (limits[name] ?? APP_DEFAULTS.rateLimits[name]) : 0;
   secured.route(
     '/sessions',
     sessionRoutes(ledger, tokens, {
-      ttlSeconds: config.tokenTtlSeconds ?? 900,
-      perMinute: perMinute(limits?.sessionsPerMinute, DEFAULT_RATE_LIMITS.sessionsPerMinute),
+      ttlSeconds: config.tokenTtlSeconds ?? APP_DEFAULTS.tokenTtlSeconds,
+      perMinute: perMinute('sessionsPerMinute'),
       clock,
     }),
   );
   secured.route(
     '/accounts',
     accountRoutes(ledger, {
-      purchasesPerMinute: perMinute(
-        limits?.purchasesPerMinute,
-        DEFAULT_RATE_LIMITS.purchasesPerMinute,
-      ),
-      readsPerMinute: perMinute(limits?.readsPerMinute, DEFAULT_RATE_LIMITS.readsPerMinute),
+      purchasesPerMinute: perMinute('purchasesPerMinute'),
+      readsPerMinute: perMinute('readsPerMinute'),
       clock,
     }),
   );

@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defaultCatalog, parseCatalog, type Catalog } from './domain/catalog.js';
-import { DEFAULT_RATE_LIMITS } from './http/rate-limit.js';
+import { APP_DEFAULTS } from './app.js';
+import { isPostgresUrl, STORE_DEFAULTS } from './store/options.js';
 
 export interface ServerConfig {
-  /** `NODE_ENV=production` (DESIGN §7): demo off and payments explicit unless said otherwise. */
+  /**
+   * `NODE_ENV=production`: the demo is off and the payment gateway must be
+   * named, unless the environment says otherwise.
+   */
   production: boolean;
   /** The address to listen on (`HOST`, default 127.0.0.1). */
   host: string;
@@ -19,12 +23,20 @@ export interface ServerConfig {
   corsOrigins: string[];
   catalog: Catalog;
   lowThreshold: number;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: number;
+  /** Lifetime of a widget token when the request names none. */
+  tokenTtlSeconds: number;
   /** Accounts whose cards the test payment gateway declines. */
   declineAccounts: string[];
   /** Serve the demo dashboard and seed its accounts (MINUTE_TOPUP_DEMO; on, except in production). */
   demo: boolean;
   /** SQLite group commit: transactions per COMMIT at most (MINUTE_TOPUP_SQLITE_MAX_BATCH; 1 = off). */
   sqliteMaxBatch: number;
+  /** PostgreSQL connections per process (PGPOOL_MAX). */
+  postgresPoolMax: number;
+  /** PostgreSQL pipeline mode (PG_PIPELINE; `0` turns it off). */
+  postgresPipeline: boolean;
   /**
    * Widget tokens minted, purchases made and widget reads per account and
    * minute, per process (MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE,
@@ -164,7 +176,7 @@ function paymentsFrom(env: NodeJS.ProcessEnv, production: boolean): 'test' {
   );
 }
 
-/** Only a SQLite file path, a `file:` URL, or a PostgreSQL URL (DESIGN §7). */
+/** Only a SQLite file path, a `file:` URL, or a PostgreSQL URL: any other scheme is refused. */
 function databaseUrlFrom(env: NodeJS.ProcessEnv): string {
   const raw = env.DATABASE_URL?.trim();
   if (!raw) return './data/minute-topup.db';
@@ -218,8 +230,10 @@ export function sqlitePathOrPostgresUrl(url: string): string {
 }
 
 /**
- * Reads the configuration of DESIGN §5 and §7 from the environment, with
- * defaults that need no set-up outside production. Throws a `ConfigError`:
+ * Reads the server's configuration from the environment — every knob,
+ * resolved once, so the server passes values on rather than falling back on
+ * defaults of its own — with defaults that need no set-up outside
+ * production. Throws a `ConfigError`:
  * one sentence naming the variable that is wrong.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -229,13 +243,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     throw new ConfigError('HOST', `HOST must be an address or host name, got ${quoted(host)}.`);
   }
   const port = wholeNumber(env, 'PORT', 8787, { min: 0, max: 65535 });
-  const lowThreshold = fraction(env, 'MINUTE_TOPUP_LOW_THRESHOLD', 0.2);
+  const lowThreshold = fraction(env, 'MINUTE_TOPUP_LOW_THRESHOLD', APP_DEFAULTS.lowThreshold);
   const payments = paymentsFrom(env, production);
   const secretKey = secretKeyFrom(env, production);
   const databaseUrl = databaseUrlFrom(env);
   const catalog = catalogFrom(env);
   const rate = (name: string, fallback: number) =>
     wholeNumber(env, name, fallback, { min: 0, orInfinity: true });
+  const limits = APP_DEFAULTS.rateLimits;
   return {
     production,
     host,
@@ -247,26 +262,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     corsOrigins: list(env.MINUTE_TOPUP_CORS_ORIGINS),
     catalog,
     lowThreshold,
+    maxBodyBytes: APP_DEFAULTS.maxBodyBytes,
+    tokenTtlSeconds: APP_DEFAULTS.tokenTtlSeconds,
     declineAccounts: list(env.MINUTE_TOPUP_DECLINE_ACCOUNTS),
     demo: onOff(env, 'MINUTE_TOPUP_DEMO', !production),
-    sqliteMaxBatch: wholeNumber(env, 'MINUTE_TOPUP_SQLITE_MAX_BATCH', 64, { min: 1 }),
+    sqliteMaxBatch: wholeNumber(
+      env,
+      'MINUTE_TOPUP_SQLITE_MAX_BATCH',
+      STORE_DEFAULTS.sqliteMaxBatch,
+      {
+        min: 1,
+      },
+    ),
+    postgresPoolMax: wholeNumber(env, 'PGPOOL_MAX', STORE_DEFAULTS.postgresPoolMax, { min: 1 }),
+    postgresPipeline:
+      env.PG_PIPELINE === undefined ? STORE_DEFAULTS.postgresPipeline : env.PG_PIPELINE !== '0',
     rateLimits: {
-      sessionsPerMinute: rate(
-        'MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE',
-        DEFAULT_RATE_LIMITS.sessionsPerMinute,
-      ),
-      purchasesPerMinute: rate(
-        'MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE',
-        DEFAULT_RATE_LIMITS.purchasesPerMinute,
-      ),
-      readsPerMinute: rate(
-        'MINUTE_TOPUP_RATE_READS_PER_MINUTE',
-        DEFAULT_RATE_LIMITS.readsPerMinute,
-      ),
+      sessionsPerMinute: rate('MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE', limits.sessionsPerMinute),
+      purchasesPerMinute: rate('MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE', limits.purchasesPerMinute),
+      readsPerMinute: rate('MINUTE_TOPUP_RATE_READS_PER_MINUTE', limits.readsPerMinute),
     },
   };
-}
-
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(ql)?:\/\//.test(url);
 }

@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp, type App } from './app.js';
-import { ConfigError, isPostgresUrl, loadConfig, type ServerConfig } from './config.js';
-import { FileChargeJournal } from './charge-journal.js';
-import { TestPaymentGateway } from './payments.js';
+import { ConfigError, loadConfig, type ServerConfig } from './config.js';
+import { FileChargeJournal } from './payments/charge-journal.js';
+import { TestPaymentGateway } from './payments/test-gateway.js';
 import { widgetBundleRoutes } from './routes/widget-bundle.js';
 import { openStore } from './store/open.js';
+import { isPostgresUrl } from './store/options.js';
 import type { LedgerStore } from './store/types.js';
 
 /**
@@ -119,7 +120,7 @@ export async function main(): Promise<void> {
   const opening = (async () => {
     let store: LedgerStore;
     try {
-      store = await openStore(config.databaseUrl, { sqliteMaxBatch: config.sqliteMaxBatch });
+      store = await openStore(config.databaseUrl, config);
     } catch (error) {
       fail(`the database of DATABASE_URL could not be opened: ${(error as Error).message}`);
     }

@@ -5,7 +5,7 @@ import type {
   PurchaseListDto,
   PurchaseResultDto,
   RecommendationDto,
-} from '../server/contract.js';
+} from '../contract/index.js';
 
 /**
  * Codes the client adds to the API's own `ErrorCode`s: `network` when the API
@@ -49,12 +49,12 @@ export interface ApiClientOptions {
  * const api = createApiClient({ base: 'https://api.example.com', accountId: 'acc_1', fetchToken });
  * const balance = await api.balance();
  */
-export function createApiClient(o: ApiClientOptions) {
-  let tokenP: Promise<string> | undefined;
+export function createApiClient(options: ApiClientOptions) {
+  let tokenPromise: Promise<string> | undefined;
   const noToken = (why: string) => new ApiError(0, 'no_token', why);
   /** The host's `fetchToken`; anything but a non-empty string is `no_token`. */
-  const ask = () =>
-    new Promise<unknown>((resolve) => resolve(o.fetchToken!())).then(
+  const fetchHostToken = () =>
+    new Promise<unknown>((resolve) => resolve(options.fetchToken!())).then(
       (token) => {
         if (typeof token === 'string' && token) return token;
         throw noToken('fetchToken returned no token');
@@ -64,41 +64,41 @@ export function createApiClient(o: ApiClientOptions) {
       },
     );
   const initialToken = () => {
-    const given = o.token?.();
-    return (tokenP ??= given
+    const given = options.token?.();
+    return (tokenPromise ??= given
       ? Promise.resolve(given)
-      : o.fetchToken
-        ? ask()
+      : options.fetchToken
+        ? fetchHostToken()
         : Promise.reject(noToken('no token: set the token attribute or fetchToken')));
   };
 
   async function request<T>(path: string, init: RequestInit = {}, auth = true): Promise<T> {
-    let used = auth ? initialToken() : undefined;
+    let requestToken = auth ? initialToken() : undefined;
     for (let retried = false; ; retried = true) {
       const headers = new Headers(init.headers);
       if (init.body) headers.set('content-type', 'application/json');
-      if (used) {
+      if (requestToken) {
         // Never sent without its token: the API would only answer 401.
-        const token = await used.catch((e: unknown) => {
+        const token = await requestToken.catch((e: unknown) => {
           // Not kept: the next call (Retry, a new load) asks again.
-          if (tokenP === used) tokenP = undefined;
+          if (tokenPromise === requestToken) tokenPromise = undefined;
           throw e;
         });
         headers.set('authorization', `Bearer ${token}`);
       }
       let res: Response;
       try {
-        res = await (o.fetch ?? fetch)(`${o.base.replace(/\/$/, '')}/v1${path}`, {
+        res = await (options.fetch ?? fetch)(`${options.base.replace(/\/$/, '')}/v1${path}`, {
           ...init,
           headers,
         });
       } catch {
         throw new ApiError(0, 'network', 'The API could not be reached.');
       }
-      if (res.status === 401 && used && o.fetchToken && !retried) {
+      if (res.status === 401 && requestToken && options.fetchToken && !retried) {
         // Only the first request to see the stale token asks for a new one.
-        if (tokenP === used || !tokenP) tokenP = ask();
-        used = tokenP;
+        if (tokenPromise === requestToken || !tokenPromise) tokenPromise = fetchHostToken();
+        requestToken = tokenPromise;
         continue;
       }
       const body = await res.json().catch(() => undefined);
@@ -112,7 +112,7 @@ export function createApiClient(o: ApiClientOptions) {
     }
   }
 
-  const account = `/accounts/${encodeURIComponent(o.accountId)}`;
+  const account = `/accounts/${encodeURIComponent(options.accountId)}`;
   return {
     catalog: () => request<CatalogDto>('/catalog', {}, false),
     balance: () => request<BalanceDto>(`${account}/balance`),
@@ -127,7 +127,7 @@ export function createApiClient(o: ApiClientOptions) {
       }),
     /** Forget the cached token (the host set a new one). */
     resetToken: () => {
-      tokenP = undefined;
+      tokenPromise = undefined;
     },
   };
 }

@@ -25,7 +25,7 @@ export class MinuteTopupBanner extends TopupElement {
     css`
       .box {
         justify-content: space-between;
-        margin-bottom: var(--_s);
+        margin-bottom: var(--_spacing);
       }
       p {
         margin: 0;
@@ -47,15 +47,19 @@ export class MinuteTopupBanner extends TopupElement {
   ];
 
   render() {
-    const c = this.ctx;
+    const context = this.ctx;
     // The last known balance, whatever the status: a reload must not remove it
     // (layout shift, lost focus, the `empty` alert announced again).
-    const w = c?.state.balance?.warning;
-    if (!c || !w || w === 'none') return nothing;
-    const { t, store } = c;
-    const alert = w === 'empty';
-    const text = alert ? t.bannerEmpty : w === 'low' ? t.bannerLow : t.bannerExhausted;
-    return html`<div part="banner" class="box row ${w}">
+    const warning = context?.state.balance?.warning;
+    if (!context || !warning || warning === 'none') return nothing;
+    const { strings, store } = context;
+    const alert = warning === 'empty';
+    const text = alert
+      ? strings.bannerEmpty
+      : warning === 'low'
+        ? strings.bannerLow
+        : strings.bannerExhausted;
+    return html`<div part="banner" class="box row ${warning}">
       <p
         part="message"
         role=${alert ? 'alert' : 'status'}
@@ -64,7 +68,7 @@ export class MinuteTopupBanner extends TopupElement {
         ${text}
       </p>
       <button part="buy-button" class="primary" @click=${() => store.openDialog()}>
-        ${t.buyMore}
+        ${strings.buyMore}
       </button>
     </div>`;
   }

@@ -1,9 +1,9 @@
 import { css, html, nothing } from 'lit';
 import { base } from './styles.js';
-import type { RecommendationDto } from '../server/contract.js';
+import type { RecommendationDto } from '../contract/index.js';
 import { TopupElement } from './element.js';
 import { emit } from './events.js';
-import { errorText } from './i18n.js';
+import { errorBox } from './error-box.js';
 import { fill } from './fill.js';
 
 const DAY = 86_400_000;
@@ -14,7 +14,7 @@ const DAY = 86_400_000;
  *
  * @tagname minute-topup-card
  * @summary Plan meter, extra balance and the **Buy more minutes** / **View packages** buttons.
- * @event minute-topup-upgrade - Cancelable; the user follows the upgrade advice. Default: follow `upgrade-href`.
+ * @event {CustomEvent<UpgradeEventDetail>} minute-topup-upgrade - Cancelable; the user follows the upgrade advice. Default: follow `upgrade-href`.
  * @csspart card - The card's box.
  * @csspart title - The heading.
  * @csspart meter - The plan-use meter; `meter-fill` is its filled part.
@@ -39,7 +39,7 @@ export class MinuteTopupCard extends TopupElement {
       .box {
         min-height: var(--minute-topup-card-min-height, 17.5rem);
         display: grid;
-        gap: calc(var(--_s) * 0.5);
+        gap: calc(var(--_spacing) * 0.5);
         align-content: start;
       }
       p,
@@ -50,124 +50,120 @@ export class MinuteTopupCard extends TopupElement {
         font-size: 1.5em;
         font-weight: 600;
       }
-      .sk {
+      .skeleton {
         height: 1.5em;
-        border-radius: var(--_r);
+        border-radius: var(--_radius);
         background: var(--_track);
         width: 60%;
       }
-      .sk:nth-of-type(1) {
+      .skeleton:nth-of-type(1) {
         width: 40%;
       }
-      .sk:nth-of-type(2) {
+      .skeleton:nth-of-type(2) {
         width: 100%;
       }
-      .sk:nth-of-type(4) {
+      .skeleton:nth-of-type(4) {
         width: 50%;
       }
-      .sk:nth-of-type(5) {
+      .skeleton:nth-of-type(5) {
         width: 70%;
       }
       .advice {
         background: var(--_info);
         color: var(--_on-info);
-        border-radius: var(--_r);
-        padding: calc(var(--_s) * 0.75);
+        border-radius: var(--_radius);
+        padding: calc(var(--_spacing) * 0.75);
       }
     `,
   ];
 
   render() {
-    const c = this.ctx;
-    if (!c) return nothing;
-    const { state: s, t, f, store } = c;
-    if (s.status === 'error' && s.error) {
+    const context = this.ctx;
+    if (!context) return nothing;
+    const { state, strings, format, store } = context;
+    if (state.status === 'error' && state.error) {
+      // An account that does not exist will not appear on a retry.
+      const retry = state.error.code === 'account_not_found' ? undefined : () => store.load();
       return html`<section part="card" class="box">
-        <p part="error" class="error" role="alert">${errorText(t, s.error.code)}</p>
-        ${
-          s.error.code === 'account_not_found'
-            ? nothing
-            : html`<p>
-                <button part="retry-button" @click=${() => store.load()}>${t.retry}</button>
-              </p>`
-        }
+        ${errorBox(strings, state.error, retry)}
       </section>`;
     }
-    const b = s.balance;
-    if (!b) {
+    const balance = state.balance;
+    if (!balance) {
       return html`<section part="card" class="box" aria-busy="true">
-        <span class="sr-only">${t.loading}</span>
-        <div class="sk"></div>
-        <div class="sk"></div>
-        <div class="sk"></div>
-        <div class="sk"></div>
-        <div class="sk"></div>
+        <span class="sr-only">${strings.loading}</span>
+        <div class="skeleton"></div>
+        <div class="skeleton"></div>
+        <div class="skeleton"></div>
+        <div class="skeleton"></div>
+        <div class="skeleton"></div>
       </section>`;
     }
-    const { allowanceSeconds: all, usedSeconds } = b.plan;
-    const used = Math.min(Math.ceil(usedSeconds / 60), all / 60);
-    const usedText = t.planUsed(f.number(used), f.minutes(all));
-    const days = Math.max(0, Math.ceil((Date.parse(b.plan.cycleEnd) - Date.now()) / DAY));
+    const { allowanceSeconds: allowance, usedSeconds } = balance.plan;
+    const used = Math.min(Math.ceil(usedSeconds / 60), allowance / 60);
+    const usedOfPlan = Math.min(usedSeconds, allowance);
+    const extra = strings.minutes(format.minutes(balance.extra.remainingSeconds));
+    // Whole minutes, rounded up: any overage shows.
+    const overage = Math.ceil(balance.overageSeconds / 60);
+    const usedText = strings.planUsed(format.number(used), format.minutes(allowance));
+    const days = Math.max(0, Math.ceil((Date.parse(balance.plan.cycleEnd) - Date.now()) / DAY));
     return html`<section part="card" class="box" aria-labelledby="title">
-      <h2 id="title" part="title">${t.cardTitle}</h2>
-      <div class="row"><span>${t.planMinutes}</span><span>${usedText}</span></div>
+      <h2 id="title" part="title">${strings.cardTitle}</h2>
+      <div class="row"><span>${strings.planMinutes}</span><span>${usedText}</span></div>
       <div
         part="meter"
         class="bar"
         role="meter"
-        aria-label=${t.planMinutes}
+        aria-label=${strings.planMinutes}
         aria-valuemin="0"
-        aria-valuemax=${all}
-        aria-valuenow=${Math.min(usedSeconds, all)}
+        aria-valuemax=${allowance}
+        aria-valuenow=${usedOfPlan}
         aria-valuetext=${usedText}
       >
-        <span part="meter-fill" ${fill(all ? Math.min(usedSeconds, all) / all : 1)}></span>
+        <span part="meter-fill" ${fill(allowance ? usedOfPlan / allowance : 1)}></span>
       </div>
-      <p class="muted">${t.resetsIn(days)}</p>
+      <p class="muted">${strings.resetsIn(days)}</p>
       <p>
-        ${t.extraBalance}:
-        <span part="extra" class="big">${t.minutes(f.minutes(b.extra.remainingSeconds))}</span>
+        ${strings.extraBalance}:
+        <span part="extra" class="big">${extra}</span>
       </p>
-      <p class="muted">${t.activePackages(b.extra.activePackages)}</p>
-      ${
-        b.overageSeconds > 0
-          ? html`<p class="error">${t.overage(f.number(Math.ceil(b.overageSeconds / 60)))}</p>`
-          : nothing
-      }
+      <p class="muted">${strings.activePackages(balance.extra.activePackages)}</p>
+      ${overage > 0 ? html`<p class="error">${strings.overage(format.number(overage))}</p>` : nothing}
       <div class="actions">
         <button part="buy-button" class="primary" @click=${() => store.openDialog()}>
-          ${t.buyMore}
+          ${strings.buyMore}
         </button>
-        <button part="view-button" @click=${() => store.openHistory()}>${t.viewPackages}</button>
+        <button part="view-button" @click=${() => store.openHistory()}>
+          ${strings.viewPackages}
+        </button>
       </div>
-      ${this.advice(s.recommendation)}
+      ${this.advice(state.recommendation)}
     </section>`;
   }
 
-  private advice(r: RecommendationDto | null) {
-    const c = this.ctx!;
-    if (!r?.recommend || !r.nextPlan) return nothing;
-    const { t, f, upgradeHref: href } = c;
-    const text = t.upgradeAdvice({
-      cycles: r.cyclesWithTopups,
-      of: r.cyclesConsidered,
-      spend: f.money(r.averageTopupSpendMinor),
-      cost: f.money(r.averageMonthlyCostMinor),
-      plan: r.nextPlan.name,
-      price: f.money(r.nextPlan.priceMinor),
-      saving: f.money(Math.max(0, r.monthlySavingMinor)),
+  private advice(recommendation: RecommendationDto | null) {
+    if (!recommendation?.recommend || !recommendation.nextPlan) return nothing;
+    const { nextPlan } = recommendation;
+    const { strings, format, upgradeHref: href } = this.ctx!;
+    const text = strings.upgradeAdvice({
+      cycles: recommendation.cyclesWithTopups,
+      of: recommendation.cyclesConsidered,
+      spend: format.money(recommendation.averageTopupSpendMinor),
+      cost: format.money(recommendation.averageMonthlyCostMinor),
+      plan: nextPlan.name,
+      price: format.money(nextPlan.priceMinor),
+      saving: format.money(Math.max(0, recommendation.monthlySavingMinor)),
     });
-    const go = (e: Event) => {
-      if (!emit(this, 'minute-topup-upgrade', { href, recommendation: r }, true))
-        e.preventDefault();
+    const follow = (e: Event) => {
+      if (!emit(this, 'minute-topup-upgrade', { href, recommendation }, true)) e.preventDefault();
     };
-    const label = t.upgradeLink(r.nextPlan.name);
+    const label = strings.upgradeLink(nextPlan.name);
     return html`<div part="upgrade" class="advice">
       <p>${text}</p>
       ${
         href
-          ? html`<a part="upgrade-link" class="button" href=${href} @click=${go}>${label}</a>`
-          : html`<button part="upgrade-link" @click=${go}>${label}</button>`
+          ? html`<a part="upgrade-link" class="button" href=${href} @click=${follow}>${label}</a>`
+          : html`<button part="upgrade-link" @click=${follow}>${label}</button>`
       }
     </div>`;
   }

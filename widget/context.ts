@@ -11,9 +11,10 @@ import type { Snapshot, TopupStore } from './store.js';
 export interface TopupContext {
   state: Snapshot;
   store: TopupStore;
-  t: MinuteTopupStrings;
+  /** Every visible string: English, with the host's `strings` over it. */
+  strings: MinuteTopupStrings;
   /** Formatters for the locale and the catalog's currency. */
-  f: Format;
+  format: Format;
   upgradeHref: string | undefined;
 }
 

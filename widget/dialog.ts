@@ -1,12 +1,8 @@
 import { css, html, nothing } from 'lit';
 import { base } from './styles.js';
-import type { PackageDto } from '../server/contract.js';
 import { ModalElement } from './element.js';
-import { errorText } from './i18n.js';
-
-/** `a` costs at most what `b` does per minute: exact, in integers (a.price/a.min ≤ b.price/b.min). */
-const cheaper = (a: PackageDto, b: PackageDto) =>
-  a.priceMinor * b.minutes <= b.priceMinor * a.minutes;
+import { errorBox } from './error-box.js';
+import { packageValues } from './pricing.js';
 
 /**
  * The purchase dialog: a native modal `<dialog>` with the packages as a radio
@@ -41,18 +37,18 @@ export class MinuteTopupDialog extends ModalElement {
       fieldset {
         border: 0;
         padding: 0;
-        margin: 0 0 var(--_s);
+        margin: 0 0 var(--_spacing);
         display: grid;
-        gap: calc(var(--_s) * 0.5);
+        gap: calc(var(--_spacing) * 0.5);
       }
       label {
         display: grid;
         grid-template-columns: auto 1fr auto;
-        gap: 0 calc(var(--_s) * 0.75);
+        gap: 0 calc(var(--_spacing) * 0.75);
         align-items: center;
-        padding: calc(var(--_s) * 0.75);
+        padding: calc(var(--_spacing) * 0.75);
         border: 1px solid var(--_border);
-        border-radius: var(--_r);
+        border-radius: var(--_radius);
         cursor: pointer;
       }
       label:has(:checked) {
@@ -83,7 +79,7 @@ export class MinuteTopupDialog extends ModalElement {
         container-type: inline-size;
       }
       [part='error'] {
-        margin-bottom: var(--_s);
+        margin-bottom: var(--_spacing);
       }
       .actions {
         justify-content: flex-end;
@@ -106,64 +102,57 @@ export class MinuteTopupDialog extends ModalElement {
   }
 
   render() {
-    const c = this.ctx;
-    const packages = c?.state.catalog?.packages ?? [];
-    if (!c) return nothing;
-    const { state: s, t, f, store } = c;
-    const smallest = packages.reduce<PackageDto | undefined>(
-      (a, p) => (a && a.minutes <= p.minutes ? a : p),
-      undefined,
-    );
-    const selected = packages.find((p) => p.id === s.selectedId);
-    const pending = s.buying === 'pending';
+    const context = this.ctx;
+    if (!context) return nothing;
+    const { state, strings, format, store } = context;
+    const { buying, selectedId } = state;
+    const packages = state.catalog?.packages ?? [];
+    const values = packageValues(packages);
+    const selected = packages.find((pkg) => pkg.id === selectedId);
+    const pending = buying.kind === 'pending';
+    // The purchase may have been charged: its package stays until a retry settles it.
+    const locked = buying.kind !== 'idle' && buying.unconfirmed;
     return html`<dialog part="dialog" aria-labelledby="title" @close=${this.onClose}>
-      <h2 id="title" part="title">${t.dialogTitle}</h2>
-      <fieldset aria-busy=${pending} ?disabled=${s.buyUnconfirmed}>
-        <legend class="sr-only">${t.packagesLabel}</legend>
-        ${packages.map((p) => {
-          // Saving per minute against the smallest package: (s.price·p.min − p.price·s.min) / (s.price·p.min).
-          const whole = smallest ? smallest.priceMinor * p.minutes : 1;
-          const saved = smallest ? whole - p.priceMinor * smallest.minutes : 0;
+      <h2 id="title" part="title">${strings.dialogTitle}</h2>
+      <fieldset aria-busy=${pending} ?disabled=${locked}>
+        <legend class="sr-only">${strings.packagesLabel}</legend>
+        ${packages.map((pkg, i) => {
+          const { bestValue, saving } = values[i];
+          const minutes = strings.minutes(format.number(pkg.minutes));
+          const perMinute = strings.perMinute(format.perMinute(pkg.priceMinor, pkg.minutes));
           return html`<label part="package">
             <input
               type="radio"
               name="package"
-              value=${p.id}
-              .checked=${p.id === s.selectedId}
-              ?autofocus=${p.id === s.selectedId}
-              @change=${() => store.select(p.id)}
+              value=${pkg.id}
+              .checked=${pkg.id === selectedId}
+              ?autofocus=${pkg.id === selectedId}
+              @change=${() => store.select(pkg.id)}
             />
-            <span><strong>${p.name}</strong> · ${t.minutes(f.number(p.minutes))}</span>
-            <span class="price">${f.money(p.priceMinor)}</span>
-            <span class="muted">${t.perMinute(f.perMinute(p.priceMinor, p.minutes))}</span>
+            <span><strong>${pkg.name}</strong> · ${minutes}</span>
+            <span class="price">${format.money(pkg.priceMinor)}</span>
+            <span class="muted">${perMinute}</span>
             <span class="badges">
-              ${p.popular ? html`<span part="badge">${t.popular}</span>` : nothing}
-              ${
-                packages.length > 1 && packages.every((q) => cheaper(p, q))
-                  ? html`<span part="badge">${t.bestValue}</span>`
-                  : nothing
-              }
-              ${
-                saved * 200 >= whole
-                  ? html`<span part="badge">${t.saving(f.percent(saved / whole))}</span>`
-                  : nothing
-              }
+              ${pkg.popular ? html`<span part="badge">${strings.popular}</span>` : nothing}
+              ${bestValue ? html`<span part="badge">${strings.bestValue}</span>` : nothing}
+              ${saving === null ? nothing : html`<span part="badge">${strings.saving(format.percent(saving))}</span>`}
             </span>
           </label>`;
         })}
       </fieldset>
-      <p part="tip" class="muted">${t.tip}</p>
+      <p part="tip" class="muted">${strings.tip}</p>
       ${
-        s.buying === 'error' && s.buyError
-          ? html`<div part="error" class="error" role="alert">
-              <p>${errorText(t, s.buyError.code)}</p>
-              ${s.buyUnconfirmed ? html`<p>${t.unconfirmed}</p>` : nothing}
-              <button part="retry-button" @click=${() => store.confirm()}>${t.retry}</button>
-            </div>`
+        buying.kind === 'failed'
+          ? errorBox(
+              strings,
+              buying.error,
+              () => store.confirm(),
+              buying.unconfirmed ? strings.unconfirmed : '',
+            )
           : nothing
       }
       <div class="actions">
-        <button part="cancel-button" @click=${() => store.closeDialog()}>${t.cancel}</button>
+        <button part="cancel-button" @click=${() => store.closeDialog()}>${strings.cancel}</button>
         <button
           part="confirm-button"
           class="primary"
@@ -172,10 +161,13 @@ export class MinuteTopupDialog extends ModalElement {
         >
           ${
             pending
-              ? t.pending
+              ? strings.pending
               : selected
-                ? t.confirm(f.number(selected.minutes), f.money(selected.priceMinor))
-                : t.dialogTitle
+                ? strings.confirm(
+                    format.number(selected.minutes),
+                    format.money(selected.priceMinor),
+                  )
+                : strings.dialogTitle
           }
         </button>
       </div>

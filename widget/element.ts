@@ -15,9 +15,9 @@ export class TopupElement extends LitElement {
 
 /** The focused element, looking through shadow roots. */
 function deepActive(): HTMLElement | null {
-  let a = document.activeElement;
-  while (a?.shadowRoot?.activeElement) a = a.shadowRoot.activeElement;
-  return a as HTMLElement | null;
+  let active = document.activeElement;
+  while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+  return active as HTMLElement | null;
 }
 
 /**
@@ -35,13 +35,13 @@ export abstract class ModalElement extends TopupElement {
 
   protected updated(changed: PropertyValues) {
     super.updated(changed);
-    const d = this.dialog;
-    if (!d) return;
-    if (this.open && !d.open) {
+    const dialog = this.dialog;
+    if (!dialog) return;
+    if (this.open && !dialog.open) {
       this.opener = deepActive();
-      d.showModal();
-    } else if (!this.open && d.open) {
-      d.close();
+      dialog.showModal();
+    } else if (!this.open && dialog.open) {
+      dialog.close();
       void this.restoreFocus();
     }
   }
@@ -64,8 +64,8 @@ export abstract class ModalElement extends TopupElement {
     if (opener.isConnected) return;
     // Lost: on the body, on a host whose focused child went away, on a removed
     // element, or still in the closed dialog.
-    const a = deepActive();
-    if (!a || a.tabIndex < 0 || !a.isConnected || this.dialog?.contains(a))
+    const active = deepActive();
+    if (!active || active.tabIndex < 0 || !active.isConnected || this.dialog?.contains(active))
       this.fallbackFocus()?.focus();
   }
 

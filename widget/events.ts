@@ -1,10 +1,12 @@
-import type { PurchaseDto, BalanceDto, RecommendationDto } from '../server/contract.js';
+import type { PurchaseResultDto, RecommendationDto } from '../contract/index.js';
 import type { ClientErrorCode } from './api-client.js';
 
-export interface PurchaseEventDetail {
-  purchase: PurchaseDto;
-  balance: BalanceDto;
-}
+/** A package was bought: the API's answer as it is, the new purchase and the balance after it. */
+export type PurchaseEventDetail = PurchaseResultDto;
+/**
+ * Something failed, as the widget reports it: the detail of `minute-topup-error`,
+ * and the errors in the store's snapshot the views show.
+ */
 export interface ErrorEventDetail {
   code: ClientErrorCode;
   message: string;

@@ -7,22 +7,22 @@
  * f.money(2500); // "25,00 €"
  */
 export function createFormat(locale: string | undefined, currency: string) {
-  const lc = locale || undefined;
-  const money = new Intl.NumberFormat(lc, { style: 'currency', currency });
+  const localeTag = locale || undefined;
+  const money = new Intl.NumberFormat(localeTag, { style: 'currency', currency });
   const digits = money.resolvedOptions().maximumFractionDigits ?? 2;
   const unit = 10 ** digits;
-  const fine = new Intl.NumberFormat(lc, {
+  const perMinuteMoney = new Intl.NumberFormat(localeTag, {
     style: 'currency',
     currency,
     maximumFractionDigits: digits + 1,
   });
-  const number = new Intl.NumberFormat(lc);
-  const percent = new Intl.NumberFormat(lc, { style: 'percent' });
-  const date = new Intl.DateTimeFormat(lc, { dateStyle: 'medium' });
+  const number = new Intl.NumberFormat(localeTag);
+  const percent = new Intl.NumberFormat(localeTag, { style: 'percent' });
+  const date = new Intl.DateTimeFormat(localeTag, { dateStyle: 'medium' });
   return {
     money: (minor: number) => money.format(minor / unit),
     /** A price per minute, with one more digit than the currency has. */
-    perMinute: (minor: number, minutes: number) => fine.format(minor / minutes / unit),
+    perMinute: (minor: number, minutes: number) => perMinuteMoney.format(minor / minutes / unit),
     number: (n: number) => number.format(n),
     percent: (ratio: number) => percent.format(ratio),
     date: (iso: string) => date.format(new Date(iso)),

@@ -1,8 +1,9 @@
 import { css, html, nothing, type LitElement } from 'lit';
 import { base } from './styles.js';
 import { ModalElement } from './element.js';
-import { errorText } from './i18n.js';
+import { errorBox } from './error-box.js';
 import { fill } from './fill.js';
+import type { PurchaseDto } from '../contract/index.js';
 
 /**
  * Every package bought, newest first, with its remaining minutes, in a native
@@ -34,7 +35,7 @@ export class MinuteTopupHistory extends ModalElement {
       }
       .scroll {
         overflow-x: auto;
-        margin-bottom: var(--_s);
+        margin-bottom: var(--_spacing);
         --_shade: color-mix(in srgb, var(--_text) 35%, transparent);
         background:
           linear-gradient(to right, var(--_surface) 40%, transparent) left / 2.5em 100% no-repeat
@@ -55,7 +56,7 @@ export class MinuteTopupHistory extends ModalElement {
       td {
         white-space: nowrap;
         text-align: start;
-        padding: calc(var(--_s) * 0.4);
+        padding: calc(var(--_spacing) * 0.4);
         border-bottom: 1px solid var(--_border);
         font-weight: normal;
       }
@@ -77,71 +78,74 @@ export class MinuteTopupHistory extends ModalElement {
   }
 
   render() {
-    const c = this.ctx;
-    if (!c) return nothing;
-    const { state: s, t, f, store } = c;
-    const list = s.purchases;
+    const context = this.ctx;
+    if (!context) return nothing;
+    const { state, strings, format, store } = context;
+    const list = state.purchases;
+    const total = format.minutes(state.balance?.extra.remainingSeconds ?? 0);
     return html`<dialog part="history" aria-labelledby="title" @close=${this.onClose}>
-      <h2 id="title" part="title">${t.historyTitle}</h2>
+      <h2 id="title" part="title">${strings.historyTitle}</h2>
       ${
-        !list && s.purchasesError
-          ? html`<div part="error" class="error" role="alert">
-              <p>${errorText(t, s.purchasesError.code)}</p>
-              <button part="retry-button" @click=${this.retry}>${t.retry}</button>
-            </div>`
+        !list && state.purchasesError
+          ? errorBox(strings, state.purchasesError, this.retry)
           : !list
-            ? html`<p aria-busy="true">${t.loading}</p>`
+            ? html`<p aria-busy="true">${strings.loading}</p>`
             : !list.length
-              ? html`<p part="empty">${t.noPackages}</p>`
-              : html`<div
-                  part="table-scroll"
-                  class="scroll"
-                  role="region"
-                  aria-labelledby="title"
-                  tabindex="0"
-                >
-                  <table part="table">
-                    <caption class="sr-only">
-                      ${t.historyTitle}
-                    </caption>
-                    <thead>
-                      <tr>
-                        ${[
-                          t.colPackage,
-                          t.colDate,
-                          t.colPrice,
-                          t.colMinutes,
-                          t.colRemaining,
-                          t.colStatus,
-                        ].map((h) => html`<th scope="col">${h}</th>`)}
-                      </tr>
-                    </thead>
-                    <tbody>
-                      ${list.map(
-                        (p) =>
-                          html`<tr>
-                            <th scope="row">${p.name}</th>
-                            <td>${f.date(p.purchasedAt)}</td>
-                            <td>${f.money(p.priceMinor)}</td>
-                            <td>${f.number(p.minutes)}</td>
-                            <td>
-                              ${t.minutes(f.minutes(p.remainingSeconds))}
-                              <span part="bar" class="bar" aria-hidden="true"
-                                ><span ${fill(p.remainingSeconds / (p.totalSeconds || 1))}></span
-                              ></span>
-                            </td>
-                            <td>${p.status === 'active' ? t.active : t.used}</td>
-                          </tr>`,
-                      )}
-                    </tbody>
-                  </table>
-                </div>`
+              ? html`<p part="empty">${strings.noPackages}</p>`
+              : this.table(list)
       }
-      <p part="total">${t.totalRemaining(f.minutes(s.balance?.extra.remainingSeconds ?? 0))}</p>
+      <p part="total">${strings.totalRemaining(total)}</p>
       <div class="actions">
-        <button part="close-button" @click=${() => store.closeHistory()}>${t.close}</button>
+        <button part="close-button" @click=${() => store.closeHistory()}>${strings.close}</button>
       </div>
     </dialog>`;
+  }
+
+  /** The packages bought, in a region that scrolls sideways when narrow. */
+  private table(list: readonly PurchaseDto[]) {
+    const { strings, format } = this.ctx!;
+    const headings = [
+      strings.colPackage,
+      strings.colDate,
+      strings.colPrice,
+      strings.colMinutes,
+      strings.colRemaining,
+      strings.colStatus,
+    ];
+    return html`<div
+      part="table-scroll"
+      class="scroll"
+      role="region"
+      aria-labelledby="title"
+      tabindex="0"
+    >
+      <table part="table">
+        <caption class="sr-only">
+          ${strings.historyTitle}
+        </caption>
+        <thead>
+          <tr>
+            ${headings.map((heading) => html`<th scope="col">${heading}</th>`)}
+          </tr>
+        </thead>
+        <tbody>
+          ${list.map((purchase) => {
+            const left = purchase.remainingSeconds / (purchase.totalSeconds || 1);
+            return html`<tr>
+              <th scope="row">${purchase.name}</th>
+              <td>${format.date(purchase.purchasedAt)}</td>
+              <td>${format.money(purchase.priceMinor)}</td>
+              <td>${format.number(purchase.minutes)}</td>
+              <td>
+                ${strings.minutes(format.minutes(purchase.remainingSeconds))}
+                <span part="bar" class="bar" aria-hidden="true"><span ${fill(left)}></span></span>
+              </td>
+              <td>${purchase.status === 'active' ? strings.active : strings.used}</td>
+            </tr>`;
+          })}
+        </tbody>
+      </table>
+    </div>`;
   }
 
   /** Retry keeps its button until the answer; focus then stays in the dialog. */

@@ -24,7 +24,7 @@ export interface MinuteTopupStrings {
    * The upgrade advice. `cost` is what the current plan plus top-ups came to a
    * month on average (`spend`: the top-ups alone); `saving` is `cost` − `price`.
    */
-  upgradeAdvice: (a: {
+  upgradeAdvice: (advice: {
     cycles: number;
     of: number;
     spend: string;
@@ -82,29 +82,29 @@ export const en: MinuteTopupStrings = {
   planUsed: (used, allowance) => `${used} of ${allowance} min used`,
   resetsIn: (days) => (days === 1 ? 'Resets in 1 day' : `Resets in ${days} days`),
   extraBalance: 'Extra balance',
-  minutes: (m) => `${m} min`,
-  activePackages: (n) => (n === 1 ? '1 active package' : `${n} active packages`),
-  overage: (m) => `Overage this cycle: ${m} min`,
-  upgradeAdvice: (a) =>
-    `You bought extra minutes in ${a.cycles} of the last ${a.of} months: your plan plus top-ups came to ${a.cost} a month on average. ` +
-    `${a.plan} costs ${a.price} a month and would save you ${a.saving}.`,
+  minutes: (minutes) => `${minutes} min`,
+  activePackages: (count) => (count === 1 ? '1 active package' : `${count} active packages`),
+  overage: (minutes) => `Overage this cycle: ${minutes} min`,
+  upgradeAdvice: (advice) =>
+    `You bought extra minutes in ${advice.cycles} of the last ${advice.of} months: your plan plus top-ups came to ${advice.cost} a month on average. ` +
+    `${advice.plan} costs ${advice.price} a month and would save you ${advice.saving}.`,
   upgradeLink: (plan) => `Upgrade to ${plan}`,
   bannerLow: 'You are running low on minutes.',
   bannerExhausted: 'Your plan minutes are used up; calls now draw on your extra minutes.',
   bannerEmpty: 'You are out of minutes. Further calls are billed as overage.',
   dialogTitle: 'Buy more minutes',
   packagesLabel: 'Packages',
-  perMinute: (p) => `${p} per minute`,
+  perMinute: (price) => `${price} per minute`,
   popular: 'Popular',
   bestValue: 'Best value',
-  saving: (p) => `Save ${p}`,
+  saving: (percent) => `Save ${percent}`,
   tip: 'Tip: the large package is the best value if you regularly run low; the small one is the least commitment for a one-off month.',
-  confirm: (m, p) => `Buy ${m} minutes for ${p}`,
+  confirm: (minutes, price) => `Buy ${minutes} minutes for ${price}`,
   pending: 'Processing payment…',
   cancel: 'Cancel',
   retry: 'Try again',
   close: 'Close',
-  purchased: (m, extra) => `${m} minutes added. Extra balance: ${extra} minutes.`,
+  purchased: (minutes, extra) => `${minutes} minutes added. Extra balance: ${extra} minutes.`,
   historyTitle: 'Your packages',
   colPackage: 'Package',
   colDate: 'Bought',
@@ -114,7 +114,7 @@ export const en: MinuteTopupStrings = {
   colStatus: 'Status',
   active: 'Active',
   used: 'Used',
-  totalRemaining: (m) => `Total remaining: ${m} min`,
+  totalRemaining: (minutes) => `Total remaining: ${minutes} min`,
   noPackages: 'No packages bought yet.',
   loading: 'Loading…',
   errorNetwork: 'The service cannot be reached. Check your connection and try again.',
@@ -129,12 +129,12 @@ export const en: MinuteTopupStrings = {
 };
 
 /** The translated message for an error code. */
-export function errorText(t: MinuteTopupStrings, code: ClientErrorCode): string {
-  if (code === 'network') return t.errorNetwork;
-  if (code === 'unauthorized' || code === 'forbidden') return t.errorUnauthorized;
-  if (code === 'no_token') return t.errorNoToken;
-  if (code === 'account_not_found') return t.errorAccount;
-  if (code === 'payment_declined') return t.errorDeclined;
-  if (code === 'server_error' || code === 'internal_error') return t.errorServer;
-  return t.errorOther;
+export function errorText(strings: MinuteTopupStrings, code: ClientErrorCode): string {
+  if (code === 'network') return strings.errorNetwork;
+  if (code === 'unauthorized' || code === 'forbidden') return strings.errorUnauthorized;
+  if (code === 'no_token') return strings.errorNoToken;
+  if (code === 'account_not_found') return strings.errorAccount;
+  if (code === 'payment_declined') return strings.errorDeclined;
+  if (code === 'server_error' || code === 'internal_error') return strings.errorServer;
+  return strings.errorOther;
 }

@@ -10,7 +10,7 @@ export { createApiClient, ApiError, type ApiClient, type ClientErrorCode } from 
 export { en, type MinuteTopupStrings } from './i18n.js';
 export { createFormat } from './format.js';
 export type { PurchaseEventDetail, ErrorEventDetail, UpgradeEventDetail } from './events.js';
-export type * from '../server/contract.js';
+export type * from '../contract/index.js';
 
 const elements = {
   'minute-topup': MinuteTopup,

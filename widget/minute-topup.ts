@@ -20,9 +20,9 @@ import { base, PARTS } from './styles.js';
  * @tagname minute-topup
  * @summary Buy extra voice minutes: card, usage banner, purchase dialog and history.
  * @slot - Optional own layout of `<minute-topup-banner>` and `<minute-topup-card>` (replaces the default one).
- * @event minute-topup-purchase - A package was bought. `detail: {purchase, balance}`.
- * @event minute-topup-error - Loading or buying failed. `detail: {code, message}`; `code` `no_token` when `fetchToken` gave no token.
- * @event minute-topup-upgrade - Cancelable; from the card's upgrade link. `detail: {href, recommendation}`.
+ * @event {CustomEvent<PurchaseEventDetail>} minute-topup-purchase - A package was bought. `detail: {purchase, balance}`.
+ * @event {CustomEvent<ErrorEventDetail>} minute-topup-error - Loading or buying failed. `detail: {code, message}`; `code` `no_token` when `fetchToken` gave no token.
+ * @event {CustomEvent<UpgradeEventDetail>} minute-topup-upgrade - Cancelable; from the card's upgrade link. `detail: {href, recommendation}`.
  * @csspart banner - (default layout) The banner's box, exported from `<minute-topup-banner>` like every part of the parts below.
  * @csspart card - (default layout) The card's box, exported from `<minute-topup-card>`.
  * @csspart dialog - The purchase dialog.
@@ -76,7 +76,8 @@ export class MinuteTopup extends LitElement {
   private store?: TopupStore;
   private api?: ApiClient;
   private unsubscribe?: () => void;
-  private format?: [string, Format];
+  /** Formatters for the last locale and currency, made again only when either changes. */
+  private cachedFormat?: [key: string, format: Format];
   private observer = new MutationObserver(() => this.requestUpdate());
 
   connectedCallback() {
@@ -115,16 +116,17 @@ export class MinuteTopup extends LitElement {
         void this.load();
       }
     }
-    const s = this.snapshot;
-    if (!this.store || !s) return;
-    const currency = s.catalog?.currency ?? 'USD';
+    const snapshot = this.snapshot;
+    if (!this.store || !snapshot) return;
+    const currency = snapshot.catalog?.currency ?? 'USD';
     const key = `${this.locale}|${currency}`;
-    if (this.format?.[0] !== key) this.format = [key, createFormat(this.locale, currency)];
+    if (this.cachedFormat?.[0] !== key)
+      this.cachedFormat = [key, createFormat(this.locale, currency)];
     this.ctx = {
-      state: s,
+      state: snapshot,
       store: this.store,
-      t: { ...en, ...this.strings },
-      f: this.format[1],
+      strings: { ...en, ...this.strings },
+      format: this.cachedFormat[1],
       upgradeHref: this.upgradeHref,
     };
   }
@@ -144,14 +146,14 @@ export class MinuteTopup extends LitElement {
       purchase: (detail) => emit(this, 'minute-topup-purchase', detail),
       error: (detail) => emit(this, 'minute-topup-error', detail),
     });
-    this.unsubscribe = this.store.subscribe((s) => (this.snapshot = s));
+    this.unsubscribe = this.store.subscribe((snapshot) => (this.snapshot = snapshot));
     this.snapshot = this.store.snapshot;
     void this.load();
   }
 
   render() {
     const last = this.snapshot?.lastPurchase;
-    const c = this.ctx;
+    const context = this.ctx;
     return html`${
         this.childElementCount
           ? html`<slot></slot>`
@@ -162,10 +164,10 @@ export class MinuteTopup extends LitElement {
       <minute-topup-history exportparts=${PARTS}></minute-topup-history>
       <div role="status" class="sr-only">
         ${
-          last && c
-            ? c.t.purchased(
-                c.f.number(last.purchase.minutes),
-                c.f.minutes(last.balance.extra.remainingSeconds),
+          last && context
+            ? context.strings.purchased(
+                context.format.number(last.purchase.minutes),
+                context.format.minutes(last.balance.extra.remainingSeconds),
               )
             : ''
         }

@@ -4,48 +4,72 @@ import type {
   PurchaseDto,
   PurchaseResultDto,
   RecommendationDto,
-} from '../server/contract.js';
-import { ApiError, type ApiClient, type ClientErrorCode } from './api-client.js';
+} from '../contract/index.js';
+import { ApiError, type ApiClient } from './api-client.js';
+import type { ErrorEventDetail, PurchaseEventDetail } from './events.js';
 import { newIdempotencyKey } from './idempotency-key.js';
 
-export interface StoreError {
-  code: ClientErrorCode;
-  message: string;
-}
+/**
+ * The confirmation in the dialog. A purchase under way or failed carries its
+ * package and its idempotency key: one key per confirmation, reused by every
+ * retry, gone with the state when it returns to `idle` (success, a new
+ * selection, or closing after a definite answer).
+ */
+export type BuyingState =
+  | { kind: 'idle' }
+  | {
+      kind: 'pending';
+      packageId: string;
+      key: string;
+      /** A retry of a confirmation without a definite answer (see `failed`). */
+      unconfirmed: boolean;
+    }
+  | {
+      kind: 'failed';
+      packageId: string;
+      /** Absent when even making the key failed: nothing was sent. */
+      key?: string;
+      error: ErrorEventDetail;
+      /**
+       * No definite answer (network error, 409, 5xx): it may have been charged.
+       * The state stays, across closing the dialog, until a retry gets one; the
+       * selection is locked meanwhile.
+       */
+      unconfirmed: boolean;
+    };
+
+/** Whether the package may not change: a purchase is under way or may have gone through. */
+export const selectionLocked = (buying: BuyingState) =>
+  buying.kind === 'pending' || (buying.kind === 'failed' && buying.unconfirmed);
 
 /** Everything the views render. Immutable: every change publishes a new object. */
 export interface Snapshot {
   status: 'loading' | 'ready' | 'error';
   /** Why loading failed (status `error`). */
-  error: StoreError | null;
+  error: ErrorEventDetail | null;
   catalog: CatalogDto | null;
   balance: BalanceDto | null;
   /** Newest first; `null` until loaded. */
   purchases: PurchaseDto[] | null;
   /** Why the list of packages could not be loaded (while `purchases` is `null`). */
-  purchasesError: StoreError | null;
+  purchasesError: ErrorEventDetail | null;
   recommendation: RecommendationDto | null;
   dialogOpen: boolean;
   historyOpen: boolean;
+  /** The package chosen in the dialog (while buying, the one being bought). */
   selectedId: string | null;
-  /** The state of the confirmation in the dialog. */
-  buying: 'idle' | 'pending' | 'error';
-  buyError: StoreError | null;
-  /**
-   * The last confirmation got no definite answer (network error, 5xx): it may
-   * have been charged. Its package and idempotency key are kept, across closing
-   * the dialog, until a retry gets a definite answer; the selection is locked.
-   */
-  buyUnconfirmed: boolean;
+  buying: BuyingState;
   /** The last successful purchase (announced by the root). */
   lastPurchase: PurchaseResultDto | null;
 }
 
 /** Outward facts, turned into DOM events by the root. */
 export interface StoreEvents {
-  purchase?(result: PurchaseResultDto): void;
-  error?(error: StoreError): void;
+  purchase?(result: PurchaseEventDetail): void;
+  error?(error: ErrorEventDetail): void;
 }
+
+const idle: BuyingState = { kind: 'idle' };
 
 const initial: Snapshot = {
   status: 'loading',
@@ -58,24 +82,22 @@ const initial: Snapshot = {
   dialogOpen: false,
   historyOpen: false,
   selectedId: null,
-  buying: 'idle',
-  buyError: null,
-  buyUnconfirmed: false,
+  buying: idle,
   lastPurchase: null,
 };
 
 /** An `ApiError` as it is; anything else thrown is a bug or a broken page: `unexpected`. */
-const toError = (e: unknown): StoreError =>
+const toError = (e: unknown): ErrorEventDetail =>
   e instanceof ApiError
     ? { code: e.code, message: e.message }
     : { code: 'unexpected', message: e instanceof Error ? e.message : String(e) };
 
 /**
- * No definite answer: the purchase may have gone through (no response, 409,
- * 5xx, or a throw while it was under way).
+ * A definite answer: the purchase did not go through. Anything else (no
+ * response, 409, 5xx, or a throw while it was under way) may have charged.
  */
-const unconfirmed = (e: unknown) =>
-  !(e instanceof ApiError) || e.code === 'network' || e.status === 409 || e.status >= 500;
+const definite = (e: unknown) =>
+  e instanceof ApiError && e.code !== 'network' && e.status !== 409 && e.status < 500;
 
 /**
  * The widget's state and actions, free of the DOM: actions call the API and
@@ -83,17 +105,12 @@ const unconfirmed = (e: unknown) =>
  *
  * @example
  * const store = new TopupStore(createApiClient({ base, accountId, token: () => token }));
- * store.subscribe((s) => render(s));
+ * store.subscribe((snapshot) => render(snapshot));
  * await store.load();
  */
 export class TopupStore {
   snapshot: Snapshot = initial;
-  private listeners = new Set<(s: Snapshot) => void>();
-  /**
-   * One key per confirmation: kept across retries, dropped on success, new
-   * selection or close; kept until a definite answer while `buyUnconfirmed`.
-   */
-  private key: string | null = null;
+  private listeners = new Set<(snapshot: Snapshot) => void>();
   /** Only the newest load (and list load) may publish its result. */
   private loads = 0;
   private lists = 0;
@@ -104,14 +121,14 @@ export class TopupStore {
     private newKey: () => string = newIdempotencyKey,
   ) {}
 
-  subscribe(listener: (s: Snapshot) => void): () => void {
+  subscribe(listener: (snapshot: Snapshot) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   private set(patch: Partial<Snapshot>) {
     this.snapshot = Object.freeze({ ...this.snapshot, ...patch });
-    for (const l of this.listeners) l(this.snapshot);
+    for (const listener of this.listeners) listener(this.snapshot);
   }
 
   private fail(e: unknown) {
@@ -122,10 +139,10 @@ export class TopupStore {
 
   /** Catalog, balance, packages and advice in one round of parallel requests. */
   async load(): Promise<void> {
-    const n = ++this.loads;
-    const list = ++this.lists;
+    const load = ++this.loads;
+    const listLoad = ++this.lists;
     this.set({ status: 'loading', error: null });
-    let listError: StoreError | null = null;
+    let listError: ErrorEventDetail | null = null;
     try {
       const [catalog, balance, purchases, recommendation] = await Promise.all([
         this.api.catalog(),
@@ -133,9 +150,9 @@ export class TopupStore {
         this.api.purchases().catch((e) => ((listError = toError(e)), null)),
         this.api.recommendation().catch(() => null),
       ]);
-      if (n !== this.loads) return;
+      if (load !== this.loads) return;
       // A list known before stays when only its refresh failed.
-      const newList = list === this.lists && (purchases || !this.snapshot.purchases);
+      const newList = listLoad === this.lists && (purchases || !this.snapshot.purchases);
       this.set({
         status: 'ready',
         catalog,
@@ -144,90 +161,93 @@ export class TopupStore {
         ...(newList && { purchases: purchases?.purchases ?? null, purchasesError: listError }),
       });
     } catch (e) {
-      if (n === this.loads) this.set({ status: 'error', error: this.fail(e) });
+      if (load === this.loads) this.set({ status: 'error', error: this.fail(e) });
     }
   }
 
   /** The list of packages alone (history, Retry in the history, after a purchase). */
   async loadPurchases(): Promise<void> {
-    const n = ++this.lists;
+    const listLoad = ++this.lists;
     try {
       const { purchases } = await this.api.purchases();
-      if (n === this.lists) this.set({ purchases, purchasesError: null });
+      if (listLoad === this.lists) this.set({ purchases, purchasesError: null });
     } catch (e) {
-      if (n === this.lists && !this.snapshot.purchases) this.set({ purchasesError: this.fail(e) });
+      if (listLoad === this.lists && !this.snapshot.purchases)
+        this.set({ purchasesError: this.fail(e) });
     }
   }
 
   /** Balance and list again: after a purchase whose answer was lost. */
   private async refresh(): Promise<void> {
-    const n = this.loads;
+    const load = this.loads;
     const [balance] = await Promise.all([
       this.api.balance().catch(() => null),
       this.loadPurchases(),
     ]);
-    if (balance && n === this.loads) this.set({ balance });
+    if (balance && load === this.loads) this.set({ balance });
   }
 
   openDialog(): void {
     // A purchase in flight, or without a definite answer, keeps its key and
-    // selection (and its error and Retry): it can only complete once.
-    if (this.snapshot.buying === 'pending' || this.snapshot.buyUnconfirmed)
+    // package (and its error and Retry): it can only complete once.
+    if (selectionLocked(this.snapshot.buying))
       return this.set({ dialogOpen: true, historyOpen: false });
     const packages = this.snapshot.catalog?.packages ?? [];
-    const popular = packages.find((p) => p.popular) ?? packages[0];
-    this.key = null;
+    const popular = packages.find((pkg) => pkg.popular) ?? packages[0];
     this.set({
       dialogOpen: true,
       historyOpen: false,
       selectedId: popular?.id ?? null,
-      buying: 'idle',
-      buyError: null,
+      buying: idle,
     });
   }
 
   closeDialog(): void {
-    if (!this.snapshot.dialogOpen) return;
-    if (this.snapshot.buying === 'pending') return this.set({ dialogOpen: false });
-    if (this.snapshot.buyUnconfirmed) {
+    const { dialogOpen, buying } = this.snapshot;
+    if (!dialogOpen) return;
+    if (buying.kind === 'pending') return this.set({ dialogOpen: false });
+    if (buying.kind === 'failed' && buying.unconfirmed) {
       // It may have gone through: show what the API knows now.
       this.set({ dialogOpen: false });
       return void this.refresh();
     }
-    this.key = null;
-    this.set({ dialogOpen: false, buying: 'idle', buyError: null });
+    this.set({ dialogOpen: false, buying: idle });
   }
 
   select(packageId: string): void {
-    const { buying, buyUnconfirmed, selectedId } = this.snapshot;
-    if (buying === 'pending' || buyUnconfirmed || packageId === selectedId) return;
-    this.key = null;
-    this.set({ selectedId: packageId, buying: 'idle', buyError: null });
+    const { buying, selectedId } = this.snapshot;
+    if (selectionLocked(buying) || packageId === selectedId) return;
+    this.set({ selectedId: packageId, buying: idle });
   }
 
   /**
-   * Buy the selected package. A second call while one is pending does nothing.
-   * Never rejects: whatever fails, even unexpectedly, ends as an error in the
-   * dialog and a `minute-topup-error` event.
+   * Buy the selected package, or retry the failed purchase with its key. A
+   * second call while one is pending does nothing. Never rejects: whatever
+   * fails, even unexpectedly, ends as an error in the dialog and a
+   * `minute-topup-error` event.
    */
   async confirm(): Promise<void> {
     const { selectedId, buying } = this.snapshot;
-    if (!selectedId || buying === 'pending') return;
-    // Whether the request may have left: a failure before it is a definite "no".
-    let sent = false;
+    if (!selectedId || buying.kind === 'pending') return;
+    const retry = buying.kind === 'failed' ? buying : undefined;
+    const packageId = retry?.packageId ?? selectedId;
+    let key = retry?.key;
+    let unconfirmed = retry?.unconfirmed ?? false;
     try {
-      const key = (this.key ??= this.newKey());
-      this.set({ buying: 'pending', buyError: null });
-      sent = true;
-      const result = await this.api.purchase(selectedId, key);
-      this.key = null;
+      key ??= this.newKey();
+      this.set({ buying: { kind: 'pending', packageId, key, unconfirmed } });
+      // From here the request may have left: only a definite answer settles it.
+      unconfirmed = true;
+      const result = await this.api.purchase(packageId, key);
       const known = this.snapshot.purchases;
       this.set({
         balance: result.balance,
-        purchases: known && [result.purchase, ...known.filter((p) => p.id !== result.purchase.id)],
+        purchases: known && [
+          result.purchase,
+          ...known.filter((purchase) => purchase.id !== result.purchase.id),
+        ],
         dialogOpen: false,
-        buying: 'idle',
-        buyUnconfirmed: false,
+        buying: idle,
         lastPurchase: result,
       });
       // Without the list before, the new purchase alone would pass for all of it.
@@ -238,12 +258,10 @@ export class TopupStore {
         () => {},
       );
     } catch (e) {
-      // The key survives: a retry of this confirmation cannot charge twice.
-      this.set({
-        buying: 'error',
-        buyError: this.fail(e),
-        buyUnconfirmed: sent ? unconfirmed(e) : this.snapshot.buyUnconfirmed,
-      });
+      // The key stays with the failed purchase: a retry cannot charge twice.
+      const error = this.fail(e);
+      unconfirmed &&= !definite(e);
+      this.set({ buying: { kind: 'failed', packageId, key, error, unconfirmed } });
     }
   }
 

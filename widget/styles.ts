@@ -27,8 +27,8 @@ export const base = css`
     --_danger-bg: var(--minute-topup-color-danger-background, #fde7e7);
     --_on-info: var(--minute-topup-color-on-info, var(--_text));
     --_on-warning: var(--minute-topup-color-on-warning, var(--_text));
-    --_r: var(--minute-topup-radius, 8px);
-    --_s: var(--minute-topup-spacing, 1rem);
+    --_radius: var(--minute-topup-radius, 8px);
+    --_spacing: var(--minute-topup-spacing, 1rem);
     color: var(--_text);
   }
   :host([hidden]) {
@@ -39,18 +39,18 @@ export const base = css`
   }
   h2 {
     font-size: 1.15em;
-    margin: 0 0 calc(var(--_s) * 0.75);
+    margin: 0 0 calc(var(--_spacing) * 0.75);
   }
   p {
-    margin: 0 0 calc(var(--_s) * 0.5);
+    margin: 0 0 calc(var(--_spacing) * 0.5);
   }
   button,
   a.button {
     font: inherit;
     display: inline-block;
     text-decoration: none;
-    padding: calc(var(--_s) * 0.5) var(--_s);
-    border-radius: var(--_r);
+    padding: calc(var(--_spacing) * 0.5) var(--_spacing);
+    border-radius: var(--_radius);
     border: 1px solid var(--_accent);
     background: var(--_surface);
     color: var(--_accent);
@@ -71,14 +71,14 @@ export const base = css`
   .box {
     background: var(--_surface);
     border: 1px solid var(--_border);
-    border-radius: var(--_r);
-    padding: var(--_s);
+    border-radius: var(--_radius);
+    padding: var(--_spacing);
   }
   .row,
   .actions {
     display: flex;
     flex-wrap: wrap;
-    gap: calc(var(--_s) * 0.5);
+    gap: calc(var(--_spacing) * 0.5);
     align-items: center;
   }
   .row {
@@ -90,8 +90,11 @@ export const base = css`
   .error {
     color: var(--minute-topup-color-on-danger-background, var(--_danger));
     background: var(--_danger-bg);
-    border-radius: var(--_r);
-    padding: calc(var(--_s) * 0.5);
+    border-radius: var(--_radius);
+    padding: calc(var(--_spacing) * 0.5);
+  }
+  .failure > p {
+    margin: 0 0 calc(var(--_spacing) * 0.5);
   }
   .bar {
     display: block;
@@ -117,8 +120,8 @@ export const base = css`
     color: inherit;
     background: var(--_surface);
     border: none;
-    border-radius: var(--_r);
-    padding: calc(var(--_s) * 1.5);
+    border-radius: var(--_radius);
+    padding: calc(var(--_spacing) * 1.5);
     width: min(36rem, calc(100vw - 2rem));
   }
   dialog::backdrop {

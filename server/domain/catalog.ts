@@ -1,4 +1,4 @@
-import type { CatalogDto, PackageDto, PlanTierDto } from '../contract.js';
+import type { CatalogDto, PackageDto, PlanTierDto } from '../../contract/index.js';
 import { DomainError } from './errors.js';
 
 export interface PackageDef {

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../contract.js';
+import type { ErrorCode } from '../../contract/index.js';
 
 /**
  * An error the domain or the ledger raises on purpose. It carries a stable

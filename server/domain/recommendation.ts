@@ -1,4 +1,5 @@
-import type { PlanTierDto, RecommendationDto } from '../contract.js';
+import type { PlanTierDto, RecommendationDto } from '../../contract/index.js';
+import { allowanceSeconds } from './counters.js';
 
 /** What one billing cycle cost and used, from the ledger's per-cycle counters. */
 export interface CycleSummary {
@@ -37,7 +38,7 @@ export function recommendUpgrade(
   const averageUsageSeconds = Math.round(used / considered);
   const averageMonthlyCostMinor = currentPlan.priceMinor + averageTopupSpendMinor;
   const monthlySavingMinor = next ? averageMonthlyCostMinor - next.priceMinor : 0;
-  const nextPlanCoversAverage = next ? next.monthlyMinutes * 60 >= averageUsageSeconds : false;
+  const nextPlanCoversAverage = next ? allowanceSeconds(next) >= averageUsageSeconds : false;
   return {
     recommend: next !== null && cyclesWithTopups >= HABIT_CYCLES && monthlySavingMinor >= 0,
     currency,

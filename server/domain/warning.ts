@@ -1,10 +1,14 @@
-import type { WarningLevel } from '../contract.js';
+import type { WarningLevel } from '../../contract/index.js';
+import { planRemainingSeconds } from './counters.js';
+
+/** The share of the allowance at or below which minutes are `low`, unless configured. */
+export const DEFAULT_LOW_THRESHOLD = 0.2;
 
 export interface WarningInput {
   allowanceSeconds: number;
   planUsedSeconds: number;
   extraRemainingSeconds: number;
-  /** Fraction of the allowance at or below which the balance is `low` (default 0.2). */
+  /** Fraction of the allowance at or below which the balance is `low` (default `DEFAULT_LOW_THRESHOLD`). */
   lowThreshold: number;
 }
 
@@ -17,7 +21,7 @@ export interface WarningInput {
  * - `empty` when both are gone (further use is overage).
  */
 export function warningLevel(input: WarningInput): WarningLevel {
-  const planRemaining = Math.max(0, input.allowanceSeconds - input.planUsedSeconds);
+  const planRemaining = planRemainingSeconds(input.allowanceSeconds, input.planUsedSeconds);
   if (planRemaining === 0) return input.extraRemainingSeconds > 0 ? 'exhausted' : 'empty';
   // Compare in integers: remaining ≤ threshold × allowance, threshold as a
   // fraction of 10 000 so that 0.2 never becomes 0.19999….

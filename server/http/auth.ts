@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { sign, verify } from 'hono/jwt';
-import type { Clock } from '../ledger.js';
+import type { Clock } from '../clock.js';
 import { HttpError } from './errors.js';
 
 /** Who is calling: the host's backend (secret key) or a widget for one account. */

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { ErrorBody, ErrorCode } from '../contract.js';
+import type { ErrorBody, ErrorCode } from '../../contract/index.js';
 import { DomainError } from '../domain/errors.js';
 
 const statusOf: Record<ErrorCode, ContentfulStatusCode> = {

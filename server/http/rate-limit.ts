@@ -1,5 +1,5 @@
 import type { Context, Env, Input, MiddlewareHandler } from 'hono';
-import type { Clock } from '../ledger.js';
+import type { Clock } from '../clock.js';
 import { HttpError } from './errors.js';
 
 /**

@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
-import type { PurchaseListDto } from '../contract.js';
+import type { PurchaseListDto } from '../../contract/index.js';
 import { accountAccess, secretOnly, type AuthEnv } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
 import { idempotencyKeySchema, idSchema, jsonBody, pathId, schemas } from '../http/validation.js';
-import type { Clock, Ledger } from '../ledger.js';
+import type { Clock } from '../clock.js';
+import type { Ledger } from '../ledger/ledger.js';
 import { rateLimit } from '../http/rate-limit.js';
 
 /** `/v1/accounts/:id/…`: balances, packages, usage and upgrade advice. */
@@ -45,7 +46,7 @@ export function accountRoutes(
     })
     .get('/:id/balance', accountAccess, async (c) => c.json(await ledger.balance(pathId(c))))
     .get('/:id/purchases', accountAccess, async (c) => {
-      const body: PurchaseListDto = { purchases: await ledger.purchases(pathId(c)) };
+      const body: PurchaseListDto = { purchases: await ledger.listPurchases(pathId(c)) };
       return c.json(body);
     })
     .post('/:id/purchases', accountAccess, purchaseLimit, jsonBody(schemas.purchase), async (c) => {
@@ -58,7 +59,7 @@ export function accountRoutes(
         );
       }
       const { packageId } = c.req.valid('json');
-      return c.json(await ledger.purchase(id, packageId, key.data), 201);
+      return c.json(await ledger.buy(id, packageId, key.data), 201);
     })
     .post('/:id/usage', secretOnly, jsonBody(schemas.usage), async (c) => {
       const { callId, seconds, occurredAt } = c.req.valid('json');

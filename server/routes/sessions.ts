@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
-import type { SessionDto } from '../contract.js';
+import type { SessionDto } from '../../contract/index.js';
 import { secretOnly, type AuthEnv, type TokenIssuer } from '../http/auth.js';
 import { jsonBody, schemas } from '../http/validation.js';
-import type { Clock, Ledger } from '../ledger.js';
+import type { Clock } from '../clock.js';
+import type { Ledger } from '../ledger/ledger.js';
 import { rateLimit } from '../http/rate-limit.js';
 import type { z } from 'zod';
 

@@ -29,7 +29,8 @@ interface Cached {
 
 /**
  * `GET /widget/minute-topup.js` and its source map, straight from the built
- * `dist/` folder (`dir`), for any page on any origin (DESIGN §7): CORS `*`, a
+ * `dist/` folder (`dir`), for any page on any origin (the embedding recipe
+ * loads the widget from the API, demo or not): CORS `*`, a
  * strong ETag (a hash of the content) answered with 304 on a matching
  * `If-None-Match`, and a short public cache. Each file is read once and again
  * only when its modification time or size changes (a rebuild); a request

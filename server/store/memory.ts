@@ -1,3 +1,4 @@
+import { addCounters, emptyCounters } from '../domain/counters.js';
 import type {
   AccountRow,
   CycleCounters,
@@ -103,21 +104,8 @@ export class MemoryStore implements LedgerStore {
       },
       async addToCycle(accountId, cycleStartMs, d) {
         const k = key(accountId, cycleStartMs);
-        const c = s.cycles.get(k) ?? {
-          accountId,
-          cycleStartMs,
-          planUsedSeconds: 0,
-          extraUsedSeconds: 0,
-          overageSeconds: 0,
-          topupCount: 0,
-          topupSpendMinor: 0,
-        };
-        c.planUsedSeconds += d.planUsedSeconds ?? 0;
-        c.extraUsedSeconds += d.extraUsedSeconds ?? 0;
-        c.overageSeconds += d.overageSeconds ?? 0;
-        c.topupCount += d.topupCount ?? 0;
-        c.topupSpendMinor += d.topupSpendMinor ?? 0;
-        s.cycles.set(k, c);
+        const counters = addCounters(s.cycles.get(k) ?? emptyCounters(), d);
+        s.cycles.set(k, { ...counters, accountId, cycleStartMs });
       },
       async activePurchases(accountId) {
         return [...s.purchases.values()]
@@ -129,6 +117,7 @@ export class MemoryStore implements LedgerStore {
         if (!p || seconds > p.remainingSeconds) throw new Error('overdrawn package');
         p.remainingSeconds -= seconds;
         if (p.remainingSeconds === 0) p.status = 'used';
+        return { usedUp: p.status === 'used' };
       },
       async insertPurchase(row) {
         if (s.purchases.has(row.id)) throw new Error('duplicate purchase id');

@@ -1,25 +1,22 @@
-import { isPostgresUrl, sqlitePathOrPostgresUrl } from '../config.js';
+import { isPostgresUrl, type OpenStoreOptions } from './options.js';
 import type { LedgerStore } from './types.js';
 
-export interface OpenStoreOptions {
-  /** SQLite group commit: transactions per COMMIT at most (1: off). */
-  sqliteMaxBatch?: number;
-}
-
 /**
- * Opens the store `DATABASE_URL` names: PostgreSQL for postgres:// URLs, else
- * a SQLite file (a path, or a `file:` URL made one). Any other scheme throws
- * the `ConfigError` of `sqlitePathOrPostgresUrl` before anything is created.
+ * Opens the store a `DATABASE_URL` names, as `loadConfig` resolved it (a
+ * `file:` URL already made a path, any other scheme refused): PostgreSQL for
+ * postgres:// URLs, else a SQLite file. Only the store asked for is loaded.
  */
 export async function openStore(
   databaseUrl: string,
   options: OpenStoreOptions = {},
 ): Promise<LedgerStore> {
-  const target = sqlitePathOrPostgresUrl(databaseUrl);
-  if (isPostgresUrl(target)) {
+  if (isPostgresUrl(databaseUrl)) {
     const { PostgresStore } = await import('./postgres.js');
-    return PostgresStore.open(target);
+    return PostgresStore.open(databaseUrl, {
+      poolMax: options.postgresPoolMax,
+      pipeline: options.postgresPipeline,
+    });
   }
   const { SqliteStore } = await import('./sqlite.js');
-  return new SqliteStore(target, { maxBatch: options.sqliteMaxBatch });
+  return new SqliteStore(databaseUrl, { maxBatch: options.sqliteMaxBatch });
 }

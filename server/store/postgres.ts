@@ -1,5 +1,7 @@
 import pg from 'pg';
+import { STORE_DEFAULTS } from './options.js';
 import { postgresMigrations } from './postgres-migrations.js';
+import { SQL, type StatementName } from './postgres-sql.js';
 import {
   accountFrom,
   chargedValues,
@@ -15,94 +17,17 @@ import {
 import type { LedgerAudit, LedgerStore, LedgerTx, TransactOptions, UsageRow } from './types.js';
 
 export interface PostgresStoreOptions {
-  /** Connections in the pool: `PGPOOL_MAX` from the environment, else 10. */
+  /** Connections in the pool (`loadConfig`: `PGPOOL_MAX`). */
   poolMax?: number;
   /**
    * Send `BEGIN` in the same round trip as a transaction's first statement
-   * (node-postgres pipeline mode). Default on; `PG_PIPELINE=0` turns it off.
+   * (node-postgres pipeline mode). Default on (`loadConfig`: `PG_PIPELINE=0` turns it off).
    */
   pipeline?: boolean;
 }
 
 /** Key of the advisory lock that serialises migrators ("mtop"). */
 const MIGRATION_LOCK_KEY = 0x6d746f70;
-
-/**
- * The hot statements, as named (prepared once per connection) queries. Each
- * transaction of the ledger locks its account row first (`accountForUpdate`),
- * so the writes of one account are serialised across every process sharing
- * the database while different accounts proceed in parallel.
- */
-const SQL = {
-  account: `SELECT id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
-    active_packages FROM accounts WHERE id = $1`,
-  accountForUpdate: `SELECT id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
-    active_packages FROM accounts WHERE id = $1 FOR UPDATE`,
-  insertAccount: `INSERT INTO accounts (id, plan_id, cycle_anchor_ms, created_at_ms)
-    VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
-  updateAccount: 'UPDATE accounts SET plan_id = $2, cycle_anchor_ms = $3 WHERE id = $1',
-  adjustExtra: `UPDATE accounts SET extra_remaining_seconds = extra_remaining_seconds + $2,
-    active_packages = active_packages + $3 WHERE id = $1`,
-  getCycle: `SELECT plan_used_seconds, extra_used_seconds, overage_seconds, topup_count,
-    topup_spend_minor FROM cycles WHERE account_id = $1 AND cycle_start_ms = $2`,
-  addToCycle: `INSERT INTO cycles (account_id, cycle_start_ms, plan_used_seconds,
-      extra_used_seconds, overage_seconds, topup_count, topup_spend_minor)
-    VALUES ($1, $2, $3, $4, $5, $6, $7)
-    ON CONFLICT (account_id, cycle_start_ms) DO UPDATE SET
-      plan_used_seconds = cycles.plan_used_seconds + EXCLUDED.plan_used_seconds,
-      extra_used_seconds = cycles.extra_used_seconds + EXCLUDED.extra_used_seconds,
-      overage_seconds = cycles.overage_seconds + EXCLUDED.overage_seconds,
-      topup_count = cycles.topup_count + EXCLUDED.topup_count,
-      topup_spend_minor = cycles.topup_spend_minor + EXCLUDED.topup_spend_minor`,
-  activePurchases: `SELECT id, remaining_seconds FROM purchases
-    WHERE account_id = $1 AND status = 'active' ORDER BY seq`,
-  draw: `UPDATE purchases SET remaining_seconds = remaining_seconds - $2,
-      status = CASE WHEN remaining_seconds - $2 = 0 THEN 'used' ELSE 'active' END
-    WHERE id = $1`,
-  insertPurchase: `INSERT INTO purchases (id, account_id, package_id, name, minutes, price_minor,
-      currency, purchased_at_ms, total_seconds, remaining_seconds, status, payment_ref,
-      idempotency_key)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-  listPurchases: 'SELECT * FROM purchases WHERE account_id = $1 ORDER BY seq DESC',
-  purchaseByKey: 'SELECT * FROM purchases WHERE account_id = $1 AND idempotency_key = $2',
-  /** The usage and its allocations (in allocation order) in one round trip. */
-  findUsage: `SELECT u.*, COALESCE(
-      (SELECT json_agg(json_build_array(a.purchase_id, a.seconds) ORDER BY a.ord)
-       FROM usage_allocations a WHERE a.account_id = u.account_id AND a.call_id = u.call_id),
-      '[]'::json) AS allocations
-    FROM usages u WHERE u.account_id = $1 AND u.call_id = $2`,
-  /** The usage row and all of its allocation rows in one statement. */
-  insertUsage: `WITH u AS (
-      INSERT INTO usages (account_id, call_id, seconds, occurred_at_ms, cycle_start_ms,
-        from_plan_seconds, overage_seconds, response)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-      RETURNING account_id, call_id
-    )
-    INSERT INTO usage_allocations (account_id, call_id, purchase_id, seconds, ord)
-    SELECT u.account_id, u.call_id, a.purchase_id, a.seconds, a.ord
-    FROM u, unnest($9::text[], $10::bigint[]) WITH ORDINALITY AS a (purchase_id, seconds, ord)`,
-  findIntent: 'SELECT * FROM purchase_intents WHERE account_id = $1 AND idempotency_key = $2',
-  insertIntent: `INSERT INTO purchase_intents (account_id, idempotency_key, package_id, status,
-    response, created_at_ms, package_name, minutes, price_minor, currency)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-  deleteIntent: `DELETE FROM purchase_intents
-    WHERE account_id = $1 AND idempotency_key = $2 AND status = 'pending'`,
-  completeIntent: `UPDATE purchase_intents SET status = 'completed', response = $3
-    WHERE account_id = $1 AND idempotency_key = $2`,
-  pendingIntents: "SELECT * FROM purchase_intents WHERE status = 'pending' ORDER BY created_at_ms",
-} as const;
-
-type Name = keyof typeof SQL;
-
-function envInt(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`${name} must be a positive integer, got "${raw}".`);
-  }
-  return value;
-}
 
 /**
  * The ledger on PostgreSQL, shared by any number of API processes. Each
@@ -122,10 +47,10 @@ export class PostgresStore implements LedgerStore {
   ) {}
 
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    const pipeline = options.pipeline ?? process.env.PG_PIPELINE !== '0';
+    const pipeline = options.pipeline ?? STORE_DEFAULTS.postgresPipeline;
     const pool = new pg.Pool({
       connectionString: url,
-      max: options.poolMax ?? envInt('PGPOOL_MAX') ?? 10,
+      max: options.poolMax ?? STORE_DEFAULTS.postgresPoolMax,
       idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: 5_000,
       // A transaction never waits on anything but the database; one left idle
@@ -231,9 +156,9 @@ export class PostgresStore implements LedgerStore {
 }
 
 function createTx(client: pg.PoolClient): LedgerTx {
-  const run = (name: Name, values: unknown[]) =>
+  const run = (name: StatementName, values: unknown[]) =>
     client.query<Row>({ name: `mt_${name}`, text: SQL[name], values });
-  const one = async (name: Name, values: unknown[]) => (await run(name, values)).rows[0];
+  const one = async (name: StatementName, values: unknown[]) => (await run(name, values)).rows[0];
 
   return {
     async getAccount(id, forUpdate = false) {
@@ -266,8 +191,9 @@ function createTx(client: pg.PoolClient): LedgerTx {
       }));
     },
     async drawFromPurchase(purchaseId, seconds) {
-      const { rowCount } = await run('draw', [purchaseId, seconds]);
+      const { rowCount, rows } = await run('draw', [purchaseId, seconds]);
       if (rowCount !== 1) throw new Error(`drawFromPurchase: no purchase ${purchaseId}`);
+      return { usedUp: rows[0]?.status === 'used' };
     },
     async insertPurchase(p) {
       await run('insertPurchase', [

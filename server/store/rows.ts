@@ -1,3 +1,4 @@
+import { COUNTER_NAMES } from '../domain/counters.js';
 import type {
   AccountRow,
   CycleCounters,
@@ -162,11 +163,5 @@ export async function sqlAudit(all: (sql: string) => Row[] | Promise<Row[]>): Pr
 
 /** The values of a cycle-counter delta, in the column order of the stores' `addToCycle`. */
 export function cycleDeltaValues(d: Partial<CycleCounters>): number[] {
-  return [
-    d.planUsedSeconds ?? 0,
-    d.extraUsedSeconds ?? 0,
-    d.overageSeconds ?? 0,
-    d.topupCount ?? 0,
-    d.topupSpendMinor ?? 0,
-  ];
+  return COUNTER_NAMES.map((name) => d[name] ?? 0);
 }

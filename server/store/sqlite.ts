@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { STORE_DEFAULTS } from './options.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
+import { prepareStatements } from './sqlite-statements.js';
 import {
   accountFrom,
   chargedValues,
@@ -21,7 +23,7 @@ export interface SqliteStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /**
    * Group commit: how many transactions that arrive together may share one
-   * COMMIT (one fsync). 1 turns grouping off. Default 64.
+   * COMMIT (one fsync). 1 turns grouping off. Default `STORE_DEFAULTS.sqliteMaxBatch`.
    */
   maxBatch?: number;
 }
@@ -65,7 +67,7 @@ export class SqliteStore implements LedgerStore {
     this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    this.maxBatch = Math.max(1, options.maxBatch ?? 64);
+    this.maxBatch = Math.max(1, options.maxBatch ?? STORE_DEFAULTS.sqliteMaxBatch);
     this.migrate();
     this.tx = this.createTx();
     this.sql = {
@@ -162,83 +164,7 @@ export class SqliteStore implements LedgerStore {
   }
 
   private createTx(): LedgerTx {
-    const db = this.db;
-    const q = {
-      getAccount: db.prepare('SELECT * FROM accounts WHERE id = ?'),
-      insertAccount: db.prepare(
-        `INSERT INTO accounts (id, plan_id, cycle_anchor_ms, created_at_ms) VALUES (?, ?, ?, ?)
-         ON CONFLICT (id) DO NOTHING`,
-      ),
-      updateAccount: db.prepare(
-        'UPDATE accounts SET plan_id = ?, cycle_anchor_ms = ? WHERE id = ?',
-      ),
-      adjustExtra: db.prepare(
-        `UPDATE accounts SET extra_remaining_seconds = extra_remaining_seconds + ?,
-         active_packages = active_packages + ? WHERE id = ?`,
-      ),
-      getCycle: db.prepare('SELECT * FROM cycles WHERE account_id = ? AND cycle_start_ms = ?'),
-      addToCycle: db.prepare(
-        `INSERT INTO cycles (account_id, cycle_start_ms, plan_used_seconds, extra_used_seconds,
-           overage_seconds, topup_count, topup_spend_minor) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (account_id, cycle_start_ms) DO UPDATE SET
-           plan_used_seconds = plan_used_seconds + excluded.plan_used_seconds,
-           extra_used_seconds = extra_used_seconds + excluded.extra_used_seconds,
-           overage_seconds = overage_seconds + excluded.overage_seconds,
-           topup_count = topup_count + excluded.topup_count,
-           topup_spend_minor = topup_spend_minor + excluded.topup_spend_minor`,
-      ),
-      activePurchases: db.prepare(
-        `SELECT id, remaining_seconds FROM purchases
-         WHERE account_id = ? AND status = 'active' ORDER BY seq`,
-      ),
-      draw: db.prepare(
-        `UPDATE purchases SET remaining_seconds = remaining_seconds - ?,
-           status = CASE WHEN remaining_seconds - ? = 0 THEN 'used' ELSE 'active' END
-         WHERE id = ?`,
-      ),
-      insertPurchase: db.prepare(
-        `INSERT INTO purchases (id, account_id, package_id, name, minutes, price_minor, currency,
-           purchased_at_ms, total_seconds, remaining_seconds, status, payment_ref, idempotency_key)
-         VALUES (@id, @accountId, @packageId, @name, @minutes, @priceMinor, @currency,
-           @purchasedAtMs, @totalSeconds, @remainingSeconds, @status, @paymentRef, @idempotencyKey)`,
-      ),
-      listPurchases: db.prepare('SELECT * FROM purchases WHERE account_id = ? ORDER BY seq DESC'),
-      purchaseByKey: db.prepare(
-        'SELECT * FROM purchases WHERE account_id = ? AND idempotency_key = ?',
-      ),
-      findUsage: db.prepare('SELECT * FROM usages WHERE account_id = ? AND call_id = ?'),
-      insertUsage: db.prepare(
-        `INSERT INTO usages (account_id, call_id, seconds, occurred_at_ms, cycle_start_ms,
-           from_plan_seconds, overage_seconds, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      insertAllocation: db.prepare(
-        `INSERT INTO usage_allocations (account_id, call_id, purchase_id, seconds)
-         VALUES (?, ?, ?, ?)`,
-      ),
-      allocationsOf: db.prepare(
-        `SELECT purchase_id, seconds FROM usage_allocations
-         WHERE account_id = ? AND call_id = ? ORDER BY rowid`,
-      ),
-      findIntent: db.prepare(
-        'SELECT * FROM purchase_intents WHERE account_id = ? AND idempotency_key = ?',
-      ),
-      insertIntent: db.prepare(
-        `INSERT INTO purchase_intents (account_id, idempotency_key, package_id, status, response,
-           created_at_ms, package_name, minutes, price_minor, currency)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      deleteIntent: db.prepare(
-        `DELETE FROM purchase_intents
-         WHERE account_id = ? AND idempotency_key = ? AND status = 'pending'`,
-      ),
-      completeIntent: db.prepare(
-        `UPDATE purchase_intents SET status = 'completed', response = ?
-         WHERE account_id = ? AND idempotency_key = ?`,
-      ),
-      pendingIntents: db.prepare(
-        "SELECT * FROM purchase_intents WHERE status = 'pending' ORDER BY created_at_ms",
-      ),
-    };
+    const q = prepareStatements(this.db);
     return {
       async getAccount(id) {
         const r = q.getAccount.get(id) as Row | undefined;
@@ -266,7 +192,8 @@ export class SqliteStore implements LedgerStore {
         }));
       },
       async drawFromPurchase(purchaseId, seconds) {
-        q.draw.run(seconds, seconds, purchaseId);
+        const r = q.draw.get(seconds, seconds, purchaseId) as Row | undefined;
+        return { usedUp: r?.status === 'used' };
       },
       async insertPurchase(row) {
         q.insertPurchase.run(row);

@@ -36,14 +36,8 @@ export interface PurchaseRow {
   idempotencyKey: string;
 }
 
-/** Maintained per-cycle counters of one account. */
-export interface CycleCounters {
-  planUsedSeconds: number;
-  extraUsedSeconds: number;
-  overageSeconds: number;
-  topupCount: number;
-  topupSpendMinor: number;
-}
+export type { CycleCounters } from '../domain/counters.js';
+import type { CycleCounters } from '../domain/counters.js';
 
 export interface UsageRow {
   accountId: string;
@@ -107,8 +101,11 @@ export interface LedgerTx {
 
   /** Active purchases, oldest first. */
   activePurchases(accountId: string): Promise<{ id: string; remainingSeconds: number }[]>;
-  /** Takes `seconds` from a purchase; it becomes `used` at zero. */
-  drawFromPurchase(purchaseId: string, seconds: number): Promise<void>;
+  /**
+   * Takes `seconds` from a purchase. A purchase is used up at zero: it
+   * becomes `used`, and `usedUp` says so.
+   */
+  drawFromPurchase(purchaseId: string, seconds: number): Promise<{ usedUp: boolean }>;
   insertPurchase(row: PurchaseRow): Promise<void>;
   /** Newest first. */
   listPurchases(accountId: string): Promise<PurchaseRow[]>;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeBalance, describeCall, duration } from '../../demo/story.js';
-import type { BalanceDto } from '../../server/contract.js';
+import type { BalanceDto } from '../../contract/index.js';
 
 const balance = (over: {
   used?: number;

@@ -11,7 +11,7 @@ import { fixture, SECRET, storeFactories, type Fixture } from '../support/api.js
 import { reportReliability } from '../support/reliability-report.js';
 
 /**
- * Every route × every kind of credential answers as DESIGN §3 says: public
+ * Every route × every kind of credential answers as the API promises: public
  * routes for anyone, the secret key for everything, a widget token for its own
  * account's read and purchase routes only, and 401 for anything that is not a
  * valid, unexpired credential of ours.

@@ -3,11 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import { defaultCatalog, findPackage } from '../../server/domain/catalog.js';
-import { chargeKeyOf } from '../../server/payments.js';
+import { chargeKeyOf } from '../../server/payments/gateway.js';
 import type { LedgerStore, PurchaseRow } from '../../server/store/types.js';
 import { assertInvariants } from '../support/api.js';
 import {
-  callApi,
   freePort,
   killApi,
   cleanUpTargets,
@@ -15,10 +14,10 @@ import {
   sqliteTarget,
   startReadyApi,
   terminateApi,
-  type Answer,
   type ApiProcess,
   type LedgerTarget,
 } from '../support/api-process.js';
+import { callApi, type Answer } from '../support/http.js';
 import { prng } from '../support/net.js';
 import { reportReliability } from '../support/reliability-report.js';
 

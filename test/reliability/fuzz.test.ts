@@ -7,8 +7,6 @@ import type { z } from 'zod';
 import { schemas } from '../../server/http/validation.js';
 import { fixture, storeFactories, SECRET, type Fixture } from '../support/api.js';
 import {
-  API_SECRET,
-  callApi,
   cleanUpTargets,
   freePort,
   sqliteTarget,
@@ -16,6 +14,7 @@ import {
   stopAllApiProcesses,
   terminateApi,
 } from '../support/api-process.js';
+import { API_SECRET, callApi } from '../support/http.js';
 import { reportReliability } from '../support/reliability-report.js';
 
 /**

@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import {
-  callApi,
   freePort,
   killApi,
   ROOT,
@@ -29,10 +28,11 @@ import {
   type ApiProcess,
   type Exit,
 } from '../support/api-process.js';
+import { callApi } from '../support/http.js';
 import { reportReliability } from '../support/reliability-report.js';
 
 /**
- * Issue 10, production mode (DESIGN §7), with real processes: NODE_ENV=production
+ * Production mode, with real processes: NODE_ENV=production
  * turns the demo off and wants the payments named; every configuration an
  * operator can get wrong — and a port in use — is one line on stderr naming
  * the variable, exit status 1, and nothing created on disk (no database opened

@@ -6,7 +6,6 @@ import { after, describe, test, type TestContext } from 'node:test';
 import pg from 'pg';
 import { assertInvariants } from '../support/api.js';
 import {
-  callApi,
   freePort,
   cleanUpTargets,
   postgresTarget,
@@ -16,6 +15,7 @@ import {
   type LedgerTarget,
   type ApiProcess,
 } from '../support/api-process.js';
+import { callApi } from '../support/http.js';
 import { reportReliability } from '../support/reliability-report.js';
 
 /**

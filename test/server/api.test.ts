@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import { legacyChargeKeyOf } from '../../server/payments.js';
+import { legacyChargeKeyOf } from '../../server/payments/gateway.js';
 import { assertInvariants, fixture, SECRET, storeFactories, type Fixture } from '../support/api.js';
 
 for (const factory of storeFactories) {

@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { allocateUsage, type ActivePackage } from '../../server/domain/allocation.js';
 import { cycleAt } from '../../server/domain/cycles.js';
 import { defaultCatalog } from '../../server/domain/catalog.js';
-import { Ledger } from '../../server/ledger.js';
-import { TestPaymentGateway } from '../../server/payments.js';
+import { Ledger } from '../../server/ledger/ledger.js';
+import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { MemoryStore } from '../../server/store/memory.js';
 
 const MIN = 60;
@@ -200,8 +200,8 @@ describe('usage allocation through the Ledger', () => {
   it('draws the plan, then packages oldest first, then overage, across calls', async () => {
     const { ledger } = ledgerAt(ANCHOR);
     await ledger.putAccount('acme', 'starter', ANCHOR); // 500 min
-    await ledger.purchase('acme', 'small', 'k1'); // 50 min → pur_1
-    await ledger.purchase('acme', 'medium', 'k2'); // 100 min → pur_2
+    await ledger.buy('acme', 'small', 'k1'); // 50 min → pur_1
+    await ledger.buy('acme', 'medium', 'k2'); // 100 min → pur_2
 
     const a = await ledger.recordUsage('acme', 'c1', 490 * MIN);
     assert.equal(a.usage.fromPlanSeconds, 490 * MIN);
@@ -228,7 +228,7 @@ describe('usage allocation through the Ledger', () => {
     assert.equal(c.balance.overageSeconds, 5 * MIN);
     assert.equal(c.balance.warning, 'empty');
 
-    const list = await ledger.purchases('acme');
+    const list = await ledger.listPurchases('acme');
     assert.deepEqual(
       list.map((p) => [p.id, p.remainingSeconds, p.status]),
       [
@@ -241,7 +241,7 @@ describe('usage allocation through the Ledger', () => {
   it('restores the plan in a new cycle and leaves extra minutes untouched', async () => {
     const { ledger, setNow } = ledgerAt(ANCHOR);
     await ledger.putAccount('acme', 'starter', ANCHOR);
-    await ledger.purchase('acme', 'medium', 'k1');
+    await ledger.buy('acme', 'medium', 'k1');
     await ledger.recordUsage('acme', 'c1', 520 * MIN); // 500 plan + 20 extra
     let bal = await ledger.balance('acme');
     assert.equal(bal.plan.remainingSeconds, 0);
@@ -272,7 +272,7 @@ describe('usage allocation through the Ledger', () => {
     await ledger.putAccount('acme', 'growth', ANCHOR);
     await ledger.recordUsage('acme', 'c1', 100 * MIN);
     const before = await ledger.balance('acme');
-    const { balance: after } = await ledger.purchase('acme', 'large', 'k1');
+    const { balance: after } = await ledger.buy('acme', 'large', 'k1');
     assert.deepEqual(after.plan, before.plan);
     assert.equal(after.plan.allowanceSeconds, 1500 * MIN);
     assert.equal(after.plan.remainingSeconds, 1400 * MIN);
@@ -284,7 +284,7 @@ describe('usage allocation through the Ledger', () => {
     await ledger.putAccount('acme', 'starter', ANCHOR);
     setNow('2026-02-20T00:00:00.000Z');
     await ledger.recordUsage('acme', 'c1', 490 * MIN, '2026-02-10T00:00:00.000Z');
-    await ledger.purchase('acme', 'small', 'k1'); // bought in the first cycle
+    await ledger.buy('acme', 'small', 'k1'); // bought in the first cycle
     assert.equal(gateway.chargeCount, 1);
     setNow('2026-03-05T00:00:00.000Z'); // second cycle: 28 Feb – 31 Mar
 

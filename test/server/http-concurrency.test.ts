@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createApp } from '../../server/app.js';
 import { defaultCatalog } from '../../server/domain/catalog.js';
-import { TestPaymentGateway } from '../../server/payments.js';
+import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
 import { assertInvariants, SECRET } from '../support/api.js';
+import { callApi } from '../support/http.js';
 
 describe('concurrency over real HTTP (SQLite file)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'minute-topup-'));
@@ -36,23 +37,12 @@ describe('concurrency over real HTTP (SQLite file)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const send = async (
+  const send = (
     method: string,
     path: string,
     body: unknown,
     headers: Record<string, string> = {},
-  ) => {
-    const res = await fetch(base + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${SECRET}`,
-        'content-type': 'application/json',
-        ...headers,
-      },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
+  ) => callApi(base, method, path, body, headers, { secret: SECRET, timeoutMs: 60_000 });
 
   it('keeps every second and charges once per key under 400 simultaneous requests', async () => {
     for (const id of ['a', 'b'])

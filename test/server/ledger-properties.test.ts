@@ -1,21 +1,23 @@
 /**
  * Model-based property test of the Ledger over every store: a random sequence
- * of commands is run against the real Ledger and against a small model of the
- * rules of DESIGN §2; every answer must equal the model's, and after each run
- * the invariants of §2 must hold in what the store's rows add up to (`audit`).
+ * of commands is run against the real Ledger and against a small model of its
+ * rules (plan first, then packages oldest first, then overage; one charge per
+ * key; one usage per call id); every answer must equal the model's, and after
+ * each run the ledger's invariants (`assertInvariants`) must hold in what the
+ * store's rows add up to (`audit`).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { BalanceDto, PurchaseResultDto, UsageResultDto } from '../../server/contract.js';
+import type { BalanceDto, PurchaseResultDto, UsageResultDto } from '../../contract/index.js';
 import {
   cycleAt,
   cycleContaining,
   defaultCatalog,
   DomainError,
 } from '../../server/domain/index.js';
-import { Ledger } from '../../server/ledger.js';
-import { TestPaymentGateway } from '../../server/payments.js';
+import { Ledger } from '../../server/ledger/ledger.js';
+import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { MemoryStore } from '../../server/store/memory.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
 import type { LedgerAudit, LedgerStore } from '../../server/store/types.js';
@@ -170,7 +172,11 @@ function emptyCycle(): ModelCycle {
   };
 }
 
-/** DESIGN §2 warning rule, with the default threshold of 20 %, in integers. */
+/**
+ * The warning rule, with the default threshold of 20 %, in integers: `low`
+ * while the plan lasts and plan + extra is at most 20 % of the allowance,
+ * `exhausted` once extra minutes are drawn, `empty` when both are gone.
+ */
 function expectedWarning(
   allowance: number,
   planUsed: number,
@@ -365,10 +371,7 @@ async function run(store: LedgerStore, s: Scenario): Promise<number> {
         const id = ACCOUNTS[c.acc];
         const a = model.accounts.get(id);
         if (!a) {
-          await assert.rejects(
-            ledger.purchase(id, c.pkg, `k${++fresh}`),
-            isDomain('account_not_found'),
-          );
+          await assert.rejects(ledger.buy(id, c.pkg, `k${++fresh}`), isDomain('account_not_found'));
           break;
         }
         const key =
@@ -377,18 +380,15 @@ async function run(store: LedgerStore, s: Scenario): Promise<number> {
         const packageId = intent && c.samePackage ? intent.packageId : c.pkg;
         const chargesBefore = gateway.chargeCount;
         if (intent && intent.packageId !== packageId) {
-          await assert.rejects(
-            ledger.purchase(id, packageId, key),
-            isDomain('idempotency_key_reused'),
-          );
+          await assert.rejects(ledger.buy(id, packageId, key), isDomain('idempotency_key_reused'));
         } else if (intent?.state === 'done') {
           // A repeat returns the first result, charges nothing and changes nothing.
-          assert.deepEqual(await ledger.purchase(id, packageId, key), intent.result);
+          assert.deepEqual(await ledger.buy(id, packageId, key), intent.result);
         } else if (intent?.state !== 'charged' && model.declining.has(id)) {
           // A declined purchase changes nothing: no charge, no minutes, no counters.
           const before = await store.audit();
           const balance = await ledger.balance(id);
-          await assert.rejects(ledger.purchase(id, packageId, key), isDomain('payment_declined'));
+          await assert.rejects(ledger.buy(id, packageId, key), isDomain('payment_declined'));
           assert.deepEqual(await store.audit(), before);
           assert.deepEqual(await ledger.balance(id), balance);
           // Nothing was charged: the attempt is forgotten and its key is free again.
@@ -400,7 +400,7 @@ async function run(store: LedgerStore, s: Scenario): Promise<number> {
             throw new Error('simulated crash after the charge');
           };
           try {
-            await assert.rejects(ledger.purchase(id, packageId, key), /simulated crash/);
+            await assert.rejects(ledger.buy(id, packageId, key), /simulated crash/);
           } finally {
             gateway.onCharge = undefined;
           }
@@ -417,7 +417,7 @@ async function run(store: LedgerStore, s: Scenario): Promise<number> {
           }
           if (intent?.state !== 'charged') model.charges += 1; // a retry after a crash is not charged again
           const expected = model.credit(id, key);
-          assert.deepEqual(await ledger.purchase(id, packageId, key), expected);
+          assert.deepEqual(await ledger.buy(id, packageId, key), expected);
         }
         assert.equal(gateway.chargeCount, model.charges, 'no charge without minutes, none twice');
         assert.ok(gateway.chargeCount - chargesBefore <= 1);
@@ -521,7 +521,7 @@ async function recover(ledger: Ledger, model: Model): Promise<void> {
   for (const [accountId, key] of expected) {
     const intent = model.intents.get(`${accountId}\u0000${key}`)!;
     // The stored first result is what a retry with the key now returns.
-    assert.deepEqual(await ledger.purchase(accountId, intent.packageId, key), intent.result);
+    assert.deepEqual(await ledger.buy(accountId, intent.packageId, key), intent.result);
   }
 }
 
@@ -603,7 +603,7 @@ async function checkInvariants(
 
 for (const factory of storeFactories) {
   describe(`Ledger properties over ${factory.name}`, () => {
-    it('keeps every invariant of DESIGN §2 and agrees with the model for any sequence of commands', async (t) => {
+    it('keeps every ledger invariant and agrees with the model for any sequence of commands', async (t) => {
       let refusedEarly = 0;
       await fc.assert(
         fc.asyncProperty(scenario, async (s) => {

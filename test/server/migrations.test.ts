@@ -11,8 +11,8 @@ import { sqliteMigrations } from '../../server/store/sqlite-migrations.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
 import type { LedgerStore } from '../../server/store/types.js';
 import { defaultCatalog } from '../../server/domain/index.js';
-import { Ledger } from '../../server/ledger.js';
-import { TestPaymentGateway } from '../../server/payments.js';
+import { Ledger } from '../../server/ledger/ledger.js';
+import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { freshPostgresDatabase } from '../support/pg.js';
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createMockApi } from '../../server/mock-api.js';
+import { createMockApi } from '../../server/testing/mock-api.js';
 
 describe('createMockApi', () => {
   it('counts in chargeCount only the charges made after the mock was created, not the seeds', async () => {

@@ -3,14 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FileChargeJournal } from '../../server/charge-journal.js';
+import { FileChargeJournal } from '../../server/payments/charge-journal.js';
 import { DomainError } from '../../server/domain/errors.js';
 import {
   chargeKeyOf,
-  TestPaymentGateway,
   type ChargeJournal,
   type ChargeRequest,
-} from '../../server/payments.js';
+} from '../../server/payments/gateway.js';
+import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'minute-topup-payments-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

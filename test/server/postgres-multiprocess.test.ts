@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { chargeKeyOf } from '../../server/payments.js';
+import { chargeKeyOf } from '../../server/payments/gateway.js';
 import { PostgresStore } from '../../server/store/postgres.js';
+import { startApi, terminateApi, waitUntilReady, type ApiProcess } from '../support/api-process.js';
+import { callApi, type Answer } from '../support/http.js';
 import { freePort, prng } from '../support/net.js';
 import { freshPostgresDatabase } from '../support/pg.js';
 
@@ -17,112 +17,23 @@ import { freshPostgresDatabase } from '../support/pg.js';
  * counters still equal what its rows add up to.
  */
 
-const SECRET = 'sk_test_multiprocess_0123456789ab'; // 32 characters
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'server', 'main.ts');
-const TSX = import.meta.resolve('tsx');
-
 const db = await freshPostgresDatabase();
-const children: ChildProcess[] = [];
 const workDir = mkdtempSync(join(tmpdir(), 'minute-topup-mp-'));
+const apis: ApiProcess[] = [];
 const chargesFile = join(workDir, 'data', 'test-gateway-charges.jsonl');
 
 after(async () => {
-  await Promise.all(children.map(stop));
+  await Promise.all(apis.map((api) => terminateApi(api, 5_000)));
   await db?.drop();
   rmSync(workDir, { recursive: true, force: true });
 });
 
-interface ApiProcess {
-  base: string;
-  child: ChildProcess;
-  output: () => string;
-}
-
-function startApi(port: number, databaseUrl: string): ApiProcess {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PORT: String(port),
-    DATABASE_URL: databaseUrl,
-    MINUTE_TOPUP_SECRET_KEY: SECRET,
-    MINUTE_TOPUP_DEMO: 'off', // no seeded demo accounts in this ledger
-    // Both processes log their charges to one file (main.ts: under the cwd by default).
-    MINUTE_TOPUP_TEST_CHARGES_FILE: chargesFile,
-    TSX_TSCONFIG_PATH: join(ROOT, 'tsconfig.json'),
-  };
-  delete env.MINUTE_TOPUP_CATALOG;
-  delete env.MINUTE_TOPUP_DECLINE_ACCOUNTS;
-  delete env.MINUTE_TOPUP_TEST_GATEWAY_DELAY_MS;
-  delete env.MINUTE_TOPUP_TEST_CRASH_AFTER_CHARGE;
-  delete env.NODE_TEST_CONTEXT; // the child is a server, not a test file
-  const child = spawn(process.execPath, ['--import', TSX, MAIN], {
-    cwd: workDir,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (d) => (output += d));
-  child.stderr?.on('data', (d) => (output += d));
-  return { base: `http://127.0.0.1:${port}`, child, output: () => output };
-}
-
-async function waitUntilReady(api: ApiProcess, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (api.child.exitCode !== null) {
-      throw new Error(`API process exited (${api.child.exitCode}):\n${api.output()}`);
-    }
-    try {
-      const res = await fetch(`${api.base}/v1/catalog`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`API process at ${api.base} not ready after ${timeoutMs} ms:\n${api.output()}`);
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-interface Answer {
-  status: number;
-  body: unknown;
-  text: string;
-}
-
-async function call(
-  base: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<Answer> {
-  const res = await fetch(base + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${SECRET}`,
-      'content-type': 'application/json',
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // left as text for the failure message
-  }
-  return { status: res.status, body: parsed, text };
+/**
+ * An API process on the shared database: both log their charges to one file,
+ * so they are one test gateway; the demo is off (no seeded accounts).
+ */
+function startApiOn(port: number, databaseUrl: string): ApiProcess {
+  return startApi({ port, databaseUrl, chargesFile, cwd: workDir });
 }
 
 type UsageBody = { usage: { callId: string; seconds: number } };
@@ -137,7 +48,7 @@ test(
   async (t) => {
     assert.ok(db);
     const [portA, portB] = [await freePort(), await freePort()];
-    const apis = [startApi(portA, db.url), startApi(portB, db.url)];
+    apis.push(startApiOn(portA, db.url), startApiOn(portB, db.url));
     await Promise.all(apis.map((api) => waitUntilReady(api)));
     const [a, b] = apis;
 
@@ -145,7 +56,7 @@ test(
     const accounts = ['acct-1', 'acct-2', 'acct-3'];
     for (const id of accounts) {
       const answers = await Promise.all(
-        apis.map((api) => call(api.base, 'PUT', `/v1/accounts/${id}`, { planId: 'starter' })),
+        apis.map((api) => callApi(api.base, 'PUT', `/v1/accounts/${id}`, { planId: 'starter' })),
       );
       assert.deepEqual(
         answers.map((x) => x.status).sort(),
@@ -182,7 +93,7 @@ test(
       jobs.push(async () => {
         const answers = await Promise.all(
           targets.map((api) =>
-            call(api.base, 'POST', `/v1/accounts/${accountId}/usage`, { callId, seconds }),
+            callApi(api.base, 'POST', `/v1/accounts/${accountId}/usage`, { callId, seconds }),
           ),
         );
         usageAnswers.get(callId)!.push(...answers);
@@ -198,7 +109,7 @@ test(
       jobs.push(async () => {
         const answers = await Promise.all(
           targets.map((api) =>
-            call(
+            callApi(
               api.base,
               'POST',
               `/v1/accounts/${accountId}/purchases`,
@@ -249,7 +160,7 @@ test(
     // Both processes report the same balances.
     for (const id of accounts) {
       const [x, y] = await Promise.all(
-        apis.map((api) => call(api.base, 'GET', `/v1/accounts/${id}/balance`)),
+        apis.map((api) => callApi(api.base, 'GET', `/v1/accounts/${id}/balance`)),
       );
       assert.equal(x.status, 200, x.text);
       assert.deepEqual(x.body, y.body);

@@ -6,12 +6,12 @@ import { after, describe, it } from 'node:test';
 import { createApp } from '../../server/app.js';
 import { widgetBundleRoutes } from '../../server/routes/widget-bundle.js';
 import { defaultCatalog } from '../../server/domain/catalog.js';
-import { TestPaymentGateway } from '../../server/payments.js';
+import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { MemoryStore } from '../../server/store/memory.js';
 import { SECRET } from '../support/api.js';
 
 /**
- * DESIGN §7: the API serves the widget bundle itself at a stable URL, to any
+ * The API serves the widget bundle itself at a stable URL, to any
  * origin, with a strong ETag (304 when it matches) and a short public cache;
  * a missing bundle is a 404 in the error shape, never a crash.
  */

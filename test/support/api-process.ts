@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export { freePort } from './net.js';
+import { API_SECRET } from './http.js';
 import { PostgresStore } from '../../server/store/postgres.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
 import type { LedgerStore } from '../../server/store/types.js';
@@ -17,7 +18,6 @@ import { freshPostgresDatabase, type FreshDatabase } from './pg.js';
  * an `after` hook can end whatever is left with `stopAllApiProcesses()`.
  */
 
-export const API_SECRET = 'sk_test_reliability_0123456789abcdef'; // ≥ 16 characters
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'server', 'main.ts');
 const TSX = import.meta.resolve('tsx');
@@ -236,55 +236,6 @@ export async function stopAllApiProcesses(): Promise<void> {
       }),
   );
   await Promise.all(exits);
-}
-
-export interface Answer {
-  /** 0 when no answer came (connection refused, reset, or timed out). */
-  status: number;
-  /** The body exactly as sent. */
-  text: string;
-  body: any;
-  /** Why no answer came, when `status` is 0. */
-  error?: string;
-}
-
-/** One request with the secret key; a transport failure is an answer with status 0. */
-export async function callApi(
-  base: string,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-  timeoutMs = 15_000,
-): Promise<Answer> {
-  try {
-    const res = await fetch(base + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${API_SECRET}`,
-        'content-type': 'application/json',
-        ...headers,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
-    let parsed: unknown = undefined;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // kept as text
-    }
-    return { status: res.status, text, body: parsed };
-  } catch (error) {
-    const e = error as Error & { cause?: { code?: string; message?: string } };
-    return {
-      status: 0,
-      text: '',
-      body: undefined,
-      error: e.cause?.code ?? e.cause?.message ?? e.message,
-    };
-  }
 }
 
 /** A database for the process suites to run API processes on, with a scratch folder beside it. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createApp, type App, type AppConfig, type AppDeps } from '../../server/app.js';
 import { defaultCatalog } from '../../server/domain/catalog.js';
-import { TestPaymentGateway } from '../../server/payments.js';
+import { Ledger } from '../../server/ledger/ledger.js';
+import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { MemoryStore } from '../../server/store/memory.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
 import { PostgresStore } from '../../server/store/postgres.js';
@@ -23,6 +24,19 @@ export function manualClock(start = Date.parse('2026-03-10T12:00:00Z')) {
       now += ms;
     },
   };
+}
+
+/** A Ledger on a fresh memory store, at a time the test sets (`setNow`). */
+export function ledgerAt(startIso: string, lowThreshold?: number) {
+  let t = Date.parse(startIso);
+  const ledger = new Ledger({
+    store: new MemoryStore(),
+    catalog: defaultCatalog,
+    gateway: new TestPaymentGateway(),
+    clock: { now: () => t },
+    lowThreshold,
+  });
+  return { ledger, setNow: (iso: string) => void (t = Date.parse(iso)) };
 }
 
 export type StoreFactory = { name: string; open(): Promise<LedgerStore> };
@@ -120,7 +134,12 @@ export async function fixture(
   };
 }
 
-/** Asserts every invariant of DESIGN §2 on what the store's rows add up to. */
+/**
+ * Asserts the ledger's invariants on what the store's rows add up to: the
+ * maintained counters equal the rows; each purchase's total − allocations =
+ * remaining ≥ 0; plan used ≤ allowance per cycle; each usage's seconds =
+ * from plan + from extra + overage.
+ */
 export function assertInvariants(audit: LedgerAudit, allowanceOf?: (accountId: string) => number) {
   for (const a of audit.accounts) {
     assert.equal(a.extraRemainingSeconds, a.sumPurchaseRemaining, `extra counter of ${a.id}`);

@@ -67,7 +67,7 @@ describe('<minute-topup-banner>', () => {
     let skeleton = false;
     const watch = new MutationObserver((records) => {
       for (const r of records) removed.push(...r.removedNodes);
-      skeleton ||= !!card.querySelector('.sk, [aria-busy=true]');
+      skeleton ||= !!card.querySelector('.skeleton, [aria-busy=true]');
     });
     watch.observe(banner(el), { childList: true, subtree: true });
     watch.observe(card, { childList: true, subtree: true, attributes: true });

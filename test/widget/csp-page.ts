@@ -58,9 +58,11 @@ runTests(async () => {
       );
       const [fresh, half, spent] = [...page.children] as MinuteTopup[];
       // The loading skeleton has varied widths from the stylesheet.
-      const sk = [...shadow(fresh, 'minute-topup-card').shadowRoot!.querySelectorAll('.sk')];
-      expect(sk.length).to.equal(5);
-      expect(share(sk[0], sk[1])).to.be.closeTo(0.4, 0.02);
+      const skeleton = [
+        ...shadow(fresh, 'minute-topup-card').shadowRoot!.querySelectorAll('.skeleton'),
+      ];
+      expect(skeleton.length).to.equal(5);
+      expect(share(skeleton[0], skeleton[1])).to.be.closeTo(0.4, 0.02);
       await Promise.all([fresh, half, spent].map(ready));
 
       const meter = (el: Element) => {

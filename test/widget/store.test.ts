@@ -1,7 +1,6 @@
 import { expect } from '@open-wc/testing';
-import type { BalanceDto, CatalogDto, PurchaseResultDto } from '../../server/contract.js';
+import type { BalanceDto, CatalogDto, PurchaseResultDto } from '../../contract/index.js';
 import { ApiError, type ApiClient } from '../../widget/api-client.js';
-import { newIdempotencyKey } from '../../widget/idempotency-key.js';
 import { TopupStore, type Snapshot } from '../../widget/store.js';
 
 const balance = {
@@ -90,17 +89,18 @@ describe('TopupStore (no DOM)', () => {
       void store.confirm();
       refuse(e);
       await tick();
-      expect(store.snapshot.buyUnconfirmed).to.equal(true);
+      expect(store.snapshot.buying).to.include({ kind: 'failed', unconfirmed: true });
       store.closeDialog();
       store.openDialog();
       store.select('medium');
-      expect(store.snapshot).to.include({ selectedId: 'small', buying: 'error' });
+      expect(store.snapshot.selectedId).to.equal('small');
+      expect(store.snapshot.buying.kind).to.equal('failed');
     }
     // A definite refusal settles it: the package may change, with a new key.
     void store.confirm();
     refuse(new ApiError(402, 'payment_declined', ''));
     await tick();
-    expect(store.snapshot.buyUnconfirmed).to.equal(false);
+    expect(store.snapshot.buying).to.include({ kind: 'failed', unconfirmed: false });
     store.select('medium');
     void store.confirm();
     expect(calls.map((c) => c.join(' '))).to.deep.equal([
@@ -126,7 +126,7 @@ describe('TopupStore (no DOM)', () => {
     expect(calls).to.deep.equal([['small', 'key-1']]);
     settle({ purchase: { id: 'p1' } as PurchaseResultDto['purchase'], balance });
     await new Promise((r) => setTimeout(r));
-    expect(store.snapshot.buying).to.equal('idle');
+    expect(store.snapshot.buying.kind).to.equal('idle');
   });
 
   it('ends any unexpected throw of a purchase in an error, never a rejection', async () => {
@@ -140,19 +140,37 @@ describe('TopupStore (no DOM)', () => {
     await store.load();
     store.openDialog();
     await store.confirm();
-    expect(store.snapshot).to.include({ buying: 'error', buyUnconfirmed: false, dialogOpen: true });
-    expect(store.snapshot.buyError).to.deep.equal({ code: 'unexpected', message: 'no entropy' });
-    expect(errors).to.deep.equal([store.snapshot.buyError]);
+    const { buying } = store.snapshot;
+    expect(store.snapshot.dialogOpen).to.equal(true);
+    expect(buying).to.include({ kind: 'failed', unconfirmed: false, key: undefined });
+    const error = buying.kind === 'failed' && buying.error;
+    expect(error).to.deep.equal({ code: 'unexpected', message: 'no entropy' });
+    expect(errors).to.deep.equal([error]);
     expect(calls).to.deep.equal([]);
     fail = false;
     void store.confirm();
     expect(calls).to.deep.equal([['medium', 'key-1']]);
   });
 
-  it('makes UUID v4 idempotency keys without crypto.randomUUID', () => {
-    const keys = new Set(Array.from({ length: 100 }, () => newIdempotencyKey()));
-    expect(keys.size).to.equal(100);
-    for (const k of keys)
-      expect(k).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  it('drops the key of a refused purchase when the dialog closes', async () => {
+    const { client, calls, refuse } = stubClient();
+    let n = 0;
+    const store = new TopupStore(client, {}, () => `key-${++n}`);
+    await store.load();
+    store.openDialog();
+    void store.confirm();
+    refuse(new ApiError(402, 'payment_declined', ''));
+    await new Promise((r) => setTimeout(r));
+    store.closeDialog();
+    expect(store.snapshot.buying).to.deep.equal({ kind: 'idle' });
+    store.openDialog();
+    void store.confirm();
+    expect(store.snapshot.buying).to.deep.equal({
+      kind: 'pending',
+      packageId: 'medium',
+      key: 'key-2',
+      unconfirmed: false,
+    });
+    expect(calls.map((c) => c[1])).to.deep.equal(['key-1', 'key-2']);
   });
 });

@@ -1,5 +1,5 @@
 import { delay, http, HttpResponse } from 'msw';
-import type { BalanceDto, RecommendationDto } from '../../server/contract.js';
+import type { BalanceDto, RecommendationDto } from '../../contract/index.js';
 import { defaultCatalog, type PackageDef } from '../../server/domain/catalog.js';
 import { createMinuteTopupMocks, type MockAccountSeed } from '../../mocks/index.js';
 

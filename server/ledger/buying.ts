@@ -1,22 +1,30 @@
-import type { PurchaseResultDto } from './contract.js';
+import type { PurchaseResultDto } from '../../contract/index.js';
 import {
   cycleContaining,
   DomainError,
   findPackage,
+  minutesToSeconds,
   type Catalog,
   type PackageDef,
-} from './domain/index.js';
-import type { Clock } from './ledger.js';
-import { balanceOf, purchaseDto, READ, requireAccount } from './ledger-reads.js';
+} from '../domain/index.js';
+import type { Clock } from '../clock.js';
+import { balanceOf, purchaseDto, READ, requireAccount } from './reads.js';
 import {
   ChargeConflictError,
   chargeKeyOf,
   legacyChargeKeyOf,
   type PaymentGateway,
-} from './payments.js';
-import type { ChargedPackage, LedgerStore, PurchaseIntentRow, PurchaseRow } from './store/types.js';
+} from '../payments/gateway.js';
+import type {
+  AccountRow,
+  ChargedPackage,
+  LedgerStore,
+  LedgerTx,
+  PurchaseIntentRow,
+  PurchaseRow,
+} from '../store/types.js';
 
-export interface PurchaseDeps {
+export interface BuyingDeps {
   store: LedgerStore;
   catalog: Catalog;
   gateway: PaymentGateway;
@@ -30,7 +38,7 @@ export interface PurchaseDeps {
  * idempotency key, credit the minutes — each step safe to repeat, so a retry
  * or a restart completes what a crash interrupted, with one charge.
  */
-export class Purchases {
+export class Buying {
   private readonly store: LedgerStore;
   private readonly catalog: Catalog;
   private readonly gateway: PaymentGateway;
@@ -38,7 +46,7 @@ export class Purchases {
   private readonly newId: () => string;
   private readonly lowThreshold: number;
 
-  constructor(deps: PurchaseDeps) {
+  constructor(deps: BuyingDeps) {
     this.store = deps.store;
     this.catalog = deps.catalog;
     this.gateway = deps.gateway;
@@ -53,7 +61,7 @@ export class Purchases {
    * returns the first result, and a repeat after a crash between charge and
    * credit finds the charge already made (no second charge) and credits it.
    */
-  async purchase(
+  async buy(
     accountId: string,
     packageId: string,
     idempotencyKey: string,
@@ -181,6 +189,10 @@ export class Purchases {
     }
   }
 
+  /**
+   * Credits a charged purchase, once: adds the package's minutes and records
+   * the answer under the key. A key already answered replays its answer.
+   */
   private async credit(
     accountId: string,
     idempotencyKey: string,
@@ -195,35 +207,14 @@ export class Purchases {
         return JSON.parse(intent.response) as PurchaseResultDto;
       }
       const now = this.clock.now();
+      const bought = { accountId, idempotencyKey, packageId, charged };
       // The key may have created its purchase already, its intent row gone
       // (a concurrent attempt was declined and forgot it): answer with it.
-      const existing = await tx.findPurchaseByKey(accountId, idempotencyKey);
-      const row: PurchaseRow = existing ?? {
-        id: this.newId(),
-        accountId,
-        packageId,
-        name: charged.name,
-        minutes: charged.minutes,
-        priceMinor: charged.priceMinor,
-        currency: charged.currency,
-        purchasedAtMs: now,
-        totalSeconds: charged.minutes * 60,
-        remainingSeconds: charged.minutes * 60,
-        status: 'active',
-        paymentRef,
-        idempotencyKey,
-      };
-      if (!existing) {
-        await tx.insertPurchase(row);
-        await tx.adjustExtra(accountId, row.totalSeconds, 1);
-        const cycle = cycleContaining(account.cycleAnchorMs, now);
-        await tx.addToCycle(accountId, cycle.start, {
-          topupCount: 1,
-          topupSpendMinor: charged.priceMinor,
-        });
-      }
+      const purchase =
+        (await tx.findPurchaseByKey(accountId, idempotencyKey)) ??
+        (await this.addPurchase(tx, account, bought, paymentRef, now));
       const result: PurchaseResultDto = {
-        purchase: purchaseDto(row),
+        purchase: purchaseDto(purchase),
         balance: await balanceOf(
           tx,
           await requireAccount(tx, accountId),
@@ -232,22 +223,68 @@ export class Purchases {
           this.lowThreshold,
         ),
       };
-      const response = JSON.stringify(result);
-      if (intent) await tx.completeIntent(accountId, idempotencyKey, response);
-      else {
-        await tx.insertIntent({
-          accountId,
-          idempotencyKey,
-          packageId,
-          status: 'completed',
-          response,
-          createdAtMs: now,
-          charged,
-        });
-      }
+      await recordAnswer(tx, intent, bought, JSON.stringify(result), now);
       return result;
     });
   }
+
+  /** A new active purchase: its minutes join the extra balance, its price the cycle's top-ups. */
+  private async addPurchase(
+    tx: LedgerTx,
+    account: AccountRow,
+    bought: Bought,
+    paymentRef: string,
+    now: number,
+  ): Promise<PurchaseRow> {
+    const { charged } = bought;
+    const seconds = minutesToSeconds(charged.minutes);
+    const row: PurchaseRow = {
+      id: this.newId(),
+      accountId: account.id,
+      packageId: bought.packageId,
+      name: charged.name,
+      minutes: charged.minutes,
+      priceMinor: charged.priceMinor,
+      currency: charged.currency,
+      purchasedAtMs: now,
+      totalSeconds: seconds,
+      remainingSeconds: seconds,
+      status: 'active',
+      paymentRef,
+      idempotencyKey: bought.idempotencyKey,
+    };
+    await tx.insertPurchase(row);
+    await tx.adjustExtra(account.id, row.totalSeconds, 1);
+    const cycle = cycleContaining(account.cycleAnchorMs, now);
+    await tx.addToCycle(account.id, cycle.start, {
+      topupCount: 1,
+      topupSpendMinor: charged.priceMinor,
+    });
+    return row;
+  }
+}
+
+/** What a key bought: the account, the package and what it was charged for. */
+interface Bought {
+  accountId: string;
+  idempotencyKey: string;
+  packageId: string;
+  charged: ChargedPackage;
+}
+
+/**
+ * Keeps the answer under its key, so that a repeat replays it: completes the
+ * pending intent, or records a completed one when the intent is gone.
+ */
+async function recordAnswer(
+  tx: LedgerTx,
+  intent: PurchaseIntentRow | null,
+  bought: Bought,
+  response: string,
+  now: number,
+): Promise<void> {
+  if (intent) await tx.completeIntent(bought.accountId, bought.idempotencyKey, response);
+  else await tx.insertIntent({ ...bought, status: 'completed', response, createdAtMs: now });
 }
 
 /** The package as the catalog offers it now, in the catalog's currency. */

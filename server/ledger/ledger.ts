@@ -5,45 +5,39 @@ import type {
   PurchaseResultDto,
   RecommendationDto,
   UsageResultDto,
-} from './contract.js';
+} from '../../contract/index.js';
+import { systemClock, type Clock } from '../clock.js';
 import {
+  addCounters,
   allocateUsage,
+  allowanceSeconds,
   assertUsageAfterAccountStart,
-  undatedUsageMs,
   cycleAt,
   cycleContaining,
+  CYCLES_CONSIDERED,
+  DEFAULT_LOW_THRESHOLD,
   DomainError,
+  emptyCounters,
   findPlan,
   nextPlan,
+  planRemainingSeconds,
   recommendUpgrade,
-  CYCLES_CONSIDERED,
+  undatedUsageMs,
+  usedSeconds,
+  type Allocation,
   type Catalog,
-} from './domain/index.js';
-import { balanceOf, iso, purchaseDto, READ, requireAccount } from './ledger-reads.js';
-import type { PaymentGateway } from './payments.js';
-import { Purchases } from './purchases.js';
+  type CycleCounters,
+} from '../domain/index.js';
+import type { PaymentGateway } from '../payments/gateway.js';
 import type {
   AccountRow,
-  CycleCounters,
   LedgerStore,
   LedgerTx,
   PurchaseIntentRow,
-} from './store/types.js';
-
-const emptyCounters = (): CycleCounters => ({
-  planUsedSeconds: 0,
-  extraUsedSeconds: 0,
-  overageSeconds: 0,
-  topupCount: 0,
-  topupSpendMinor: 0,
-});
-
-export interface Clock {
-  /** Epoch milliseconds. */
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
+  UsageRow,
+} from '../store/types.js';
+import { Buying } from './buying.js';
+import { balanceOf, iso, purchaseDto, READ, requireAccount } from './reads.js';
 
 export interface LedgerOptions {
   store: LedgerStore;
@@ -55,6 +49,12 @@ export interface LedgerOptions {
   lowThreshold?: number;
   /** How far in the future a usage's `occurredAt` may lie (clock skew), ms. */
   futureToleranceMs?: number;
+}
+
+/** What one usage took from the packages: seconds in all, and how many it used up. */
+interface Drawn {
+  seconds: number;
+  usedUp: number;
 }
 
 /**
@@ -70,7 +70,7 @@ export class Ledger {
   private readonly newId: () => string;
   private readonly lowThreshold: number;
   private readonly futureToleranceMs: number;
-  private readonly buying: Purchases;
+  private readonly buying: Buying;
 
   constructor(options: LedgerOptions) {
     this.store = options.store;
@@ -78,9 +78,9 @@ export class Ledger {
     this.gateway = options.gateway;
     this.clock = options.clock ?? systemClock;
     this.newId = options.newId ?? (() => crypto.randomUUID());
-    this.lowThreshold = options.lowThreshold ?? 0.2;
+    this.lowThreshold = options.lowThreshold ?? DEFAULT_LOW_THRESHOLD;
     this.futureToleranceMs = options.futureToleranceMs ?? 5 * 60_000;
-    this.buying = new Purchases({
+    this.buying = new Buying({
       store: this.store,
       catalog: this.catalog,
       gateway: this.gateway,
@@ -136,20 +136,17 @@ export class Ledger {
     );
   }
 
-  async purchases(accountId: string): Promise<PurchaseDto[]> {
+  /** The account's purchases, newest first. */
+  async listPurchases(accountId: string): Promise<PurchaseDto[]> {
     return this.store.transact(async (tx) => {
       await requireAccount(tx, accountId);
       return (await tx.listPurchases(accountId)).map(purchaseDto);
     }, READ);
   }
 
-  /** Buys a package once per idempotency key (see `Purchases`). */
-  purchase(
-    accountId: string,
-    packageId: string,
-    idempotencyKey: string,
-  ): Promise<PurchaseResultDto> {
-    return this.buying.purchase(accountId, packageId, idempotencyKey);
+  /** Buys a package once per idempotency key (see `Buying`). */
+  buy(accountId: string, packageId: string, idempotencyKey: string): Promise<PurchaseResultDto> {
+    return this.buying.buy(accountId, packageId, idempotencyKey);
   }
 
   /** Completes purchases a crash interrupted between charge and credit; run at start-up. */
@@ -185,63 +182,26 @@ export class Ledger {
       const occurredAtMs = occurredAt === undefined ? undatedUsageMs(now, account) : datedMs;
       const earlier = await tx.findUsage(accountId, callId);
       if (earlier) {
-        const same =
-          earlier.seconds === seconds &&
-          (occurredAt === undefined || earlier.occurredAtMs === occurredAtMs);
-        if (!same) {
-          throw new DomainError(
-            'conflict',
-            `Usage for call "${callId}" was already recorded with other figures.`,
-          );
-        }
-        return JSON.parse(earlier.response) as UsageResultDto;
+        return replayUsage(earlier, { seconds, occurredAtMs, dated: occurredAt !== undefined });
       }
       assertUsageAfterAccountStart(occurredAtMs, account);
-      const plan = findPlan(this.catalog, account.planId);
       const cycle = cycleContaining(account.cycleAnchorMs, occurredAtMs);
-      const counters = await tx.getCycle(accountId, cycle.start);
-      const planRemaining = Math.max(
-        0,
-        plan.monthlyMinutes * 60 - (counters?.planUsedSeconds ?? 0),
-      );
-      const active = account.extraRemainingSeconds > 0 ? await tx.activePurchases(accountId) : [];
-      const allocation = allocateUsage(seconds, planRemaining, active);
-      const remainingOf = new Map(active.map((p) => [p.id, p.remainingSeconds]));
-      let drawn = 0;
-      let usedUp = 0;
-      for (const part of allocation.fromExtra) {
-        await tx.drawFromPurchase(part.purchaseId, part.seconds);
-        drawn += part.seconds;
-        if (remainingOf.get(part.purchaseId) === part.seconds) usedUp += 1;
-      }
-      if (drawn > 0) await tx.adjustExtra(accountId, -drawn, -usedUp);
+      const counters = (await tx.getCycle(accountId, cycle.start)) ?? emptyCounters();
+      const allocation = await this.allocate(tx, account, seconds, counters);
+      const drawn = await drawFromPackages(tx, accountId, allocation);
       const delta = {
         planUsedSeconds: allocation.fromPlanSeconds,
-        extraUsedSeconds: drawn,
+        extraUsedSeconds: drawn.seconds,
         overageSeconds: allocation.overageSeconds,
       };
       await tx.addToCycle(accountId, cycle.start, delta);
-      // The balance needs this cycle's counters after the call: known, not read again.
-      const after = counters ?? emptyCounters();
       const result: UsageResultDto = {
         usage: { callId, seconds, occurredAt: iso(occurredAtMs), ...allocation },
-        balance: await this.balanceIn(
-          tx,
-          {
-            ...account,
-            extraRemainingSeconds: account.extraRemainingSeconds - drawn,
-            activePackages: account.activePackages - usedUp,
-          },
-          {
-            cycleStartMs: cycle.start,
-            counters: {
-              ...after,
-              planUsedSeconds: after.planUsedSeconds + delta.planUsedSeconds,
-              extraUsedSeconds: after.extraUsedSeconds + delta.extraUsedSeconds,
-              overageSeconds: after.overageSeconds + delta.overageSeconds,
-            },
-          },
-        ),
+        // This cycle's counters after the call are known: not read again.
+        balance: await this.balanceIn(tx, afterDraw(account, drawn), {
+          cycleStartMs: cycle.start,
+          counters: addCounters(counters, delta),
+        }),
       };
       await tx.insertUsage({
         accountId,
@@ -258,6 +218,19 @@ export class Ledger {
     });
   }
 
+  /** Splits a usage over what is left of the plan in its cycle and the active packages. */
+  private async allocate(
+    tx: LedgerTx,
+    account: AccountRow,
+    seconds: number,
+    counters: CycleCounters,
+  ): Promise<Allocation> {
+    const allowance = allowanceSeconds(findPlan(this.catalog, account.planId));
+    const planRemaining = planRemainingSeconds(allowance, counters.planUsedSeconds);
+    const active = account.extraRemainingSeconds > 0 ? await tx.activePurchases(account.id) : [];
+    return allocateUsage(seconds, planRemaining, active);
+  }
+
   async recommendation(accountId: string): Promise<RecommendationDto> {
     return this.store.transact(async (tx) => {
       const account = await requireAccount(tx, accountId);
@@ -270,7 +243,7 @@ export class Ledger {
         summaries.push({
           topupCount: c?.topupCount ?? 0,
           topupSpendMinor: c?.topupSpendMinor ?? 0,
-          usedSeconds: c ? c.planUsedSeconds + c.extraUsedSeconds + c.overageSeconds : 0,
+          usedSeconds: usedSeconds(c),
         });
       }
       return recommendUpgrade(
@@ -281,4 +254,49 @@ export class Ledger {
       );
     }, READ);
   }
+}
+
+/**
+ * The first answer to a call id, when the repeat carries the same figures
+ * (its seconds, and its time when it names one); else a `conflict`.
+ */
+function replayUsage(
+  earlier: UsageRow,
+  repeat: { seconds: number; occurredAtMs: number; dated: boolean },
+): UsageResultDto {
+  const same =
+    earlier.seconds === repeat.seconds &&
+    (!repeat.dated || earlier.occurredAtMs === repeat.occurredAtMs);
+  if (!same) {
+    throw new DomainError(
+      'conflict',
+      `Usage for call "${earlier.callId}" was already recorded with other figures.`,
+    );
+  }
+  return JSON.parse(earlier.response) as UsageResultDto;
+}
+
+/** Takes the allocation's extra seconds from its packages; the store says which it used up. */
+async function drawFromPackages(
+  tx: LedgerTx,
+  accountId: string,
+  allocation: Allocation,
+): Promise<Drawn> {
+  const drawn: Drawn = { seconds: 0, usedUp: 0 };
+  for (const part of allocation.fromExtra) {
+    const { usedUp } = await tx.drawFromPurchase(part.purchaseId, part.seconds);
+    drawn.seconds += part.seconds;
+    if (usedUp) drawn.usedUp += 1;
+  }
+  if (drawn.seconds > 0) await tx.adjustExtra(accountId, -drawn.seconds, -drawn.usedUp);
+  return drawn;
+}
+
+/** The account's extra-minute counters once `drawn` is taken. */
+function afterDraw(account: AccountRow, drawn: Drawn): AccountRow {
+  return {
+    ...account,
+    extraRemainingSeconds: account.extraRemainingSeconds - drawn.seconds,
+    activePackages: account.activePackages - drawn.usedUp,
+  };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idempotencyKeySchema, idSchema, schemas } from './http/validation.js';
+import { idempotencyKeySchema, idSchema, schemas } from './validation.js';
 
 const json = (schema: z.ZodType) => ({
   content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input' }) } },

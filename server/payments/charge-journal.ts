@@ -11,7 +11,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ChargeJournal, RecordedCharge } from './payments.js';
+import type { ChargeJournal, RecordedCharge } from './gateway.js';
 
 /**
  * The test gateway's charges on disk, shared by every process that names the

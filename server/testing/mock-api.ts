@@ -1,8 +1,8 @@
-import { createApp } from './app.js';
-import { defaultCatalog, type Catalog } from './domain/catalog.js';
-import type { Clock } from './ledger.js';
-import { TestPaymentGateway } from './payments.js';
-import { MemoryStore } from './store/memory.js';
+import { APP_DEFAULTS, createApp } from '../app.js';
+import { defaultCatalog, type Catalog } from '../domain/catalog.js';
+import type { Clock } from '../clock.js';
+import { TestPaymentGateway } from '../payments/test-gateway.js';
+import { MemoryStore } from '../store/memory.js';
 
 /** An account to create when the mock starts, in a telling state. */
 export interface MockAccountSeed {
@@ -61,14 +61,17 @@ export async function createMockApi(options: MockApiOptions = {}) {
     secretKey,
     /** Answers one request as the real API would. */
     fetch: (request: Request): Promise<Response> => Promise.resolve(app.fetch(request)),
-    async mintToken(accountId: string, ttlSeconds = 900): Promise<string> {
+    async mintToken(
+      accountId: string,
+      ttlSeconds: number = APP_DEFAULTS.tokenTtlSeconds,
+    ): Promise<string> {
       return (await app.tokens.mint(accountId, ttlSeconds)).token;
     },
     async putAccount(id: string, planId = catalog.plans[0].id, cycleAnchor?: string) {
       return (await ledger.putAccount(id, planId, cycleAnchor)).account;
     },
     async buy(accountId: string, packageId: string) {
-      return ledger.purchase(accountId, packageId, `seed-${crypto.randomUUID()}`);
+      return ledger.buy(accountId, packageId, `seed-${crypto.randomUUID()}`);
     },
     async recordUsage(accountId: string, seconds: number, callId = `mock-call-${++calls}`) {
       return ledger.recordUsage(accountId, callId, seconds);

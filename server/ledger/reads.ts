@@ -1,12 +1,14 @@
-import type { BalanceDto, PurchaseDto } from './contract.js';
+import type { BalanceDto, PurchaseDto } from '../../contract/index.js';
 import {
+  allowanceSeconds,
   cycleContaining,
   DomainError,
   findPlan,
+  planRemainingSeconds,
   warningLevel,
   type Catalog,
-} from './domain/index.js';
-import type { AccountRow, CycleCounters, LedgerTx, PurchaseRow } from './store/types.js';
+} from '../domain/index.js';
+import type { AccountRow, CycleCounters, LedgerTx, PurchaseRow } from '../store/types.js';
 
 /** What the ledger's operations share: reading an account and its balance inside a transaction. */
 
@@ -42,15 +44,15 @@ export async function balanceOf(
     known?.cycleStartMs === cycle.start
       ? known.counters
       : await tx.getCycle(account.id, cycle.start);
-  const allowanceSeconds = plan.monthlyMinutes * 60;
+  const allowance = allowanceSeconds(plan);
   const usedSeconds = counters?.planUsedSeconds ?? 0;
   return {
     plan: {
       id: plan.id,
       name: plan.name,
-      allowanceSeconds,
+      allowanceSeconds: allowance,
       usedSeconds,
-      remainingSeconds: Math.max(0, allowanceSeconds - usedSeconds),
+      remainingSeconds: planRemainingSeconds(allowance, usedSeconds),
       cycleStart: iso(cycle.start),
       cycleEnd: iso(cycle.end),
     },
@@ -60,10 +62,10 @@ export async function balanceOf(
     },
     overageSeconds: counters?.overageSeconds ?? 0,
     warning: warningLevel({
-      allowanceSeconds,
+      allowanceSeconds: allowance,
       planUsedSeconds: usedSeconds,
       extraRemainingSeconds: account.extraRemainingSeconds,
-      lowThreshold: lowThreshold,
+      lowThreshold,
     }),
   };
 }
