@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,12 @@ export function tempDir(): { dir: string; remove(): void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Every server a bench spawned and has not stopped: none outlives the bench, even when it fails. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Spawns a TypeScript entry point as its own process with `PORT` set; resolves once `ready` answers. */
 export async function spawnServer(
   entry: string,
@@ -27,9 +33,12 @@ export async function spawnServer(
 ) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  // The widget bench's Vite build sets NODE_ENV=production in this process: the
+  // servers measured run as a deployment would, with the test gateway named.
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     env: {
       ...process.env,
+      MINUTE_TOPUP_PAYMENTS: 'test',
       PORT: String(port),
       MINUTE_TOPUP_SECRET_KEY: SECRET,
       MINUTE_TOPUP_DEMO: 'off',
@@ -37,6 +46,8 @@ export async function spawnServer(
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   for (let i = 0; ; i += 1) {
     try {
       if ((await fetch(base + ready)).ok) break;
