@@ -7,7 +7,7 @@ import type {
 } from '../contract/index.js';
 import { ApiError, type ApiClient } from './api-client.js';
 import type { ErrorEventDetail, PurchaseEventDetail } from './events.js';
-import { newIdempotencyKey } from './idempotency-key.js';
+import { randomUuid } from '../contract/random-uuid.js';
 
 /**
  * The confirmation in the dialog. A purchase under way or failed carries its
@@ -118,7 +118,7 @@ export class TopupStore {
   constructor(
     private api: ApiClient,
     private events: StoreEvents = {},
-    private newKey: () => string = newIdempotencyKey,
+    private newKey: () => string = randomUuid,
   ) {}
 
   subscribe(listener: (snapshot: Snapshot) => void): () => void {

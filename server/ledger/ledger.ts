@@ -38,6 +38,7 @@ import type {
 } from '../store/types.js';
 import { Buying } from './buying.js';
 import { balanceOf, iso, purchaseDto, READ, requireAccount } from './reads.js';
+import { randomUuid } from '../../contract/random-uuid.js';
 
 export interface LedgerOptions {
   store: LedgerStore;
@@ -77,7 +78,7 @@ export class Ledger {
     this.catalog = options.catalog;
     this.gateway = options.gateway;
     this.clock = options.clock ?? systemClock;
-    this.newId = options.newId ?? (() => crypto.randomUUID());
+    this.newId = options.newId ?? randomUuid;
     this.lowThreshold = options.lowThreshold ?? DEFAULT_LOW_THRESHOLD;
     this.futureToleranceMs = options.futureToleranceMs ?? 5 * 60_000;
     this.buying = new Buying({

@@ -1,3 +1,4 @@
+import { randomUuid } from '../../contract/random-uuid.js';
 import {
   assertSameCharge,
   type ChargeJournal,
@@ -45,7 +46,7 @@ export class TestPaymentGateway implements PaymentGateway {
     if (this.declining.has(request.accountId)) {
       return { status: 'declined', reason: 'The card was declined.' };
     }
-    const charge = { ...request, reference: `test_ch_${crypto.randomUUID()}` };
+    const charge = { ...request, reference: `test_ch_${randomUuid()}` };
     const recorded = this.journal ? this.journal.record(charge) : charge;
     // Another process may have recorded its charge under the key first.
     if (recorded !== charge) assertSameCharge(recorded, request);

@@ -3,6 +3,7 @@ import { defaultCatalog, type Catalog } from '../domain/catalog.js';
 import type { Clock } from '../clock.js';
 import { TestPaymentGateway } from '../payments/test-gateway.js';
 import { MemoryStore } from '../store/memory.js';
+import { randomUuid } from '../../contract/random-uuid.js';
 
 /** An account to create when the mock starts, in a telling state. */
 export interface MockAccountSeed {
@@ -71,7 +72,7 @@ export async function createMockApi(options: MockApiOptions = {}) {
       return (await ledger.putAccount(id, planId, cycleAnchor)).account;
     },
     async buy(accountId: string, packageId: string) {
-      return ledger.buy(accountId, packageId, `seed-${crypto.randomUUID()}`);
+      return ledger.buy(accountId, packageId, `seed-${randomUuid()}`);
     },
     async recordUsage(accountId: string, seconds: number, callId = `mock-call-${++calls}`) {
       return ledger.recordUsage(accountId, callId, seconds);

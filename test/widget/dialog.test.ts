@@ -204,16 +204,17 @@ describe('<minute-topup-dialog>', () => {
     const { el, api } = await mount();
     await openDialog(el);
     // Only secure contexts have it (it is configurable on Crypto.prototype). Gone
-    // just for the click, which makes the key: the mock API in this page uses it.
+    // for the whole purchase: the key, and the mock API in this page (the ledger's
+    // ids, the test gateway's reference) as a host's test page would run it.
     const randomUUID = Object.getOwnPropertyDescriptor(Crypto.prototype, 'randomUUID')!;
     delete (Crypto.prototype as Partial<Crypto>).randomUUID;
     try {
       expect('randomUUID' in crypto).to.equal(false);
       confirmButton(el).click();
+      await waitUntil(() => !dialogOf(el).open, 'the purchase did not complete');
     } finally {
       Object.defineProperty(Crypto.prototype, 'randomUUID', randomUUID);
     }
-    await waitUntil(() => !dialogOf(el).open, 'the purchase did not complete');
     const [post] = api.requests.filter((r) => r.method === 'POST');
     expect(post.key).to.match(
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,

@@ -1,9 +1,9 @@
 import { expect } from '@open-wc/testing';
-import { newIdempotencyKey } from '../../widget/idempotency-key.js';
+import { randomUuid } from '../../contract/random-uuid.js';
 
-describe('newIdempotencyKey', () => {
+describe('randomUuid', () => {
   it('makes UUID v4 idempotency keys without crypto.randomUUID', () => {
-    const keys = new Set(Array.from({ length: 100 }, () => newIdempotencyKey()));
+    const keys = new Set(Array.from({ length: 100 }, () => randomUuid()));
     expect(keys.size).to.equal(100);
     for (const k of keys)
       expect(k).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
