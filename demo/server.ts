@@ -2,6 +2,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
+import { APP_DEFAULTS } from '../server/app.js';
 import type { TokenIssuer } from '../server/http/auth.js';
 import { readBody } from '../server/http/body.js';
 import { HttpError } from '../server/http/errors.js';
@@ -34,7 +35,10 @@ export interface DemoOptions {
 }
 
 /** The demo's defaults: the API's body limit, and two requests a second per client. */
-export const DEMO_LIMITS = { maxBodyBytes: 16 * 1024, requestsPerMinute: 120 } as const;
+export const DEMO_LIMITS = {
+  maxBodyBytes: APP_DEFAULTS.maxBodyBytes,
+  requestsPerMinute: 120,
+} as const;
 
 /**
  * The client a request counts against: its remote address. Behind

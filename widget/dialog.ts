@@ -3,6 +3,7 @@ import { base } from './styles.js';
 import { ModalElement } from './element.js';
 import { errorBox } from './error-box.js';
 import { packageValues } from './pricing.js';
+import { mayHaveCharged } from './store.js';
 
 /**
  * The purchase dialog: a native modal `<dialog>` with the packages as a radio
@@ -111,7 +112,7 @@ export class MinuteTopupDialog extends ModalElement {
     const selected = packages.find((pkg) => pkg.id === selectedId);
     const pending = buying.kind === 'pending';
     // The purchase may have been charged: its package stays until a retry settles it.
-    const locked = buying.kind !== 'idle' && buying.unconfirmed;
+    const locked = mayHaveCharged(buying);
     return html`<dialog part="dialog" aria-labelledby="title" @close=${this.onClose}>
       <h2 id="title" part="title">${strings.dialogTitle}</h2>
       <fieldset aria-busy=${pending} ?disabled=${locked}>

@@ -108,13 +108,11 @@ export class MinuteTopup extends LitElement {
     if ((changed.has('apiBase') || changed.has('accountId')) && this.accountId) {
       this.connect();
     } else if ((changed.has('token') || changed.has('fetchToken')) && this.api) {
+      const status = this.store?.snapshot.status;
       // Any new token, the first one too: the client may have cached a refused one.
-      if (changed.has('token')) this.api.resetToken();
-      // Not loaded yet, or a load failed (401) or is failing: load with it.
-      if (this.store?.snapshot.status !== 'ready') {
-        this.api.resetToken();
-        void this.load();
-      }
+      // Not loaded yet, or a load failed (401) or is failing: load with a fresh one.
+      if (changed.has('token') || status !== 'ready') this.api.resetToken();
+      if (status !== 'ready') void this.load();
     }
     const snapshot = this.snapshot;
     if (!this.store || !snapshot) return;

@@ -38,9 +38,15 @@ export type BuyingState =
       unconfirmed: boolean;
     };
 
+/**
+ * Whether a purchase may have been charged: an attempt (pending or failed)
+ * that has had no definite answer yet.
+ */
+export const mayHaveCharged = (buying: BuyingState) => buying.kind !== 'idle' && buying.unconfirmed;
+
 /** Whether the package may not change: a purchase is under way or may have gone through. */
 export const selectionLocked = (buying: BuyingState) =>
-  buying.kind === 'pending' || (buying.kind === 'failed' && buying.unconfirmed);
+  buying.kind === 'pending' || mayHaveCharged(buying);
 
 /** Everything the views render. Immutable: every change publishes a new object. */
 export interface Snapshot {
@@ -206,7 +212,8 @@ export class TopupStore {
     const { dialogOpen, buying } = this.snapshot;
     if (!dialogOpen) return;
     if (buying.kind === 'pending') return this.set({ dialogOpen: false });
-    if (buying.kind === 'failed' && buying.unconfirmed) {
+    // Not pending here, so this is a failed attempt without a definite answer.
+    if (mayHaveCharged(buying)) {
       // It may have gone through: show what the API knows now.
       this.set({ dialogOpen: false });
       return void this.refresh();

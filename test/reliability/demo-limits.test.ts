@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { DEMO_LIMITS } from '../../demo/server.js';
 import { startDemoServer } from '../support/demo-server.js';
 
 /** The resident memory of a process, in bytes (Linux). */
@@ -130,7 +131,8 @@ describe('the demo routes: body limit and rate limit', () => {
     }
   });
 
-  it('answers a client that asks more than 120 times a minute with 429 and Retry-After', async () => {
+  it(`answers a client that asks more than ${DEMO_LIMITS.requestsPerMinute} times a minute with 429 and Retry-After`, async () => {
+    const limit = DEMO_LIMITS.requestsPerMinute;
     // A fresh server: its window opens with the start-up probe (one request).
     const own = await startDemoServer();
     try {
@@ -142,7 +144,7 @@ describe('the demo routes: body limit and rate limit', () => {
         });
       let allowed = 0;
       let refused: Response | undefined;
-      for (let i = 0; i < 130 && !refused; i += 1) {
+      for (let i = 0; i < limit + 10 && !refused; i += 1) {
         const res = await session();
         if (res.status === 429) refused = res;
         else {
@@ -152,7 +154,11 @@ describe('the demo routes: body limit and rate limit', () => {
         }
       }
       assert.ok(refused, 'never refused');
-      assert.equal(allowed + 1, 120, 'the start-up probe and the sessions share 120 a minute');
+      assert.equal(
+        allowed + 1,
+        limit,
+        `the start-up probe and the sessions share ${limit} a minute`,
+      );
       const retryAfter = Number(refused.headers.get('retry-after'));
       assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After: ${retryAfter}`);
       assert.equal(

@@ -6,7 +6,7 @@ import { runTests } from '@web/test-runner-mocha';
 import { expect, fixture, html } from '@open-wc/testing';
 import { createMinuteTopupMocks } from '../../mocks/index.js';
 import type { MinuteTopup } from '../../widget/index.js';
-import { dialogOf, ready, shadow, waitUntil, worker } from './helpers.js';
+import { openHistory, ready, shadow, waitUntil, worker } from './helpers.js';
 
 /** Every violation on the page, counted from before the first widget. */
 const violations: SecurityPolicyViolationEvent[] = [];
@@ -73,8 +73,7 @@ runTests(async () => {
       expect(meter(half), 'a plan half used').to.be.closeTo(0.5, 0.01);
       expect(meter(spent), 'a plan used up').to.equal(1);
 
-      shadow(spent, 'minute-topup-card', '[part=view-button]').click();
-      await waitUntil(() => dialogOf(spent, 'history').open, 'history did not open');
+      await openHistory(spent);
       const history = shadow(spent, 'minute-topup-history').shadowRoot!;
       await waitUntil(() => history.querySelectorAll('tbody tr').length === 2, 'no packages');
       const bars = [...history.querySelectorAll('[part=bar]')].map((bar) =>

@@ -12,6 +12,7 @@ import {
   text,
   viewText,
   waitUntil,
+  withCrypto,
 } from './helpers.js';
 import type { ApiClient } from '../../widget/api-client.js';
 
@@ -206,15 +207,11 @@ describe('<minute-topup-dialog>', () => {
     // Only secure contexts have it (it is configurable on Crypto.prototype). Gone
     // for the whole purchase: the key, and the mock API in this page (the ledger's
     // ids, the test gateway's reference) as a host's test page would run it.
-    const randomUUID = Object.getOwnPropertyDescriptor(Crypto.prototype, 'randomUUID')!;
-    delete (Crypto.prototype as Partial<Crypto>).randomUUID;
-    try {
+    await withCrypto({ randomUUID: null }, async () => {
       expect('randomUUID' in crypto).to.equal(false);
       confirmButton(el).click();
       await waitUntil(() => !dialogOf(el).open, 'the purchase did not complete');
-    } finally {
-      Object.defineProperty(Crypto.prototype, 'randomUUID', randomUUID);
-    }
+    });
     const [post] = api.requests.filter((r) => r.method === 'POST');
     expect(post.key).to.match(
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
@@ -223,30 +220,20 @@ describe('<minute-topup-dialog>', () => {
   });
 
   it('shows an error and tells the host when buying fails unexpectedly, and recovers', async () => {
-    const { el, api } = await mount();
     const errors: CustomEvent[] = [];
-    el.addEventListener('minute-topup-error', (e) => errors.push(e));
+    const { el, api } = await mount({ on: { 'minute-topup-error': (e) => errors.push(e) } });
     await openDialog(el);
     // No random numbers: making the idempotency key throws, whichever way it is made.
-    const methods = ['getRandomValues', 'randomUUID'] as const;
-    const saved = methods.map((m) => Object.getOwnPropertyDescriptor(Crypto.prototype, m)!);
-    for (const m of methods) {
-      Object.defineProperty(Crypto.prototype, m, {
-        configurable: true,
-        value: () => {
-          throw new Error('no entropy');
-        },
-      });
-    }
-    try {
+    const noEntropy = () => {
+      throw new Error('no entropy');
+    };
+    await withCrypto({ getRandomValues: noEntropy, randomUUID: noEntropy }, async () => {
       confirmButton(el).click();
       await waitUntil(
         () => viewText(el, 'dialog').includes('Something went wrong'),
         'no error shown',
       );
-    } finally {
-      methods.forEach((m, i) => Object.defineProperty(Crypto.prototype, m, saved[i]));
-    }
+    });
     expect(part(el, 'dialog', 'error').getAttribute('role')).to.equal('alert');
     expect(errors.map((e) => e.detail)).to.deep.equal([
       { code: 'unexpected', message: 'no entropy' },
@@ -262,9 +249,8 @@ describe('<minute-topup-dialog>', () => {
   });
 
   it('shows an error when the API client throws unexpectedly', async () => {
-    const { el, api } = await mount();
     const errors: CustomEvent[] = [];
-    el.addEventListener('minute-topup-error', (e) => errors.push(e));
+    const { el, api } = await mount({ on: { 'minute-topup-error': (e) => errors.push(e) } });
     await openDialog(el);
     // The client the widget's store holds (private; reached for this test only).
     const client = (el as unknown as { api: ApiClient }).api;

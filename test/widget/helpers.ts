@@ -101,6 +101,36 @@ export async function openDialog(el: Element, from: 'card' | 'banner' = 'card') 
   return button;
 }
 
+/** Opens the packages history from the card's View packages; resolves with that button. */
+export async function openHistory(el: Element) {
+  const button = part(el, 'card', 'view-button');
+  press(button);
+  await waitUntil(() => dialogOf(el, 'history').open, 'history did not open');
+  return button;
+}
+
+/**
+ * Runs `fn` with some of `Crypto.prototype`'s methods replaced (`null`: removed,
+ * as outside a secure context), and puts them back afterwards, also if it throws.
+ */
+export async function withCrypto<T>(
+  overrides: Partial<Record<'getRandomValues' | 'randomUUID', (() => never) | null>>,
+  fn: () => T | Promise<T>,
+): Promise<T> {
+  const methods = Object.keys(overrides) as (keyof typeof overrides)[];
+  const saved = methods.map((m) => Object.getOwnPropertyDescriptor(Crypto.prototype, m)!);
+  for (const m of methods) {
+    const value = overrides[m];
+    if (value === null) delete (Crypto.prototype as Partial<Crypto>)[m];
+    else Object.defineProperty(Crypto.prototype, m, { configurable: true, value });
+  }
+  try {
+    return await fn();
+  } finally {
+    methods.forEach((m, i) => Object.defineProperty(Crypto.prototype, m, saved[i]));
+  }
+}
+
 export const radios = (el: Element) => [
   ...shadow(el, 'minute-topup-dialog').shadowRoot!.querySelectorAll<HTMLInputElement>(
     'input[type=radio]',

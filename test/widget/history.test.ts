@@ -5,6 +5,7 @@ import {
   dialogOf,
   mount,
   openDialog,
+  openHistory,
   part,
   press,
   shadow,
@@ -13,12 +14,6 @@ import {
   waitUntil,
 } from './helpers.js';
 
-const openHistory = async (el: Element) => {
-  const button = part(el, 'card', 'view-button');
-  press(button);
-  await waitUntil(() => dialogOf(el, 'history').open, 'history did not open');
-  return button;
-};
 const rows = (el: Element) => [
   ...shadow(el, 'minute-topup-history').shadowRoot!.querySelectorAll('tbody tr'),
 ];

@@ -4,6 +4,7 @@ import {
   dialogOf,
   mount,
   openDialog,
+  openHistory,
   part,
   press,
   shadow,
@@ -22,8 +23,7 @@ describe('on a 375 px wide phone', () => {
     const { el } = await mount({ packages: ['small', 'large'], usedMinutes: 560 });
     expect(overflowsSideways(el)).to.equal(false);
     expect(overflowsSideways(part(el, 'card', 'card'))).to.equal(false);
-    press(part(el, 'card', 'view-button'));
-    await waitUntil(() => dialogOf(el, 'history').open, 'history did not open');
+    await openHistory(el);
     const dialog = dialogOf(el, 'history');
     expect(overflowsSideways(dialog)).to.equal(false);
     expect(document.documentElement.scrollWidth).to.be.at.most(375);
