@@ -52,11 +52,17 @@ function run(command, args) {
 }
 
 const bundle = 'dist/minute-topup.js';
-const sources = Math.max(newest('widget'), newest('server'), statSync('vite.config.ts').mtimeMs);
-if (
-  process.env.MINUTE_TOPUP_START_BUILD !== 'never' &&
-  (!existsSync(bundle) || statSync(bundle).mtimeMs < sources)
-) {
+/** Whether the bundle is missing or older than a source (walked only when a build may run). */
+const stale = () =>
+  !existsSync(bundle) ||
+  statSync(bundle).mtimeMs <
+    Math.max(
+      newest('contract'),
+      newest('widget'),
+      newest('server'),
+      statSync('vite.config.ts').mtimeMs,
+    );
+if (process.env.MINUTE_TOPUP_START_BUILD !== 'never' && stale()) {
   console.log('Building the widget bundle…');
   const status = await run('npm', ['run', '--silent', 'build']);
   if (status !== 0) process.exit(status);

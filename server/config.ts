@@ -23,10 +23,6 @@ export interface ServerConfig {
   corsOrigins: string[];
   catalog: Catalog;
   lowThreshold: number;
-  /** Largest request body accepted, in bytes. */
-  maxBodyBytes: number;
-  /** Lifetime of a widget token when the request names none. */
-  tokenTtlSeconds: number;
   /** Accounts whose cards the test payment gateway declines. */
   declineAccounts: string[];
   /** Serve the demo dashboard and seed its accounts (MINUTE_TOPUP_DEMO; on, except in production). */
@@ -35,7 +31,7 @@ export interface ServerConfig {
   sqliteMaxBatch: number;
   /** PostgreSQL connections per process (PGPOOL_MAX). */
   postgresPoolMax: number;
-  /** PostgreSQL pipeline mode (PG_PIPELINE; `0` turns it off). */
+  /** PostgreSQL pipeline mode (PG_PIPELINE; `0`/`off` turns it off). */
   postgresPipeline: boolean;
   /**
    * Widget tokens minted, purchases made and widget reads per account and
@@ -193,7 +189,7 @@ function databaseUrlFrom(env: NodeJS.ProcessEnv): string {
  * sqlitePathOrPostgresUrl('file:data/ledger.db'); // 'data/ledger.db'
  * sqlitePathOrPostgresUrl('mysql://db/topup'); // throws ConfigError
  */
-export function sqlitePathOrPostgresUrl(url: string): string {
+function sqlitePathOrPostgresUrl(url: string): string {
   const name = 'DATABASE_URL';
   if (isPostgresUrl(url)) {
     try {
@@ -262,8 +258,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     corsOrigins: list(env.MINUTE_TOPUP_CORS_ORIGINS),
     catalog,
     lowThreshold,
-    maxBodyBytes: APP_DEFAULTS.maxBodyBytes,
-    tokenTtlSeconds: APP_DEFAULTS.tokenTtlSeconds,
     declineAccounts: list(env.MINUTE_TOPUP_DECLINE_ACCOUNTS),
     demo: onOff(env, 'MINUTE_TOPUP_DEMO', !production),
     sqliteMaxBatch: wholeNumber(
@@ -275,8 +269,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       },
     ),
     postgresPoolMax: wholeNumber(env, 'PGPOOL_MAX', STORE_DEFAULTS.postgresPoolMax, { min: 1 }),
-    postgresPipeline:
-      env.PG_PIPELINE === undefined ? STORE_DEFAULTS.postgresPipeline : env.PG_PIPELINE !== '0',
+    postgresPipeline: onOff(env, 'PG_PIPELINE', STORE_DEFAULTS.postgresPipeline),
     rateLimits: {
       sessionsPerMinute: rate('MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE', limits.sessionsPerMinute),
       purchasesPerMinute: rate('MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE', limits.purchasesPerMinute),

@@ -105,11 +105,13 @@ export async function main(): Promise<void> {
     throw error;
   }
 
+  // Requests that arrive while the store opens wait for the app; once it is
+  // ready, they go straight to it (no extra await per request).
   let appReady!: (app: App) => void;
   const ready = new Promise<App>((resolve) => (appReady = resolve));
-  const server = createAdaptorServer({
-    fetch: async (request, env) => (await ready).fetch(request, env),
-  });
+  let handle: App['fetch'] = (request, env) => ready.then((app) => app.fetch(request, env));
+  void ready.then((app) => (handle = app.fetch));
+  const server = createAdaptorServer({ fetch: (request, env) => handle(request, env) });
   try {
     await listen(server, config.host, config.port);
   } catch (error) {
@@ -158,7 +160,6 @@ export async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`${signal}: finishing in-flight requests, then closing the database.`);
     server.close(async () => {
       clearInterval(closingIdle);
       try {
@@ -172,6 +173,8 @@ export async function main(): Promise<void> {
       }
       process.exit(0);
     });
+    // Said once new connections are refused (close() stops listening at once).
+    console.log(`${signal}: finishing in-flight requests, then closing the database.`);
     // `close` stops accepting and waits for every open connection: end the
     // keep-alive ones as soon as their last request is answered, rather than
     // when the client lets them go.

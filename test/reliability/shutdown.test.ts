@@ -12,8 +12,8 @@ import {
   sqliteTarget,
   startReadyApi,
   terminateApi,
+  waitForOutput,
   type LedgerTarget,
-  type ApiProcess,
 } from '../support/api-process.js';
 import { callApi } from '../support/http.js';
 import { reportReliability } from '../support/reliability-report.js';
@@ -41,14 +41,6 @@ function tryConnect(port: number): Promise<string> {
     });
     socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });
-}
-
-async function waitForOutput(api: ApiProcess, pattern: RegExp, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pattern.test(api.output())) {
-    if (Date.now() > deadline) throw new Error(`no ${pattern} in:\n${api.output()}`);
-    await sleep(5);
-  }
 }
 
 after(cleanUpTargets);
@@ -148,7 +140,7 @@ async function sigtermWithPurchasesInFlight(t: TestContext, target: Target): Pro
     await sleep(200);
     const signalled = Date.now();
     const exit = terminateApi(api, 10_000);
-    await waitForOutput(api, /SIGTERM: finishing in-flight requests/);
+    await waitForOutput(api, /SIGTERM: finishing in-flight requests/, 5_000);
     refused = await tryConnect(port);
 
     const answers = await Promise.all(purchases);
