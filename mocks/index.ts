@@ -1,34 +1,54 @@
-import { delay, http, type HttpHandler } from 'msw';
-import { createMockApi, type MockApi, type MockApiOptions } from '../server/testing/mock-api.js';
+import type { HttpHandler } from 'msw';
+import { createMockApi } from '../server/testing/mock-api.js';
+import type { MockApi, MockApiOptions } from '../server/testing/mock-api-types.js';
 
-export type { MockApi, MockApiOptions, MockAccountSeed } from '../server/testing/mock-api.js';
+export type * from '../server/testing/mock-api-types.js';
 
 export interface MinuteTopupMocksOptions extends MockApiOptions {
-  /** The widget's `api-base` (without `/v1`), e.g. `https://api.example.com` or `/api`. */
+  /**
+   * The widget's `api-base` (without `/v1`), e.g. `https://api.example.com` or
+   * `/api`. A path is read against the page's origin; in Node, where there is
+   * no page, it matches that path on any origin.
+   */
   apiBase: string;
-  /** Latency added to every answer, to see loading and pending states. */
+  /** Latency added to every answer of the handlers, to see loading and pending states. */
   latencyMs?: number;
 }
 
 export interface MinuteTopupMocks {
-  /** msw handlers answering `${apiBase}/v1/*`: give them to `setupWorker()` or `server.use()`. */
-  handlers: HttpHandler[];
+  /**
+   * msw handlers answering `${apiBase}/v1/*`: give them to `setupWorker()` or
+   * `setupServer()`. Reading them without msw installed throws; `fetch` needs no msw.
+   */
+  readonly handlers: HttpHandler[];
   /** The real API over an in-memory ledger, with helpers to set the scene (`recordUsage`, `setDeclining`, …). */
   api: MockApi;
-  /** Answers a request sent to `${apiBase}/v1/…` (what the handlers do, without msw). */
+  /**
+   * Answers a request sent to `${apiBase}/v1/…`, as the handlers do, without
+   * msw: for a test runner's own request interception (Playwright's `page.route`).
+   */
   fetch(request: Request): Promise<Response>;
   /** A widget token for an account, for the `token` attribute. */
   token(accountId: string, ttlSeconds?: number): Promise<string>;
 }
 
+/** msw, when the host has it: an optional peer dependency, needed by the handlers only. */
+async function loadMsw(): Promise<typeof import('msw') | undefined> {
+  try {
+    return await import('msw');
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * msw handlers that emulate the minute-topup API by running the real Hono app
- * in the page over an in-memory ledger, so a host can test its pages with the
- * widget and no server.
+ * The minute-topup API emulated by running the real Hono app wherever the
+ * test runs (the page, Node) over an in-memory ledger, so a host can test its
+ * pages with the widget and no server: as msw handlers, or as a `fetch`.
  *
  * @example
  * import { setupWorker } from 'msw/browser';
- * import { createMinuteTopupMocks } from 'minute-topup/dist/mocks.js';
+ * import { createMinuteTopupMocks } from 'minute-topup/mocks';
  * const mocks = await createMinuteTopupMocks({ apiBase: '/api', accounts: [{ id: 'acme', usedSeconds: 27_000 }] });
  * await setupWorker(...mocks.handlers).start();
  * widget.token = await mocks.token('acme');
@@ -37,24 +57,38 @@ export async function createMinuteTopupMocks(
   options: MinuteTopupMocksOptions,
 ): Promise<MinuteTopupMocks> {
   const { apiBase, latencyMs = 0, ...rest } = options;
-  const api = await createMockApi(rest);
-  const base = new URL(apiBase.replace(/\/$/, ''), globalThis.location?.href);
-  const prefix = base.pathname.replace(/\/$/, '');
+  const [api, msw] = await Promise.all([createMockApi(rest), loadMsw()]);
+  const page = globalThis.location?.href;
+  const trimmed = apiBase.replace(/\/$/, '');
+  const base =
+    page || /^[a-z][a-z\d+.-]*:/i.test(trimmed) ? new URL(trimmed || '/', page) : undefined;
+  const prefix = (base?.pathname ?? trimmed).replace(/\/$/, '');
+  // msw's pattern: the full URL, or (in Node, for a path) that path on any origin.
+  const pattern = `${base ? `${base.origin}${prefix}` : `*${prefix}`}/v1/*`;
   const answer = (request: Request) => {
     // The API routes from `/v1`: drop the path the host mounts it under.
     const url = new URL(request.url);
+    if (!prefix) return api.fetch(request);
     url.pathname = url.pathname.slice(prefix.length);
-    return api.fetch(prefix ? new Request(url, request) : request);
+    return api.fetch(new Request(url, request));
   };
+  const handlers = msw && [
+    msw.http.all(pattern, async ({ request }) => {
+      if (latencyMs) await msw.delay(latencyMs);
+      return answer(request);
+    }),
+  ];
   return {
     api,
     fetch: answer,
-    handlers: [
-      http.all(`${base.href.replace(/\/$/, '')}/v1/*`, async ({ request }) => {
-        if (latencyMs) await delay(latencyMs);
-        return answer(request);
-      }),
-    ],
+    get handlers() {
+      if (!handlers) {
+        throw new Error(
+          'minute-topup/mocks: the handlers need msw (npm install --save-dev msw); mocks.fetch works without it.',
+        );
+      }
+      return handlers;
+    },
     token: (accountId, ttlSeconds) => api.mintToken(accountId, ttlSeconds),
   };
 }

@@ -1,31 +1,11 @@
 import { APP_DEFAULTS, createApp } from '../app.js';
-import { defaultCatalog, type Catalog } from '../domain/catalog.js';
-import type { Clock } from '../clock.js';
+import { defaultCatalog } from '../domain/catalog.js';
 import { TestPaymentGateway } from '../payments/test-gateway.js';
 import { MemoryStore } from '../store/memory.js';
 import { randomUuid } from '../../contract/random-uuid.js';
+import type { MockApi, MockApiOptions } from './mock-api-types.js';
 
-/** An account to create when the mock starts, in a telling state. */
-export interface MockAccountSeed {
-  id: string;
-  /** Plan tier id (default: the catalog's first plan). */
-  planId?: string;
-  cycleAnchor?: string;
-  /** Packages bought at start, oldest first (by package id). */
-  packages?: string[];
-  /** Seconds of calls already made this cycle (drawn plan first, then packages). */
-  usedSeconds?: number;
-  /** Whether the test gateway declines this account's card. */
-  declining?: boolean;
-}
-
-export interface MockApiOptions {
-  catalog?: Catalog;
-  accounts?: MockAccountSeed[];
-  clock?: Clock;
-  /** The secret key the mock accepts (tests rarely need it). */
-  secretKey?: string;
-}
+export type { MockAccountSeed, MockApi, MockApiOptions } from './mock-api-types.js';
 
 /**
  * The real minute-topup API, running wherever `fetch` runs (a browser, a
@@ -38,7 +18,9 @@ export interface MockApiOptions {
  * const res = await api.fetch(new Request('http://x/v1/accounts/acme/balance',
  *   { headers: { authorization: `Bearer ${token}` } }));
  */
-export async function createMockApi(options: MockApiOptions = {}) {
+export async function createMockApi(
+  options: MockApiOptions = {},
+): Promise<MockApi & { gateway: TestPaymentGateway }> {
   const catalog = options.catalog ?? defaultCatalog;
   const secretKey = options.secretKey ?? 'sk_mock_0123456789abcdef0123456789';
   const store = new MemoryStore();
@@ -55,12 +37,8 @@ export async function createMockApi(options: MockApiOptions = {}) {
   let seededCharges = 0;
 
   const api = {
-    app,
-    ledger,
     gateway,
-    store,
     secretKey,
-    /** Answers one request as the real API would. */
     fetch: (request: Request): Promise<Response> => Promise.resolve(app.fetch(request)),
     async mintToken(
       accountId: string,
@@ -80,11 +58,6 @@ export async function createMockApi(options: MockApiOptions = {}) {
     setDeclining(accountId: string, declining = true) {
       gateway.setDeclining(accountId, declining);
     },
-    /**
-     * Charges approved since the mock was created: the packages of the
-     * `accounts` seeds are not counted (repeats of a key are not charges).
-     * The gateway's own `chargeCount` counts them all.
-     */
     get chargeCount() {
       return gateway.chargeCount - seededCharges;
     },
@@ -99,5 +72,3 @@ export async function createMockApi(options: MockApiOptions = {}) {
   seededCharges = gateway.chargeCount;
   return api;
 }
-
-export type MockApi = Awaited<ReturnType<typeof createMockApi>>;

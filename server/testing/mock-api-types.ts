@@ -1,0 +1,55 @@
+import type { AccountDto, PurchaseResultDto, UsageResultDto } from '../../contract/index.js';
+import type { Clock } from '../clock.js';
+import type { Catalog } from '../domain/catalog.js';
+
+/*
+ * The mock API as a host's tests see it (`minute-topup/mocks` declares these):
+ * plain types over the contract, nothing of the server behind them.
+ */
+
+/** An account to create when the mock starts, in a telling state. */
+export interface MockAccountSeed {
+  id: string;
+  /** Plan tier id (default: the catalog's first plan). */
+  planId?: string;
+  cycleAnchor?: string;
+  /** Packages bought at start, oldest first (by package id). */
+  packages?: string[];
+  /** Seconds of calls already made this cycle (drawn plan first, then packages). */
+  usedSeconds?: number;
+  /** Whether the test gateway declines this account's card. */
+  declining?: boolean;
+}
+
+export interface MockApiOptions {
+  /** Packages, plans and currency (default: Small, Medium, Large in USD; Starter, Growth, Scale). */
+  catalog?: Catalog;
+  accounts?: MockAccountSeed[];
+  /** Where the ledger reads the time (default: `Date.now`). */
+  clock?: Clock;
+  /** The secret key the mock accepts (tests rarely need it). */
+  secretKey?: string;
+}
+
+/** The real minute-topup API over an in-memory ledger, with helpers to set the scene. */
+export interface MockApi {
+  /** The secret key it accepts, for the routes a host's backend calls. */
+  readonly secretKey: string;
+  /** Answers one request as the real API would (`…/v1/…` URLs, any origin). */
+  fetch(request: Request): Promise<Response>;
+  /** A widget token for an account (default lifetime: the API's, 15 minutes). */
+  mintToken(accountId: string, ttlSeconds?: number): Promise<string>;
+  /** Creates or updates an account (default plan: the catalog's first). */
+  putAccount(id: string, planId?: string, cycleAnchor?: string): Promise<AccountDto>;
+  /** Buys a package for an account, as a purchase through the API would. */
+  buy(accountId: string, packageId: string): Promise<PurchaseResultDto>;
+  /** Records a call of `seconds` (plan first, then packages oldest first, then overage). */
+  recordUsage(accountId: string, seconds: number, callId?: string): Promise<UsageResultDto>;
+  /** Makes the test gateway decline (or, with `false`, approve again) this account's card. */
+  setDeclining(accountId: string, declining?: boolean): void;
+  /** Charges approved since the mock was created: seeded packages and repeats of a key are not counted. */
+  readonly chargeCount: number;
+}
+
+export type { Catalog, PackageDef } from '../domain/catalog.js';
+export type { Clock } from '../clock.js';
