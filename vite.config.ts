@@ -34,11 +34,20 @@ function demoPages(): Plugin {
   };
 }
 
+/** Where `npm run build:package` writes the npm package's code (see `packages/minute-topup/`). */
+const PACKAGE_DIST = 'packages/minute-topup/dist';
+
 /**
  * `vite build` writes the widget, `dist/minute-topup.js`: one minified,
- * self-contained ES module with Lit inside. `vite build --mode mocks` writes
- * `dist/mocks.js`: msw handlers over the real API, for hosts' tests (msw stays
- * external). Two builds, so the widget can never share a chunk with the mocks.
+ * self-contained ES module with Lit inside (what the API serves at
+ * `/widget/minute-topup.js`). `vite build --mode mocks` writes `dist/mocks.js`:
+ * msw handlers over the real API, for hosts' tests (msw stays external). Two
+ * builds, so the widget can never share a chunk with the mocks.
+ *
+ * `vite build --mode package` writes the npm package's entries into
+ * `packages/minute-topup/dist/`: `index.js` (registers the elements),
+ * `react.js`, `preact.js` and `mocks.js`, with Lit, React, Preact and msw left
+ * to the host's bundler (they are the package's dependencies and peers).
  */
 export default defineConfig(({ mode, command }) => {
   if (command === 'serve') {
@@ -48,6 +57,31 @@ export default defineConfig(({ mode, command }) => {
       server: {
         port: 5173,
         proxy: { '/v1': api, '/demo/api': api, '/partner': api },
+      },
+    };
+  }
+  if (mode === 'package') {
+    return {
+      publicDir: false,
+      build: {
+        target: 'es2022',
+        outDir: PACKAGE_DIST,
+        emptyOutDir: true,
+        sourcemap: true,
+        lib: {
+          entry: {
+            index: 'widget/index.ts',
+            react: 'widget/react.ts',
+            preact: 'widget/preact.ts',
+            mocks: 'mocks/index.ts',
+          },
+          formats: ['es'],
+          fileName: (_format, name) => `${name}.js`,
+        },
+        rolldownOptions: {
+          external: [/^lit(\/|$)/, /^@lit\//, /^react(-dom)?(\/|$)/, /^preact(\/|$)/, /^msw(\/|$)/],
+          output: { minify: true, chunkFileNames: 'chunks/[name]-[hash].js' },
+        },
       },
     };
   }
