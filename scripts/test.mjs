@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm test`: every suite, in order — types, the server suites (Node's test
- * runner), the widget suites (web-test-runner in Chromium) and the end-to-end
+ * runner), the widget suites (web-test-runner in Chromium), the npm package
+ * (packed, installed into an empty project), the reliability and end-to-end
  * suites — then one closing line with the totals. Exits non-zero when any
  * suite fails. `npm test -- server` (or widget, e2e, types) runs just those.
  */
@@ -25,6 +26,13 @@ const suites = [
     count: nodeCounts,
   },
   { name: 'widget', cmd: 'npm', args: ['run', '--silent', 'test:widget'], count: wtrCounts },
+  {
+    // The npm package: packed, installed into an empty project, typechecked and driven in Chromium.
+    name: 'package',
+    cmd: process.execPath,
+    args: ['--import', 'tsx', '--test', '--test-reporter=spec', ...nodeTests('test/package')],
+    count: nodeCounts,
+  },
   {
     name: 'reliability',
     cmd: process.execPath,
@@ -52,7 +60,8 @@ function printReliabilityTable() {
     .filter(Boolean)
     .map((line) => JSON.parse(line));
   console.log('\n| tried | figures | what had to hold | held |\n| --- | --- | --- | --- |');
-  for (const r of rows) console.log(`| ${r.tried} | ${r.figures} | ${r.check} | ${r.held ? 'yes' : '**no**'} |`);
+  for (const r of rows)
+    console.log(`| ${r.tried} | ${r.figures} | ${r.check} | ${r.held ? 'yes' : '**no**'} |`);
 }
 
 function nodeCounts(out) {
