@@ -4,4 +4,6 @@ export default {
   exclude: ['widget/**/*.test.ts'],
   outdir: '.',
   litelement: true,
+  // package.json names the manifest itself; the package build must not rewrite it.
+  packagejson: false,
 };

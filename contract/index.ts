@@ -52,7 +52,21 @@ export interface BalanceDto {
   warning: WarningLevel;
 }
 
-export type PurchaseStatus = 'active' | 'used';
+/**
+ * `active` purchases are drawn from (oldest first) until `used`. Before its
+ * minutes are credited a purchase may be `pending` (the processor is still
+ * working) or `requires_action` (the customer's bank wants them to
+ * authenticate); it ends `failed` if the payment does not go through, and
+ * `refunded` when its payment is refunded (its remaining minutes voided).
+ * Only `active` purchases hold minutes.
+ */
+export type PurchaseStatus =
+  | 'pending'
+  | 'requires_action'
+  | 'active'
+  | 'used'
+  | 'failed'
+  | 'refunded';
 
 export interface PurchaseDto {
   id: string;
@@ -65,6 +79,8 @@ export interface PurchaseDto {
   totalSeconds: number;
   remainingSeconds: number;
   status: PurchaseStatus;
+  /** Seconds a refund voided (what remained when it was refunded); only on `refunded` purchases. */
+  refundedSeconds?: number;
 }
 
 export interface PurchaseListDto {
@@ -78,6 +94,17 @@ export interface PurchaseRequest {
 export interface PurchaseResultDto {
   purchase: PurchaseDto;
   balance: BalanceDto;
+}
+
+/**
+ * The 202 answer to a purchase that is not paid yet: `requires_action` (the
+ * customer must authenticate with `clientSecret`, e.g. Stripe.js
+ * `handleNextAction`, then the same request is sent again with the same key)
+ * or `pending` (the processor is still working; `clientSecret` is null).
+ */
+export interface PurchaseActionDto {
+  purchase: PurchaseDto;
+  clientSecret: string | null;
 }
 
 export interface UsageRequest {
@@ -103,12 +130,15 @@ export interface UsageResultDto {
 export interface AccountRequest {
   planId: string;
   cycleAnchor?: Iso8601;
+  /** The account's Stripe customer (`cus_…`), whose default payment method pays; `null` unlinks it, absent keeps it. */
+  stripeCustomerId?: string | null;
 }
 
 export interface AccountDto {
   id: string;
   planId: string;
   cycleAnchor: Iso8601;
+  stripeCustomerId: string | null;
 }
 
 export interface SessionRequest {
@@ -152,6 +182,12 @@ export type ErrorCode =
   | 'plan_not_found'
   | 'not_found'
   | 'payment_declined'
+  /** 402: the account has no payment method to charge (no Stripe customer, or no default card); nothing was charged. */
+  | 'payment_method_required'
+  /** 502: the payment processor could not be reached; a retry with the same key finds any charge already made. */
+  | 'payment_unavailable'
+  /** 400: a webhook whose signature does not verify; nothing was applied. */
+  | 'invalid_signature'
   | 'conflict'
   /** 409: the gateway holds a charge under the purchase's key for another account or amount. */
   | 'charge_conflict'

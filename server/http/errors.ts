@@ -7,8 +7,10 @@ import { DomainError } from '../domain/errors.js';
 const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_request: 400,
   invalid_json: 400,
+  invalid_signature: 400,
   unauthorized: 401,
   payment_declined: 402,
+  payment_method_required: 402,
   forbidden: 403,
   account_not_found: 404,
   package_not_found: 404,
@@ -22,6 +24,7 @@ const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   occurred_before_account: 422,
   rate_limited: 429,
   internal_error: 500,
+  payment_unavailable: 502,
 };
 
 export function errorBody(code: ErrorCode, message: string): ErrorBody {

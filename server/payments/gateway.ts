@@ -35,42 +35,80 @@ export function legacyChargeKeyOf(accountId: string, idempotencyKey: string): st
 }
 
 export interface ChargeRequest {
-  /** Unique per purchase attempt: the same key never charges twice. */
+  /**
+   * Unique per purchase (`chargeKeyOf(accountId, purchaseKey)`): the same key
+   * never charges twice.
+   */
   idempotencyKey: string;
+  /**
+   * Which attempt at the purchase this is: a new one after a decline (the
+   * key may be used again then), the same one across retries, crashes and
+   * processes. A processor that remembers declines (Stripe replays a
+   * declined request under its idempotency key) keys the charge by both.
+   * Empty for intents recorded before attempts were kept.
+   */
+  attempt: string;
   accountId: string;
+  /** The purchase's own idempotency key, as the client sent it (for the processor's records). */
+  purchaseKey: string;
+  packageId: string;
+  /** The account's customer at the processor (Stripe: `cus_…`), if linked. */
+  customerId: string | null;
   amountMinor: number;
   currency: string;
   description: string;
 }
 
+/**
+ * Where a charge stands. `approved`: paid, credit the minutes. `declined`:
+ * nothing was charged (`code` says why when it is not the card: no payment
+ * method on file). `requires_action`: the customer must authenticate with
+ * `clientSecret`. `processing`: the processor has not decided yet.
+ */
 export type ChargeResult =
-  { status: 'approved'; reference: string } | { status: 'declined'; reason: string };
+  | { status: 'approved'; reference: string }
+  | { status: 'declined'; reason: string; code?: 'payment_method_required' }
+  | { status: 'requires_action'; reference: string; clientSecret: string }
+  | { status: 'processing'; reference: string };
 
 /** What identifies a charge beyond its key: a replay must match all of it. */
-export type ChargeLookup = Pick<
+export type ChargeIdentity = Pick<
   ChargeRequest,
   'idempotencyKey' | 'accountId' | 'amountMinor' | 'currency'
 >;
 
+/** What start-up recovery knows of a charge it looks for. */
+export type ChargeLookup = ChargeIdentity &
+  Pick<ChargeRequest, 'attempt' | 'customerId'> & {
+  /** When the purchase's intent was recorded (epoch ms): no charge of it is older. */
+  sinceMs: number;
+};
+
 export interface PaymentGateway {
   /**
-   * Charges once per idempotency key; a repeat returns the first approval. A
-   * repeat whose account, amount or currency differs from the charge on
-   * record is refused with a `charge_conflict` DomainError: it never approves.
+   * Charges once per idempotency key and attempt; a repeat returns where the
+   * first stands. A repeat whose account, amount or currency differs from the
+   * charge on record is refused with a `charge_conflict` DomainError: it never
+   * approves. A processor that cannot be reached throws a
+   * `payment_unavailable` DomainError; a retry finds any charge it made.
    */
   charge(request: ChargeRequest): Promise<ChargeResult>;
   /**
-   * The approved charge made under `lookup.idempotencyKey`, if any; one made
-   * for another account, amount or currency is refused (`charge_conflict`).
+   * Where the charge made under `lookup` stands, if one was made (start-up
+   * recovery: the answer to `charge` may have been lost with the process);
+   * one made for another account, amount or currency is refused
+   * (`charge_conflict`).
    */
-  findCharge(lookup: ChargeLookup): Promise<{ reference: string } | null>;
+  findCharge(lookup: ChargeLookup): Promise<ChargeResult | null>;
+  /** Where the charge `reference` stands now (after the customer authenticated, say). */
+  chargeState(reference: string): Promise<ChargeResult>;
 }
 
 /**
  * Refuses to let `wanted` replay `onRecord`, the charge made under the same
  * key, unless both are for the same account, amount and currency.
  */
-export function assertSameCharge(onRecord: RecordedCharge, wanted: ChargeLookup): void {
+export function assertSameCharge(onRecord: RecordedCharge, wanted: ChargeIdentity): void {
   const differs = (['accountId', 'amountMinor', 'currency'] as const).filter(
     (field) => onRecord[field] !== wanted[field],
   );

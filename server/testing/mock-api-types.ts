@@ -47,6 +47,14 @@ export interface MockApi {
   recordUsage(accountId: string, seconds: number, callId?: string): Promise<UsageResultDto>;
   /** Makes the test gateway decline (or, with `false`, approve again) this account's card. */
   setDeclining(accountId: string, declining?: boolean): void;
+  /**
+   * Makes this account's purchases wait for the customer to authenticate (a
+   * 202 with a `clientSecret`, as a bank's 3-D Secure check would), or, with
+   * `false`, not.
+   */
+  setRequiresAction(accountId: string, on?: boolean): void;
+  /** The customer authenticated the payment waiting under `clientSecret` (`ok`), or failed to. */
+  authenticate(clientSecret: string, ok?: boolean): void;
   /** Charges approved since the mock was created: seeded packages and repeats of a key are not counted. */
   readonly chargeCount: number;
 }

@@ -58,6 +58,12 @@ export async function createMockApi(
     setDeclining(accountId: string, declining = true) {
       gateway.setDeclining(accountId, declining);
     },
+    setRequiresAction(accountId: string, on = true) {
+      gateway.setRequiresAction(accountId, on);
+    },
+    authenticate(clientSecret: string, ok = true) {
+      gateway.authenticate(clientSecret, ok);
+    },
     get chargeCount() {
       return gateway.chargeCount - seededCharges;
     },
