@@ -2,6 +2,7 @@ import type {
   BalanceDto,
   CatalogDto,
   ErrorBody,
+  PurchaseActionDto,
   PurchaseListDto,
   PurchaseResultDto,
   RecommendationDto,
@@ -118,9 +119,15 @@ export function createApiClient(options: ApiClientOptions) {
     balance: () => request<BalanceDto>(`${account}/balance`),
     purchases: () => request<PurchaseListDto>(`${account}/purchases`),
     recommendation: () => request<RecommendationDto>(`${account}/recommendation`),
-    /** One idempotency key per confirmation: the same key again never charges twice. */
+    /**
+     * One idempotency key per confirmation: the same key again never charges
+     * twice. Resolves with the purchase and the balance once paid (201), or
+     * with `{purchase, clientSecret}` while the payment waits (202: the bank
+     * wants the customer to authenticate, or the processor is still working);
+     * `isPurchaseAction` tells them apart.
+     */
     purchase: (packageId: string, idempotencyKey: string) =>
-      request<PurchaseResultDto>(`${account}/purchases`, {
+      request<PurchaseResultDto | PurchaseActionDto>(`${account}/purchases`, {
         method: 'POST',
         headers: { 'idempotency-key': idempotencyKey },
         body: JSON.stringify({ packageId }),
@@ -133,3 +140,8 @@ export function createApiClient(options: ApiClientOptions) {
 }
 
 export type ApiClient = ReturnType<typeof createApiClient>;
+
+/** Whether the answer to a purchase is a payment still waiting (202), not a paid purchase (201). */
+export const isPurchaseAction = (
+  answer: PurchaseResultDto | PurchaseActionDto,
+): answer is PurchaseActionDto => 'clientSecret' in answer;

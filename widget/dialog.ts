@@ -1,9 +1,9 @@
-import { css, html, nothing } from 'lit';
+import { css, html, nothing, type LitElement } from 'lit';
 import { base } from './styles.js';
 import { ModalElement } from './element.js';
 import { errorBox } from './error-box.js';
 import { packageValues } from './pricing.js';
-import { mayHaveCharged } from './store.js';
+import { mayHaveCharged, needsBank } from './buying.js';
 
 /**
  * The purchase dialog: a native modal `<dialog>` with the packages as a radio
@@ -12,7 +12,10 @@ import { mayHaveCharged } from './store.js';
  * network failure stays in the dialog with a retry that reuses the same
  * idempotency key, so it can never charge twice. After a failure without a
  * definite answer (network, 5xx) the package stays locked, across closing and
- * reopening, until a retry settles it.
+ * reopening, until a retry settles it. So does a payment that waits (202): for
+ * the customer's bank (**Try again** once confirmed; while the host's
+ * `authenticate` runs: *Confirming with your bank…*) or for the processor
+ * (**Check again**). Each state is announced politely.
  *
  * @tagname minute-topup-dialog
  * @summary Choose a package and buy it.
@@ -22,12 +25,13 @@ import { mayHaveCharged } from './store.js';
  * @csspart badge - The *Popular*, *Best value* and saving badges.
  * @csspart tip - The advice under the packages.
  * @csspart error - A declined payment or failed request.
- * @csspart retry-button - Retry the same purchase.
+ * @csspart notice - A payment that waits for the bank or the processor, with its `retry-button`.
+ * @csspart retry-button - Retry the same purchase (**Try again**, **Check again**).
  * @csspart cancel-button - Close without buying.
  * @csspart confirm-button - Buy the selected package.
  * @cssproperty --minute-topup-color-backdrop - The backdrop behind the dialog.
- * @cssproperty --minute-topup-color-info - Background of the badges.
- * @cssproperty --minute-topup-color-on-info - Text of the badges (default: the text colour).
+ * @cssproperty --minute-topup-color-info - Background of the badges and of the notice.
+ * @cssproperty --minute-topup-color-on-info - Text of the badges and of the notice (default: the text colour).
  * @cssproperty --minute-topup-color-on-danger-background - Text of the error box (default: the danger colour).
  */
 export class MinuteTopupDialog extends ModalElement {
@@ -82,6 +86,16 @@ export class MinuteTopupDialog extends ModalElement {
       [part='error'] {
         margin-bottom: var(--_spacing);
       }
+      .notice {
+        background: var(--_info);
+        color: var(--_on-info);
+        border-radius: var(--_radius);
+        padding: calc(var(--_spacing) * 0.5);
+        margin-bottom: var(--_spacing);
+      }
+      .notice > p {
+        margin: 0 0 calc(var(--_spacing) * 0.5);
+      }
       .actions {
         justify-content: flex-end;
       }
@@ -111,6 +125,18 @@ export class MinuteTopupDialog extends ModalElement {
     const values = packageValues(packages);
     const selected = packages.find((pkg) => pkg.id === selectedId);
     const pending = buying.kind === 'pending';
+    const waiting = buying.kind === 'waiting' ? buying : undefined;
+    const bankWaits = !!waiting && needsBank(waiting.action);
+    const busy = pending && buying.bank ? strings.confirmingWithBank : strings.pending;
+    // Announced politely: what a pending purchase does (the button says so
+    // too) and why a waiting one is not done yet (with its way forward).
+    const status = pending
+      ? busy
+      : waiting
+        ? bankWaits
+          ? strings.bankNeedsConfirmation
+          : strings.paymentProcessing
+        : '';
     // The purchase may have been charged: its package stays until a retry settles it.
     const locked = mayHaveCharged(buying);
     return html`<dialog part="dialog" aria-labelledby="title" @close=${this.onClose}>
@@ -142,12 +168,22 @@ export class MinuteTopupDialog extends ModalElement {
         })}
       </fieldset>
       <p part="tip" class="muted">${strings.tip}</p>
+      <div part=${waiting ? 'notice' : nothing} class=${waiting ? 'notice' : ''}>
+        <p role="status" class=${waiting ? '' : 'sr-only'}>${status}</p>
+        ${
+          waiting
+            ? html`<button part="retry-button" @click=${this.retry}>
+                ${bankWaits ? strings.retry : strings.checkAgain}
+              </button>`
+            : nothing
+        }
+      </div>
       ${
         buying.kind === 'failed'
           ? errorBox(
               strings,
               buying.error,
-              () => store.confirm(),
+              this.retry,
               buying.unconfirmed ? strings.unconfirmed : '',
             )
           : nothing
@@ -162,7 +198,7 @@ export class MinuteTopupDialog extends ModalElement {
         >
           ${
             pending
-              ? strings.pending
+              ? busy
               : selected
                 ? strings.confirm(
                     format.number(selected.minutes),
@@ -174,4 +210,21 @@ export class MinuteTopupDialog extends ModalElement {
       </div>
     </dialog>`;
   }
+
+  /**
+   * Try again / Check again: the button goes while the purchase is pending;
+   * when the dialog is still open after it (another failure, still waiting),
+   * focus comes back to the way forward rather than being lost.
+   */
+  private retry = async () => {
+    await this.ctx?.store.confirm();
+    // The root, then this view, re-render.
+    await ((this.getRootNode() as ShadowRoot).host as Partial<LitElement>).updateComplete;
+    await this.updateComplete;
+    if (!this.dialog?.open || this.shadowRoot!.activeElement) return;
+    const next =
+      this.renderRoot.querySelector<HTMLElement>('[part~=retry-button]') ??
+      this.renderRoot.querySelector<HTMLElement>('[part~=confirm-button]');
+    next?.focus();
+  };
 }

@@ -1,4 +1,4 @@
-import type { PurchaseResultDto, RecommendationDto } from '../contract/index.js';
+import type { PurchaseDto, PurchaseResultDto, RecommendationDto } from '../contract/index.js';
 import type { ClientErrorCode } from './api-client.js';
 
 /** A package was bought: the API's answer as it is, the new purchase and the balance after it. */
@@ -10,6 +10,16 @@ export type PurchaseEventDetail = PurchaseResultDto;
 export interface ErrorEventDetail {
   code: ClientErrorCode;
   message: string;
+}
+/**
+ * A payment waits for the customer's bank and `authenticate` is not set: run
+ * the bank's check with `clientSecret` (Stripe.js `handleNextAction`); the
+ * customer then completes the purchase with **Try again** in the dialog.
+ */
+export interface AuthenticateEventDetail {
+  clientSecret: string;
+  /** The purchase, not paid yet (status `requires_action`). */
+  purchase: PurchaseDto;
 }
 export interface UpgradeEventDetail {
   href: string | undefined;
@@ -34,6 +44,8 @@ declare global {
     'minute-topup-purchase': CustomEvent<PurchaseEventDetail>;
     /** Loading or buying failed. */
     'minute-topup-error': CustomEvent<ErrorEventDetail>;
+    /** A payment waits for the customer's bank (and `authenticate` is not set): run its check. */
+    'minute-topup-authenticate': CustomEvent<AuthenticateEventDetail>;
     /** The user follows the upgrade advice; cancel to handle it yourself. */
     'minute-topup-upgrade': CustomEvent<UpgradeEventDetail>;
   }

@@ -3,11 +3,14 @@ import { base } from './styles.js';
 import { ModalElement } from './element.js';
 import { errorBox } from './error-box.js';
 import { fill } from './fill.js';
+import { statusText } from './i18n.js';
 import type { PurchaseDto } from '../contract/index.js';
 
 /**
- * Every package bought, newest first, with its remaining minutes, in a native
- * modal `<dialog>` holding a real `<table>`.
+ * Every package bought, newest first, with its remaining minutes and status
+ * (active, used, or a payment processing, awaiting the bank, failed or
+ * refunded), in a native modal `<dialog>` holding a real `<table>`. The total
+ * is the balance's: packages not paid or refunded hold no minutes.
  *
  * @tagname minute-topup-history
  * @summary The package history opened by **View packages**.
@@ -140,7 +143,7 @@ export class MinuteTopupHistory extends ModalElement {
                 ${strings.minutes(format.minutes(purchase.remainingSeconds))}
                 <span part="bar" class="bar" aria-hidden="true"><span ${fill(left)}></span></span>
               </td>
-              <td>${purchase.status === 'active' ? strings.active : strings.used}</td>
+              <td>${statusText(strings, purchase.status)}</td>
             </tr>`;
           })}
         </tbody>

@@ -1,3 +1,4 @@
+import type { PurchaseStatus } from '../contract/index.js';
 import type { ClientErrorCode } from './api-client.js';
 
 /**
@@ -46,6 +47,13 @@ export interface MinuteTopupStrings {
   tip: string;
   confirm: (minutes: string, price: string) => string;
   pending: string;
+  /** While the host's `authenticate` runs, and while the purchase is asked for again after it. */
+  confirmingWithBank: string;
+  /** A payment the customer's bank must confirm (202 `requires_action`); **Try again** (`retry`) completes it. */
+  bankNeedsConfirmation: string;
+  /** A payment the processor is still working on (202 `pending`); `checkAgain` asks again. */
+  paymentProcessing: string;
+  checkAgain: string;
   cancel: string;
   retry: string;
   close: string;
@@ -57,8 +65,17 @@ export interface MinuteTopupStrings {
   colMinutes: string;
   colRemaining: string;
   colStatus: string;
+  /** A package's status in the history: `active`, `used`, and the statuses of payments: */
   active: string;
   used: string;
+  /** `pending`: the processor is still working on the payment. */
+  processing: string;
+  /** `requires_action`: the customer's bank has to confirm the payment. */
+  awaitingBank: string;
+  /** `failed`: the payment did not go through; no minutes. */
+  failed: string;
+  /** `refunded`: the payment was refunded; what remained of it is void. */
+  refunded: string;
   totalRemaining: (minutes: string) => string;
   noPackages: string;
   loading: string;
@@ -69,6 +86,10 @@ export interface MinuteTopupStrings {
   errorNoToken: string;
   errorAccount: string;
   errorDeclined: string;
+  /** `payment_method_required`: no card on file; nothing was charged. */
+  errorPaymentMethod: string;
+  /** `payment_unavailable`: the processor could not be reached; `unconfirmed` follows it. */
+  errorUnavailable: string;
   errorOther: string;
   /** After a failure without a definite answer: the package is kept until a retry settles it. */
   unconfirmed: string;
@@ -101,6 +122,10 @@ export const en: MinuteTopupStrings = {
   tip: 'Tip: the large package is the best value if you regularly run low; the small one is the least commitment for a one-off month.',
   confirm: (minutes, price) => `Buy ${minutes} minutes for ${price}`,
   pending: 'Processing payment…',
+  confirmingWithBank: 'Confirming with your bank…',
+  bankNeedsConfirmation: 'Your bank needs to confirm this payment.',
+  paymentProcessing: 'Your payment is being processed. The minutes are added once it completes.',
+  checkAgain: 'Check again',
   cancel: 'Cancel',
   retry: 'Try again',
   close: 'Close',
@@ -114,6 +139,10 @@ export const en: MinuteTopupStrings = {
   colStatus: 'Status',
   active: 'Active',
   used: 'Used',
+  processing: 'Processing',
+  awaitingBank: 'Awaiting bank confirmation',
+  failed: 'Payment failed',
+  refunded: 'Refunded',
   totalRemaining: (minutes) => `Total remaining: ${minutes} min`,
   noPackages: 'No packages bought yet.',
   loading: 'Loading…',
@@ -123,6 +152,9 @@ export const en: MinuteTopupStrings = {
   errorNoToken: 'Could not sign in to the minutes service.',
   errorAccount: 'This account could not be found.',
   errorDeclined: 'Your payment was declined. Nothing was charged. Try again or use another card.',
+  errorPaymentMethod:
+    'There is no payment method on file. Add a card to your account, then try again. Nothing was charged.',
+  errorUnavailable: 'The payment service cannot be reached right now.',
   errorOther: 'Something went wrong. Please try again.',
   unconfirmed:
     'We could not confirm this purchase. Try again to complete it: you will not be charged twice.',
@@ -135,6 +167,22 @@ export function errorText(strings: MinuteTopupStrings, code: ClientErrorCode): s
   if (code === 'no_token') return strings.errorNoToken;
   if (code === 'account_not_found') return strings.errorAccount;
   if (code === 'payment_declined') return strings.errorDeclined;
+  if (code === 'payment_method_required') return strings.errorPaymentMethod;
+  if (code === 'payment_unavailable') return strings.errorUnavailable;
   if (code === 'server_error' || code === 'internal_error') return strings.errorServer;
   return strings.errorOther;
+}
+
+/** The translated status of a package in the history. */
+export function statusText(strings: MinuteTopupStrings, status: PurchaseStatus): string {
+  const text: Record<PurchaseStatus, string> = {
+    active: strings.active,
+    used: strings.used,
+    pending: strings.processing,
+    requires_action: strings.awaitingBank,
+    failed: strings.failed,
+    refunded: strings.refunded,
+  };
+  // A status newer than this widget: as the API names it.
+  return text[status] ?? status;
 }

@@ -9,7 +9,12 @@ export { TopupStore, type Snapshot } from './store.js';
 export { createApiClient, ApiError, type ApiClient, type ClientErrorCode } from './api-client.js';
 export { en, type MinuteTopupStrings } from './i18n.js';
 export { createFormat } from './format.js';
-export type { PurchaseEventDetail, ErrorEventDetail, UpgradeEventDetail } from './events.js';
+export type {
+  PurchaseEventDetail,
+  ErrorEventDetail,
+  AuthenticateEventDetail,
+  UpgradeEventDetail,
+} from './events.js';
 export type * from '../contract/index.js';
 
 const elements = {

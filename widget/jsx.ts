@@ -14,7 +14,9 @@ export interface MinuteTopupJsxProps {
   'upgrade-href'?: string;
   fetchToken?: MinuteTopup['fetchToken'];
   strings?: MinuteTopup['strings'];
+  authenticate?: MinuteTopup['authenticate'];
   'onminute-topup-purchase'?: (event: HTMLElementEventMap['minute-topup-purchase']) => void;
   'onminute-topup-error'?: (event: HTMLElementEventMap['minute-topup-error']) => void;
+  'onminute-topup-authenticate'?: (event: HTMLElementEventMap['minute-topup-authenticate']) => void;
   'onminute-topup-upgrade'?: (event: HTMLElementEventMap['minute-topup-upgrade']) => void;
 }

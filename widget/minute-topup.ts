@@ -22,6 +22,7 @@ import { base, PARTS } from './styles.js';
  * @slot - Optional own layout of `<minute-topup-banner>` and `<minute-topup-card>` (replaces the default one).
  * @event {CustomEvent<PurchaseEventDetail>} minute-topup-purchase - A package was bought. `detail: {purchase, balance}`.
  * @event {CustomEvent<ErrorEventDetail>} minute-topup-error - Loading or buying failed. `detail: {code, message}`; `code` `no_token` when `fetchToken` gave no token.
+ * @event {CustomEvent<AuthenticateEventDetail>} minute-topup-authenticate - A payment waits for the customer's bank and `authenticate` is not set: run its check (Stripe.js `handleNextAction`) with `detail.clientSecret`; the customer completes the purchase with **Try again**. `detail: {clientSecret, purchase}`.
  * @event {CustomEvent<UpgradeEventDetail>} minute-topup-upgrade - Cancelable; from the card's upgrade link. `detail: {href, recommendation}`.
  * @csspart banner - (default layout) The banner's box, exported from `<minute-topup-banner>` like every part of the parts below.
  * @csspart card - (default layout) The card's box, exported from `<minute-topup-card>`.
@@ -65,6 +66,20 @@ export class MinuteTopup extends LitElement {
    * 401. Until `token` or `fetchToken` is set, the widget sends no request.
    */
   @property({ attribute: false }) fetchToken?: () => Promise<string>;
+  /**
+   * Lets the customer authenticate a payment their bank holds (run Stripe.js
+   * `handleNextAction({clientSecret})` here): resolve once done, reject when
+   * it failed or was abandoned. The widget then asks for the purchase again
+   * under the same idempotency key. Without it, the widget fires
+   * `minute-topup-authenticate` and offers **Try again**.
+   *
+   * @example
+   * el.authenticate = async (clientSecret) => {
+   *   const { error } = await stripe.handleNextAction({ clientSecret });
+   *   if (error) throw error;
+   * };
+   */
+  @property({ attribute: false }) authenticate?: (clientSecret: string) => Promise<void>;
   /** Replaces any of the visible strings. */
   @property({ attribute: false }) strings?: Partial<MinuteTopupStrings>;
 
@@ -143,6 +158,10 @@ export class MinuteTopup extends LitElement {
     this.store = new TopupStore(this.api, {
       purchase: (detail) => emit(this, 'minute-topup-purchase', detail),
       error: (detail) => emit(this, 'minute-topup-error', detail),
+      authenticationRequired: (detail) => emit(this, 'minute-topup-authenticate', detail),
+      get authenticate() {
+        return host.authenticate;
+      },
     });
     this.unsubscribe = this.store.subscribe((snapshot) => (this.snapshot = snapshot));
     this.snapshot = this.store.snapshot;

@@ -9,13 +9,13 @@ import type { MinuteTopupJsxProps } from './jsx.js';
 
 /*
  * `minute-topup/react`: React components for the elements (made with
- * `@lit/react`, so React 18 sets `fetchToken` and `strings` as properties
+ * `@lit/react`, so React 18 sets `fetchToken`, `authenticate` and `strings` as properties
  * too), and the JSX typing of the elements themselves for React 19 hosts.
  */
 
 type Event<K extends keyof HTMLElementEventMap> = EventName<HTMLElementEventMap[K]>;
 
-/** `<minute-topup>`: `onPurchase`, `onError` and `onUpgrade` receive its events. */
+/** `<minute-topup>`: `onPurchase`, `onError`, `onAuthenticate` and `onUpgrade` receive its events. */
 export const MinuteTopup = createComponent({
   tagName: 'minute-topup',
   elementClass: MinuteTopupElement,
@@ -23,6 +23,7 @@ export const MinuteTopup = createComponent({
   events: {
     onPurchase: 'minute-topup-purchase' as Event<'minute-topup-purchase'>,
     onError: 'minute-topup-error' as Event<'minute-topup-error'>,
+    onAuthenticate: 'minute-topup-authenticate' as Event<'minute-topup-authenticate'>,
     onUpgrade: 'minute-topup-upgrade' as Event<'minute-topup-upgrade'>,
   },
   displayName: 'MinuteTopup',

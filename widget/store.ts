@@ -5,48 +5,12 @@ import type {
   PurchaseResultDto,
   RecommendationDto,
 } from '../contract/index.js';
-import { ApiError, type ApiClient } from './api-client.js';
-import type { ErrorEventDetail, PurchaseEventDetail } from './events.js';
+import { ApiError, isPurchaseAction, type ApiClient } from './api-client.js';
+import { mayHaveCharged, needsBank, selectionLocked, type BuyingState } from './buying.js';
+import type { AuthenticateEventDetail, ErrorEventDetail, PurchaseEventDetail } from './events.js';
 import { randomUuid } from '../contract/random-uuid.js';
 
-/**
- * The confirmation in the dialog. A purchase under way or failed carries its
- * package and its idempotency key: one key per confirmation, reused by every
- * retry, gone with the state when it returns to `idle` (success, a new
- * selection, or closing after a definite answer).
- */
-export type BuyingState =
-  | { kind: 'idle' }
-  | {
-      kind: 'pending';
-      packageId: string;
-      key: string;
-      /** A retry of a confirmation without a definite answer (see `failed`). */
-      unconfirmed: boolean;
-    }
-  | {
-      kind: 'failed';
-      packageId: string;
-      /** Absent when even making the key failed: nothing was sent. */
-      key?: string;
-      error: ErrorEventDetail;
-      /**
-       * No definite answer (network error, 409, 5xx): it may have been charged.
-       * The state stays, across closing the dialog, until a retry gets one; the
-       * selection is locked meanwhile.
-       */
-      unconfirmed: boolean;
-    };
-
-/**
- * Whether a purchase may have been charged: an attempt (pending or failed)
- * that has had no definite answer yet.
- */
-export const mayHaveCharged = (buying: BuyingState) => buying.kind !== 'idle' && buying.unconfirmed;
-
-/** Whether the package may not change: a purchase is under way or may have gone through. */
-export const selectionLocked = (buying: BuyingState) =>
-  buying.kind === 'pending' || mayHaveCharged(buying);
+export { mayHaveCharged, selectionLocked, type BuyingState } from './buying.js';
 
 /** Everything the views render. Immutable: every change publishes a new object. */
 export interface Snapshot {
@@ -69,10 +33,18 @@ export interface Snapshot {
   lastPurchase: PurchaseResultDto | null;
 }
 
-/** Outward facts, turned into DOM events by the root. */
-export interface StoreEvents {
+/** Outward facts, turned into DOM events by the root, and what the host lends the store. */
+export interface StoreHost {
   purchase?(result: PurchaseEventDetail): void;
   error?(error: ErrorEventDetail): void;
+  /** A payment waits for the customer's bank, and there is no `authenticate` to run it. */
+  authenticationRequired?(detail: AuthenticateEventDetail): void;
+  /**
+   * The host's way to let the customer authenticate a payment (Stripe.js
+   * `handleNextAction`): resolves once done, rejects when it could not be.
+   * Read at each purchase.
+   */
+  readonly authenticate?: (clientSecret: string) => Promise<void>;
 }
 
 const idle: BuyingState = { kind: 'idle' };
@@ -123,7 +95,7 @@ export class TopupStore {
 
   constructor(
     private api: ApiClient,
-    private events: StoreEvents = {},
+    private host: StoreHost = {},
     private newKey: () => string = randomUuid,
   ) {}
 
@@ -139,7 +111,7 @@ export class TopupStore {
 
   private fail(e: unknown) {
     const error = toError(e);
-    this.events.error?.(error);
+    this.host.error?.(error);
     return error;
   }
 
@@ -228,48 +200,87 @@ export class TopupStore {
   }
 
   /**
-   * Buy the selected package, or retry the failed purchase with its key. A
-   * second call while one is pending does nothing. Never rejects: whatever
-   * fails, even unexpectedly, ends as an error in the dialog and a
+   * Buy the selected package, or retry the failed or waiting purchase with its
+   * key. A second call while one is pending does nothing. Never rejects:
+   * whatever fails, even unexpectedly, ends as an error in the dialog and a
    * `minute-topup-error` event.
+   *
+   * A payment the customer's bank holds (202 `requires_action`) goes to the
+   * host's `authenticate` when there is one, and is then asked for again under
+   * the same key; without one, the host hears of it (`authenticationRequired`).
+   * Either way, one still not paid ends as `waiting`, retried by `confirm`.
    */
   async confirm(): Promise<void> {
     const { selectedId, buying } = this.snapshot;
     if (!selectedId || buying.kind === 'pending') return;
-    const retry = buying.kind === 'failed' ? buying : undefined;
+    const retry = buying.kind === 'failed' || buying.kind === 'waiting' ? buying : undefined;
     const packageId = retry?.packageId ?? selectedId;
     let key = retry?.key;
-    let unconfirmed = retry?.unconfirmed ?? false;
+    let unconfirmed = retry ? mayHaveCharged(retry) : false;
+    // Asking again about a payment the bank held: the answer is the bank's.
+    let bank = buying.kind === 'waiting' && needsBank(buying.action);
     try {
       key ??= this.newKey();
-      this.set({ buying: { kind: 'pending', packageId, key, unconfirmed } });
-      // From here the request may have left: only a definite answer settles it.
-      unconfirmed = true;
-      const result = await this.api.purchase(packageId, key);
-      const known = this.snapshot.purchases;
-      this.set({
-        balance: result.balance,
-        purchases: known && [
-          result.purchase,
-          ...known.filter((purchase) => purchase.id !== result.purchase.id),
-        ],
-        dialogOpen: false,
-        buying: idle,
-        lastPurchase: result,
-      });
-      // Without the list before, the new purchase alone would pass for all of it.
-      if (!known) void this.loadPurchases();
-      this.events.purchase?.(result);
-      this.api.recommendation().then(
-        (recommendation) => this.set({ recommendation }),
-        () => {},
-      );
+      const send = (key: string) => {
+        this.set({ buying: { kind: 'pending', packageId, key, unconfirmed, bank } });
+        // From here the request may have left: only a definite answer settles it.
+        unconfirmed = true;
+        return this.api.purchase(packageId, key);
+      };
+      const authenticate = this.host.authenticate;
+      let answer = await send(key);
+      if (isPurchaseAction(answer) && needsBank(answer)) {
+        const { clientSecret, purchase } = answer;
+        if (!authenticate) {
+          this.host.authenticationRequired?.({ clientSecret, purchase });
+        } else {
+          bank = true;
+          this.set({ buying: { kind: 'pending', packageId, key, unconfirmed, bank } });
+          // The host's own code: a throw, even a synchronous one, is a refusal.
+          const done = await new Promise<void>((resolve) => resolve(authenticate(clientSecret)))
+            .then(() => true)
+            .catch(() => false);
+          if (done) answer = await send(key);
+        }
+      }
+      if (isPurchaseAction(answer)) {
+        // Listed at once, as not paid yet (the balance has not changed).
+        const purchases = this.withPurchase(answer.purchase);
+        this.set({ purchases, buying: { kind: 'waiting', packageId, key, action: answer } });
+      } else {
+        this.bought(answer);
+      }
     } catch (e) {
       // The key stays with the failed purchase: a retry cannot charge twice.
       const error = this.fail(e);
       unconfirmed &&= !definite(e);
       this.set({ buying: { kind: 'failed', packageId, key, error, unconfirmed } });
     }
+  }
+
+  /** A purchase paid and credited: show it everywhere at once, and tell the host. */
+  private bought(result: PurchaseResultDto) {
+    const known = this.snapshot.purchases;
+    this.set({
+      balance: result.balance,
+      purchases: this.withPurchase(result.purchase),
+      dialogOpen: false,
+      buying: idle,
+      lastPurchase: result,
+    });
+    // Without the list before, the new purchase alone would pass for all of it.
+    if (!known) void this.loadPurchases();
+    this.host.purchase?.(result);
+    this.api.recommendation().then(
+      (recommendation) => this.set({ recommendation }),
+      () => {},
+    );
+  }
+
+  /** The known list with `purchase` first (in place of what it was), or still unknown. */
+  private withPurchase(purchase: PurchaseDto): PurchaseDto[] | null {
+    const known = this.snapshot.purchases;
+    return known && [purchase, ...known.filter((other) => other.id !== purchase.id)];
   }
 
   openHistory(): void {

@@ -1,5 +1,11 @@
 import { expect } from '@open-wc/testing';
-import type { BalanceDto, CatalogDto, PurchaseResultDto } from '../../contract/index.js';
+import type {
+  BalanceDto,
+  CatalogDto,
+  PurchaseActionDto,
+  PurchaseDto,
+  PurchaseResultDto,
+} from '../../contract/index.js';
 import { ApiError, type ApiClient } from '../../widget/api-client.js';
 import { TopupStore, type Snapshot } from '../../widget/store.js';
 
@@ -20,7 +26,7 @@ const catalog = {
 /** A client whose purchase resolves when the test says so. */
 function stubClient() {
   const calls: [string, string][] = [];
-  let settle: (r: PurchaseResultDto) => void = () => {};
+  let settle: (r: PurchaseResultDto | PurchaseActionDto) => void = () => {};
   let refuse: (e: unknown) => void = () => {};
   const client = {
     catalog: async () => catalog,
@@ -31,14 +37,17 @@ function stubClient() {
     },
     purchase: (id: string, key: string) => {
       calls.push([id, key]);
-      return new Promise<PurchaseResultDto>((r, j) => ((settle = r), (refuse = j)));
+      return new Promise<PurchaseResultDto | PurchaseActionDto>(
+        (r, j) => ((settle = r), (refuse = j)),
+      );
     },
     resetToken: () => {},
   } as ApiClient;
   return {
     client,
     calls,
-    settle: (r: PurchaseResultDto) => settle(r),
+    /** Answers the latest purchase request. */
+    settle: (r: PurchaseResultDto | PurchaseActionDto) => settle(r),
     refuse: (e: unknown) => refuse(e),
   };
 }
@@ -170,7 +179,180 @@ describe('TopupStore (no DOM)', () => {
       packageId: 'medium',
       key: 'key-2',
       unconfirmed: false,
+      bank: false,
     });
     expect(calls.map((c) => c[1])).to.deep.equal(['key-1', 'key-2']);
+  });
+
+  describe('a payment that waits (202)', () => {
+    const tick = () => new Promise((r) => setTimeout(r));
+    const waiting = (status: 'requires_action' | 'pending'): PurchaseActionDto => ({
+      purchase: { id: 'p1', packageId: 'medium', status } as PurchaseDto,
+      clientSecret: status === 'requires_action' ? 'pi_1_secret' : null,
+    });
+    const paid = { purchase: { id: 'p1', status: 'active' } as PurchaseDto, balance };
+
+    /** A loaded store with the dialog open, keys `key-1`, `key-2`…, and what it told the host. */
+    async function buying(authenticate?: (clientSecret: string) => Promise<void>) {
+      const stub = stubClient();
+      const told = {
+        purchases: 0,
+        authenticationRequired: [] as unknown[],
+        errors: [] as unknown[],
+      };
+      let n = 0;
+      const store = new TopupStore(
+        stub.client,
+        {
+          purchase: () => told.purchases++,
+          error: (e) => told.errors.push(e),
+          authenticationRequired: (detail) => told.authenticationRequired.push(detail),
+          authenticate,
+        },
+        () => `key-${++n}`,
+      );
+      await store.load();
+      store.openDialog();
+      return { ...stub, store, told };
+    }
+
+    it("runs the host's authenticate with the client secret, then asks again under the same key", async () => {
+      let done: () => void = () => {};
+      const secrets: string[] = [];
+      const { store, calls, settle, told } = await buying((clientSecret) => {
+        secrets.push(clientSecret);
+        return new Promise<void>((r) => (done = r));
+      });
+      void store.confirm();
+      settle(waiting('requires_action'));
+      await tick();
+      expect(secrets).to.deep.equal(['pi_1_secret']);
+      expect(store.snapshot.buying).to.deep.include({ kind: 'pending', key: 'key-1', bank: true });
+      done();
+      await tick();
+      expect(calls).to.deep.equal([
+        ['medium', 'key-1'],
+        ['medium', 'key-1'],
+      ]);
+      expect(store.snapshot.buying).to.deep.include({ kind: 'pending', bank: true });
+      settle(paid);
+      await tick();
+      expect(store.snapshot.buying.kind).to.equal('idle');
+      expect(store.snapshot.dialogOpen).to.equal(false);
+      expect(told).to.deep.equal({ purchases: 1, authenticationRequired: [], errors: [] });
+    });
+
+    for (const [how, authenticate] of [
+      ['rejects', () => Promise.reject(new Error('cancelled'))],
+      [
+        'throws',
+        () => {
+          throw new Error('no Stripe.js');
+        },
+      ],
+    ] as const) {
+      it(`waits for the bank when authenticate ${how}, and retries under the same key`, async () => {
+        const { store, calls, settle, told } = await buying(authenticate);
+        void store.confirm();
+        settle(waiting('requires_action'));
+        await tick();
+        expect(store.snapshot.buying).to.deep.equal({
+          kind: 'waiting',
+          packageId: 'medium',
+          key: 'key-1',
+          action: waiting('requires_action'),
+        });
+        expect(calls).to.have.length(1);
+        expect(told.authenticationRequired).to.deep.equal([]);
+        void store.confirm();
+        expect(calls[1]).to.deep.equal(['medium', 'key-1']);
+        expect(store.snapshot.buying).to.deep.include({ kind: 'pending', bank: true });
+      });
+    }
+
+    it('waits for the bank when the answer after authenticating is still a 202', async () => {
+      let authentications = 0;
+      const { store, calls, settle } = await buying(async () => void authentications++);
+      void store.confirm();
+      settle(waiting('requires_action'));
+      await tick();
+      settle(waiting('requires_action'));
+      await tick();
+      expect(calls).to.have.length(2);
+      expect(authentications).to.equal(1);
+      expect(store.snapshot.buying.kind).to.equal('waiting');
+    });
+
+    it('tells the host without authenticate, and keeps the key and package until a retry settles it', async () => {
+      const { store, calls, settle, told } = await buying();
+      store.select('small');
+      void store.confirm();
+      const action = { ...waiting('requires_action') };
+      settle(action);
+      await tick();
+      expect(told.authenticationRequired).to.deep.equal([
+        { clientSecret: 'pi_1_secret', purchase: action.purchase },
+      ]);
+      expect(store.snapshot.buying).to.include({ kind: 'waiting', packageId: 'small' });
+      store.closeDialog();
+      store.openDialog();
+      store.select('medium');
+      expect(store.snapshot.selectedId).to.equal('small');
+      expect(store.snapshot.buying.kind).to.equal('waiting');
+      void store.confirm();
+      void store.confirm();
+      settle({ ...paid, purchase: { ...paid.purchase, packageId: 'small' } });
+      await tick();
+      expect(calls).to.deep.equal([
+        ['small', 'key-1'],
+        ['small', 'key-1'],
+      ]);
+      expect(store.snapshot.buying.kind).to.equal('idle');
+      expect(told.purchases).to.equal(1);
+    });
+
+    it('waits for the processor on a 202 pending, without asking the bank', async () => {
+      let authentications = 0;
+      const { store, calls, settle, told } = await buying(async () => void authentications++);
+      void store.confirm();
+      settle(waiting('pending'));
+      await tick();
+      expect(store.snapshot.buying).to.include({ kind: 'waiting', key: 'key-1' });
+      expect(authentications).to.equal(0);
+      expect(told.authenticationRequired).to.deep.equal([]);
+      void store.confirm();
+      expect(store.snapshot.buying).to.deep.include({ kind: 'pending', bank: false });
+      expect(calls.map((c) => c[1])).to.deep.equal(['key-1', 'key-1']);
+    });
+
+    it('lists a waiting purchase at once, and the paid one in its place', async () => {
+      const { store, settle } = await buying();
+      void store.confirm();
+      settle(waiting('requires_action'));
+      await tick();
+      expect(store.snapshot.purchases).to.deep.equal([waiting('requires_action').purchase]);
+      void store.confirm();
+      settle(paid);
+      await tick();
+      expect(store.snapshot.purchases).to.deep.equal([paid.purchase]);
+    });
+
+    it('keeps the key after payment_unavailable (it may have been charged), not after payment_method_required', async () => {
+      const { store, calls, refuse } = await buying();
+      void store.confirm();
+      refuse(new ApiError(502, 'payment_unavailable', 'Stripe is down'));
+      await tick();
+      expect(store.snapshot.buying).to.include({ kind: 'failed', unconfirmed: true });
+      store.closeDialog();
+      store.openDialog();
+      void store.confirm();
+      refuse(new ApiError(402, 'payment_method_required', 'No card'));
+      await tick();
+      expect(store.snapshot.buying).to.include({ kind: 'failed', unconfirmed: false });
+      store.closeDialog();
+      store.openDialog();
+      void store.confirm();
+      expect(calls.map((c) => c[1])).to.deep.equal(['key-1', 'key-1', 'key-2']);
+    });
   });
 });

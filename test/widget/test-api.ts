@@ -3,6 +3,14 @@ import type { BalanceDto, RecommendationDto } from '../../contract/index.js';
 import { defaultCatalog, type PackageDef } from '../../server/domain/catalog.js';
 import { createMinuteTopupMocks, type MockAccountSeed } from '../../mocks/index.js';
 
+/** A request the widget sent: `path` after `/v1`, e.g. `/accounts/acc_1/purchases`. */
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  key: string | null;
+  auth: string | null;
+}
+
 /** Where the widget under test looks for its API (answered by msw, never reached). */
 export const API = `${location.origin}/test-api`;
 export const ACCOUNT = 'acc_1';
@@ -24,8 +32,10 @@ export interface TestApiOptions {
  * switches for what the widget must survive: `delayMs`, `status` (every
  * account call answers it), `offline`, `decline`, `failing` (requests like
  * `GET /purchases` answer 500), `loseAnswer` (a POST reaches the API, is
- * carried out, and its answer is lost: a network error or the given status);
- * and a log of every request.
+ * carried out, and its answer is lost: a network error or the given status),
+ * `requiresAction` (purchases wait for the customer's bank: 202), `script`
+ * (answers of its own for states the in-memory API cannot produce); and a
+ * log of every request.
  */
 export async function testApi(o: TestApiOptions = {}) {
   const seed: MockAccountSeed = {
@@ -70,7 +80,13 @@ export async function testApi(o: TestApiOptions = {}) {
     loseAnswer: false as false | 'network' | number,
     inFlight: 0,
     maxInFlight: 0,
-    requests: [] as { method: string; path: string; key: string | null; auth: string | null }[],
+    requests: [] as LoggedRequest[],
+    /**
+     * Answers a request in place of the API when it returns a response (a 202
+     * `pending`, a 502 `payment_unavailable`…); `undefined` lets the API answer.
+     * Runs after `delayMs`, `offline`, `failing` and `status`.
+     */
+    script: undefined as undefined | ((request: LoggedRequest) => Response | undefined),
     /** The balance as the API reports it now. */
     async balance(): Promise<BalanceDto> {
       const url = `${API}/v1/accounts/${ACCOUNT}/balance`;
@@ -81,6 +97,10 @@ export async function testApi(o: TestApiOptions = {}) {
     set decline(on: boolean) {
       real.setDeclining(ACCOUNT, on);
     },
+    /** Purchases wait for the customer's bank (202 `requires_action`) until `real.authenticate`. */
+    set requiresAction(on: boolean) {
+      real.setRequiresAction(ACCOUNT, on);
+    },
     /** Charges made during the test (repeats of a key excluded). */
     get charges() {
       return real.chargeCount - seeded;
@@ -88,12 +108,13 @@ export async function testApi(o: TestApiOptions = {}) {
     handlers: [
       http.all(`${API}/v1/*`, async ({ request }): Promise<Response> => {
         const path = new URL(request.url).pathname.replace(/^\/test-api\/v1/, '');
-        api.requests.push({
+        const logged: LoggedRequest = {
           method: request.method,
           path,
           key: request.headers.get('idempotency-key'),
           auth: request.headers.get('authorization'),
-        });
+        };
+        api.requests.push(logged);
         api.maxInFlight = Math.max(api.maxInFlight, ++api.inFlight);
         try {
           if (api.delayMs) await delay(api.delayMs);
@@ -112,6 +133,8 @@ export async function testApi(o: TestApiOptions = {}) {
               { status: api.status },
             );
           }
+          const scripted = api.script?.(logged);
+          if (scripted) return scripted;
           const res = await mocks.fetch(request);
           if (api.loseAnswer && request.method === 'POST') {
             return api.loseAnswer === 'network'
