@@ -18,6 +18,8 @@ interface State {
   cycles: Map<string, CycleCounters & { accountId: string; cycleStartMs: number }>;
   usages: Map<string, UsageRow>;
   intents: Map<string, PurchaseIntentRow>;
+  /** The processor's events applied, by id. */
+  paymentEvents: Map<string, { type: string; receivedAtMs: number }>;
 }
 
 const key = (a: string, b: string | number) => `${a}\u0000${b}`;
@@ -29,8 +31,22 @@ function emptyState(): State {
     cycles: new Map(),
     usages: new Map(),
     intents: new Map(),
+    paymentEvents: new Map(),
   };
 }
+
+/** The payment fields of an intent, as the SQL stores write them (`paymentValues`). */
+function paymentFields(row: PurchaseIntentRow) {
+  return {
+    attempt: row.attempt ?? '',
+    purchaseId: row.purchaseId ?? null,
+    paymentRef: row.paymentRef ?? null,
+    paymentState: row.paymentState ?? null,
+  };
+}
+
+/** Strings in byte (code point) order, as SQLite's BINARY and PostgreSQL's "C" collations. */
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 /**
  * The ledger in memory, with the same transaction semantics as the SQL stores:
@@ -73,11 +89,12 @@ export class MemoryStore implements LedgerStore {
         const a = s.accounts.get(id);
         return a ? { ...a } : null;
       },
-      async putAccount(id, planId, cycleAnchorMs, createdAtMs) {
+      async putAccount(id, planId, cycleAnchorMs, createdAtMs, stripeCustomerId) {
         const a = s.accounts.get(id);
         if (a) {
           a.planId = planId;
           a.cycleAnchorMs = cycleAnchorMs;
+          if (stripeCustomerId !== undefined) a.stripeCustomerId = stripeCustomerId;
           return false;
         }
         s.accounts.set(id, {
@@ -87,6 +104,7 @@ export class MemoryStore implements LedgerStore {
           createdAtMs,
           extraRemainingSeconds: 0,
           activePackages: 0,
+          stripeCustomerId: stripeCustomerId ?? null,
         });
         return true;
       },
@@ -126,13 +144,24 @@ export class MemoryStore implements LedgerStore {
             throw new Error('duplicate purchase idempotency key');
           }
         }
-        s.purchases.set(row.id, { ...row });
+        s.purchases.set(row.id, { ...row, refundedSeconds: row.refundedSeconds ?? null });
       },
       async findPurchaseByKey(accountId, idempotencyKey) {
         for (const p of s.purchases.values()) {
           if (p.accountId === accountId && p.idempotencyKey === idempotencyKey) return { ...p };
         }
         return null;
+      },
+      async findPurchaseByPaymentRef(paymentRef) {
+        // The first credited, as the SQL stores (references are not unique).
+        for (const p of s.purchases.values()) if (p.paymentRef === paymentRef) return { ...p };
+        return null;
+      },
+      async markRefunded(purchaseId, refundedSeconds) {
+        const p = s.purchases.get(purchaseId);
+        if (!p) throw new Error(`markRefunded: no purchase ${purchaseId}`);
+        if (refundedSeconds < 0) throw new Error('refunded seconds must not be negative');
+        Object.assign(p, { remainingSeconds: 0, status: 'used', refundedSeconds });
       },
       async listPurchases(accountId) {
         return [...s.purchases.values()]
@@ -157,8 +186,28 @@ export class MemoryStore implements LedgerStore {
         const k = key(row.accountId, row.idempotencyKey);
         if (s.intents.has(k)) throw new Error('duplicate idempotency key');
         // As the SQL stores: an intent recorded without its package (by an
-        // earlier version) reads back with `charged: null`.
-        s.intents.set(k, { ...structuredClone(row), charged: row.charged ?? null });
+        // earlier version) reads back with `charged: null`, and one without
+        // its payment fields with an empty attempt and nulls.
+        s.intents.set(k, {
+          ...structuredClone(row),
+          charged: row.charged ?? null,
+          ...paymentFields(row),
+        });
+      },
+      async updateIntentPayment(row) {
+        const i = s.intents.get(key(row.accountId, row.idempotencyKey));
+        if (i) Object.assign(i, paymentFields(row));
+      },
+      async awaitingIntents(accountId) {
+        return [...s.intents.values()]
+          .filter(
+            (i) => i.accountId === accountId && i.status === 'pending' && i.paymentState !== null,
+          )
+          .sort(
+            (a, b) =>
+              b.createdAtMs - a.createdAtMs || byteOrder(b.idempotencyKey, a.idempotencyKey),
+          )
+          .map((i) => structuredClone(i));
       },
       async deleteIntent(accountId, idempotencyKey) {
         const k = key(accountId, idempotencyKey);
@@ -172,6 +221,11 @@ export class MemoryStore implements LedgerStore {
         return [...s.intents.values()]
           .filter((i) => i.status === 'pending')
           .map((i) => structuredClone(i));
+      },
+      async recordPaymentEvent(id, type, receivedAtMs) {
+        if (s.paymentEvents.has(id)) return false;
+        s.paymentEvents.set(id, { type, receivedAtMs });
+        return true;
       },
     };
   }

@@ -111,4 +111,26 @@ export const postgresMigrations: readonly string[] = [
   ALTER TABLE purchase_intents ADD COLUMN price_minor BIGINT;
   ALTER TABLE purchase_intents ADD COLUMN currency TEXT;
   `,
+  // 4: card payments, as in \`sqlite-migrations.ts\` (the customer of an
+  // account, the refunded seconds of a purchase, the payment of an intent,
+  // the processor's events applied; NULLs and an empty attempt on rows
+  // written before and by processes of the earlier version). The CHECK of
+  // \`purchases.status\` stays as SQLite's must: a refunded purchase is
+  // \`used\` with \`refunded_seconds\` set.
+  `
+  ALTER TABLE accounts ADD COLUMN stripe_customer_id TEXT;
+  ALTER TABLE purchases ADD COLUMN refunded_seconds BIGINT CHECK (refunded_seconds >= 0);
+  CREATE INDEX purchases_by_payment_ref ON purchases (payment_ref);
+  ALTER TABLE purchase_intents ADD COLUMN attempt TEXT NOT NULL DEFAULT '';
+  ALTER TABLE purchase_intents ADD COLUMN purchase_id TEXT;
+  ALTER TABLE purchase_intents ADD COLUMN payment_ref TEXT;
+  ALTER TABLE purchase_intents ADD COLUMN payment_state TEXT
+    CHECK (payment_state IS NULL OR payment_state IN ('requires_action', 'processing', 'failed'));
+  CREATE INDEX purchase_intents_by_payment_ref ON purchase_intents (payment_ref);
+  CREATE TABLE payment_events (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    received_at_ms BIGINT NOT NULL
+  );
+  `,
 ];

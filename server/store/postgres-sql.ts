@@ -6,12 +6,16 @@
  */
 export const SQL = {
   account: `SELECT id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
-    active_packages FROM accounts WHERE id = $1`,
+    active_packages, stripe_customer_id FROM accounts WHERE id = $1`,
   accountForUpdate: `SELECT id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
-    active_packages FROM accounts WHERE id = $1 FOR UPDATE`,
-  insertAccount: `INSERT INTO accounts (id, plan_id, cycle_anchor_ms, created_at_ms)
-    VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+    active_packages, stripe_customer_id FROM accounts WHERE id = $1 FOR UPDATE`,
+  insertAccount: `INSERT INTO accounts (id, plan_id, cycle_anchor_ms, created_at_ms,
+    stripe_customer_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+  /** Keeps the account's Stripe customer. */
   updateAccount: 'UPDATE accounts SET plan_id = $2, cycle_anchor_ms = $3 WHERE id = $1',
+  /** Links (or, with NULL, unlinks) the account's Stripe customer too. */
+  updateAccountCustomer: `UPDATE accounts SET plan_id = $2, cycle_anchor_ms = $3,
+    stripe_customer_id = $4 WHERE id = $1`,
   adjustExtra: `UPDATE accounts SET extra_remaining_seconds = extra_remaining_seconds + $2,
     active_packages = active_packages + $3 WHERE id = $1`,
   getCycle: `SELECT plan_used_seconds, extra_used_seconds, overage_seconds, topup_count,
@@ -32,10 +36,14 @@ export const SQL = {
     WHERE id = $1 RETURNING status`,
   insertPurchase: `INSERT INTO purchases (id, account_id, package_id, name, minutes, price_minor,
       currency, purchased_at_ms, total_seconds, remaining_seconds, status, payment_ref,
-      idempotency_key)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      idempotency_key, refunded_seconds)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
   listPurchases: 'SELECT * FROM purchases WHERE account_id = $1 ORDER BY seq DESC',
   purchaseByKey: 'SELECT * FROM purchases WHERE account_id = $1 AND idempotency_key = $2',
+  /** The first purchase credited for the payment (references are not UNIQUE). */
+  purchaseByPaymentRef: 'SELECT * FROM purchases WHERE payment_ref = $1 ORDER BY seq LIMIT 1',
+  markRefunded: `UPDATE purchases SET remaining_seconds = 0, status = 'used',
+    refunded_seconds = $2 WHERE id = $1`,
   /** The usage and its allocations (in allocation order) in one round trip. */
   findUsage: `SELECT u.*, COALESCE(
       (SELECT json_agg(json_build_array(a.purchase_id, a.seconds) ORDER BY a.ord)
@@ -54,13 +62,22 @@ export const SQL = {
     FROM u, unnest($9::text[], $10::bigint[]) WITH ORDINALITY AS a (purchase_id, seconds, ord)`,
   findIntent: 'SELECT * FROM purchase_intents WHERE account_id = $1 AND idempotency_key = $2',
   insertIntent: `INSERT INTO purchase_intents (account_id, idempotency_key, package_id, status,
-    response, created_at_ms, package_name, minutes, price_minor, currency)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    response, created_at_ms, package_name, minutes, price_minor, currency, attempt, purchase_id,
+    payment_ref, payment_state)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+  updateIntentPayment: `UPDATE purchase_intents SET attempt = $3, purchase_id = $4,
+    payment_ref = $5, payment_state = $6 WHERE account_id = $1 AND idempotency_key = $2`,
+  /** Newest first; the key in byte order (as SQLite's and the memory store's) breaks ties. */
+  awaitingIntents: `SELECT * FROM purchase_intents
+    WHERE account_id = $1 AND status = 'pending' AND payment_state IS NOT NULL
+    ORDER BY created_at_ms DESC, idempotency_key COLLATE "C" DESC`,
   deleteIntent: `DELETE FROM purchase_intents
     WHERE account_id = $1 AND idempotency_key = $2 AND status = 'pending'`,
   completeIntent: `UPDATE purchase_intents SET status = 'completed', response = $3
     WHERE account_id = $1 AND idempotency_key = $2`,
   pendingIntents: "SELECT * FROM purchase_intents WHERE status = 'pending' ORDER BY created_at_ms",
+  recordPaymentEvent: `INSERT INTO payment_events (id, type, received_at_ms) VALUES ($1, $2, $3)
+    ON CONFLICT (id) DO NOTHING`,
 } as const;
 
 export type StatementName = keyof typeof SQL;

@@ -9,6 +9,7 @@ import {
   cycleDeltaValues,
   intentFrom,
   num,
+  paymentValues,
   purchaseFrom,
   sqlAudit,
   usageFrom,
@@ -165,13 +166,20 @@ function createTx(client: pg.PoolClient): LedgerTx {
       const r = await one(forUpdate ? 'accountForUpdate' : 'account', [id]);
       return r ? accountFrom(r) : null;
     },
-    async putAccount(id, planId, cycleAnchorMs, createdAtMs) {
+    async putAccount(id, planId, cycleAnchorMs, createdAtMs, stripeCustomerId) {
       // Race-safe: of two processes creating one account, one inserts and the
       // other waits on the key, then updates.
-      const created =
-        (await run('insertAccount', [id, planId, cycleAnchorMs, createdAtMs])).rowCount === 1;
-      if (!created) await run('updateAccount', [id, planId, cycleAnchorMs]);
-      return created;
+      const inserted = await run('insertAccount', [
+        id,
+        planId,
+        cycleAnchorMs,
+        createdAtMs,
+        stripeCustomerId ?? null,
+      ]);
+      if (inserted.rowCount === 1) return true;
+      if (stripeCustomerId === undefined) await run('updateAccount', [id, planId, cycleAnchorMs]);
+      else await run('updateAccountCustomer', [id, planId, cycleAnchorMs, stripeCustomerId]);
+      return false;
     },
     async adjustExtra(accountId, deltaSeconds, deltaActive) {
       const { rowCount } = await run('adjustExtra', [accountId, deltaSeconds, deltaActive]);
@@ -210,6 +218,7 @@ function createTx(client: pg.PoolClient): LedgerTx {
         p.status,
         p.paymentRef,
         p.idempotencyKey,
+        p.refundedSeconds ?? null,
       ]);
     },
     async listPurchases(accountId) {
@@ -218,6 +227,14 @@ function createTx(client: pg.PoolClient): LedgerTx {
     async findPurchaseByKey(accountId, key) {
       const row = (await run('purchaseByKey', [accountId, key])).rows[0];
       return row ? purchaseFrom(row) : null;
+    },
+    async findPurchaseByPaymentRef(paymentRef) {
+      const row = await one('purchaseByPaymentRef', [paymentRef]);
+      return row ? purchaseFrom(row) : null;
+    },
+    async markRefunded(purchaseId, refundedSeconds) {
+      const { rowCount } = await run('markRefunded', [purchaseId, refundedSeconds]);
+      if (rowCount !== 1) throw new Error(`markRefunded: no purchase ${purchaseId}`);
     },
     async findUsage(accountId, callId) {
       const r = await one('findUsage', [accountId, callId]);
@@ -254,7 +271,14 @@ function createTx(client: pg.PoolClient): LedgerTx {
         i.response,
         i.createdAtMs,
         ...chargedValues(i),
+        ...paymentValues(i),
       ]);
+    },
+    async updateIntentPayment(i) {
+      await run('updateIntentPayment', [i.accountId, i.idempotencyKey, ...paymentValues(i)]);
+    },
+    async awaitingIntents(accountId) {
+      return (await run('awaitingIntents', [accountId])).rows.map(intentFrom);
     },
     async deleteIntent(accountId, key) {
       await run('deleteIntent', [accountId, key]);
@@ -264,6 +288,9 @@ function createTx(client: pg.PoolClient): LedgerTx {
     },
     async pendingIntents() {
       return (await run('pendingIntents', [])).rows.map(intentFrom);
+    },
+    async recordPaymentEvent(id, type, receivedAtMs) {
+      return (await run('recordPaymentEvent', [id, type, receivedAtMs])).rowCount === 1;
     },
   };
 }

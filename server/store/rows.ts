@@ -12,6 +12,14 @@ import type {
 
 export type Row = Record<string, unknown>;
 export const num = (v: unknown) => Number(v);
+/** A nullable column: NULL (or a column an older schema lacks) reads as null. */
+const textOrNull = (v: unknown) => (v === null || v === undefined ? null : String(v));
+const numOrNull = (v: unknown) => (v === null || v === undefined ? null : num(v));
+
+const PAYMENT_STATES = ['requires_action', 'processing', 'failed'] as const;
+function paymentStateFrom(v: unknown): PurchaseIntentRow['paymentState'] {
+  return PAYMENT_STATES.find((s) => s === v) ?? null;
+}
 
 export function accountFrom(r: Row): AccountRow {
   return {
@@ -21,6 +29,7 @@ export function accountFrom(r: Row): AccountRow {
     createdAtMs: num(r.created_at_ms),
     extraRemainingSeconds: num(r.extra_remaining_seconds),
     activePackages: num(r.active_packages),
+    stripeCustomerId: textOrNull(r.stripe_customer_id),
   };
 }
 
@@ -39,6 +48,7 @@ export function purchaseFrom(r: Row): PurchaseRow {
     status: r.status === 'used' ? 'used' : 'active',
     paymentRef: String(r.payment_ref),
     idempotencyKey: String(r.idempotency_key),
+    refundedSeconds: numOrNull(r.refunded_seconds),
   };
 }
 
@@ -59,6 +69,11 @@ export function intentFrom(r: Row): PurchaseIntentRow {
             priceMinor: num(r.price_minor),
             currency: String(r.currency),
           },
+    // Schema version 4; '' and NULLs on intents recorded before.
+    attempt: r.attempt === null || r.attempt === undefined ? '' : String(r.attempt),
+    purchaseId: textOrNull(r.purchase_id),
+    paymentRef: textOrNull(r.payment_ref),
+    paymentState: paymentStateFrom(r.payment_state),
   };
 }
 
@@ -66,6 +81,15 @@ export function intentFrom(r: Row): PurchaseIntentRow {
 export function chargedValues(i: PurchaseIntentRow): (string | number | null)[] {
   const c = i.charged ?? null;
   return [c?.name ?? null, c?.minutes ?? null, c?.priceMinor ?? null, c?.currency ?? null];
+}
+
+/**
+ * The version-4 columns of an intent (attempt, purchase_id, payment_ref,
+ * payment_state), in the order the stores' `insertIntent` (after
+ * `chargedValues`) and `updateIntentPayment` take them.
+ */
+export function paymentValues(i: PurchaseIntentRow): (string | null)[] {
+  return [i.attempt ?? '', i.purchaseId ?? null, i.paymentRef ?? null, i.paymentState ?? null];
 }
 
 export function countersFrom(r: Row): CycleCounters {

@@ -114,4 +114,31 @@ export const sqliteMigrations: readonly string[] = [
   ALTER TABLE purchase_intents ADD COLUMN price_minor INTEGER;
   ALTER TABLE purchase_intents ADD COLUMN currency TEXT;
   `,
+  // 4: card payments (Stripe). An account may be linked to a customer, whose
+  // default payment method pays. A purchase may be refunded: SQLite cannot
+  // change the CHECK on status, so a refunded purchase stays 'used' (its
+  // remaining seconds voided) and refunded_seconds says how many. An
+  // intent keeps the attempt its charge is made under, the purchase id
+  // announced before crediting, the processor's reference and where a
+  // payment that is not through yet stands. The processor's events are
+  // recorded once each (payment_events), to apply each exactly once;
+  // purchases and intents are found by the reference the events carry. Rows
+  // written before (and by processes of the earlier version) have NULLs and
+  // an empty attempt.
+  `
+  ALTER TABLE accounts ADD COLUMN stripe_customer_id TEXT;
+  ALTER TABLE purchases ADD COLUMN refunded_seconds INTEGER CHECK (refunded_seconds >= 0);
+  CREATE INDEX purchases_by_payment_ref ON purchases (payment_ref);
+  ALTER TABLE purchase_intents ADD COLUMN attempt TEXT NOT NULL DEFAULT '';
+  ALTER TABLE purchase_intents ADD COLUMN purchase_id TEXT;
+  ALTER TABLE purchase_intents ADD COLUMN payment_ref TEXT;
+  ALTER TABLE purchase_intents ADD COLUMN payment_state TEXT
+    CHECK (payment_state IS NULL OR payment_state IN ('requires_action', 'processing', 'failed'));
+  CREATE INDEX purchase_intents_by_payment_ref ON purchase_intents (payment_ref);
+  CREATE TABLE payment_events (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    received_at_ms INTEGER NOT NULL
+  );
+  `,
 ];

@@ -5,10 +5,16 @@ export function prepareStatements(db: Database.Database) {
   return {
     getAccount: db.prepare('SELECT * FROM accounts WHERE id = ?'),
     insertAccount: db.prepare(
-      `INSERT INTO accounts (id, plan_id, cycle_anchor_ms, created_at_ms) VALUES (?, ?, ?, ?)
-       ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO accounts (id, plan_id, cycle_anchor_ms, created_at_ms, stripe_customer_id)
+       VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     ),
+    /** Keeps the account's Stripe customer. */
     updateAccount: db.prepare('UPDATE accounts SET plan_id = ?, cycle_anchor_ms = ? WHERE id = ?'),
+    /** Links (or, with NULL, unlinks) the account's Stripe customer too. */
+    updateAccountCustomer: db.prepare(
+      `UPDATE accounts SET plan_id = ?, cycle_anchor_ms = ?, stripe_customer_id = ?
+       WHERE id = ?`,
+    ),
     adjustExtra: db.prepare(
       `UPDATE accounts SET extra_remaining_seconds = extra_remaining_seconds + ?,
        active_packages = active_packages + ? WHERE id = ?`,
@@ -35,13 +41,23 @@ export function prepareStatements(db: Database.Database) {
     ),
     insertPurchase: db.prepare(
       `INSERT INTO purchases (id, account_id, package_id, name, minutes, price_minor, currency,
-         purchased_at_ms, total_seconds, remaining_seconds, status, payment_ref, idempotency_key)
+         purchased_at_ms, total_seconds, remaining_seconds, status, payment_ref, idempotency_key,
+         refunded_seconds)
        VALUES (@id, @accountId, @packageId, @name, @minutes, @priceMinor, @currency,
-         @purchasedAtMs, @totalSeconds, @remainingSeconds, @status, @paymentRef, @idempotencyKey)`,
+         @purchasedAtMs, @totalSeconds, @remainingSeconds, @status, @paymentRef, @idempotencyKey,
+         @refundedSeconds)`,
     ),
     listPurchases: db.prepare('SELECT * FROM purchases WHERE account_id = ? ORDER BY seq DESC'),
     purchaseByKey: db.prepare(
       'SELECT * FROM purchases WHERE account_id = ? AND idempotency_key = ?',
+    ),
+    /** The first purchase credited for the payment (references are not UNIQUE). */
+    purchaseByPaymentRef: db.prepare(
+      'SELECT * FROM purchases WHERE payment_ref = ? ORDER BY seq LIMIT 1',
+    ),
+    markRefunded: db.prepare(
+      `UPDATE purchases SET remaining_seconds = 0, status = 'used', refunded_seconds = ?
+       WHERE id = ?`,
     ),
     findUsage: db.prepare('SELECT * FROM usages WHERE account_id = ? AND call_id = ?'),
     insertUsage: db.prepare(
@@ -61,8 +77,19 @@ export function prepareStatements(db: Database.Database) {
     ),
     insertIntent: db.prepare(
       `INSERT INTO purchase_intents (account_id, idempotency_key, package_id, status, response,
-         created_at_ms, package_name, minutes, price_minor, currency)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         created_at_ms, package_name, minutes, price_minor, currency, attempt, purchase_id,
+         payment_ref, payment_state)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    updateIntentPayment: db.prepare(
+      `UPDATE purchase_intents SET attempt = ?, purchase_id = ?, payment_ref = ?, payment_state = ?
+       WHERE account_id = ? AND idempotency_key = ?`,
+    ),
+    /** Newest first; the key (in byte order) breaks ties, as in the other stores. */
+    awaitingIntents: db.prepare(
+      `SELECT * FROM purchase_intents
+       WHERE account_id = ? AND status = 'pending' AND payment_state IS NOT NULL
+       ORDER BY created_at_ms DESC, idempotency_key DESC`,
     ),
     deleteIntent: db.prepare(
       `DELETE FROM purchase_intents
@@ -74,6 +101,10 @@ export function prepareStatements(db: Database.Database) {
     ),
     pendingIntents: db.prepare(
       "SELECT * FROM purchase_intents WHERE status = 'pending' ORDER BY created_at_ms",
+    ),
+    recordPaymentEvent: db.prepare(
+      `INSERT INTO payment_events (id, type, received_at_ms) VALUES (?, ?, ?)
+       ON CONFLICT (id) DO NOTHING`,
     ),
   };
 }

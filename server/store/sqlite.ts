@@ -11,6 +11,7 @@ import {
   cycleDeltaValues,
   intentFrom,
   num,
+  paymentValues,
   purchaseFrom,
   sqlAudit,
   usageFrom,
@@ -170,10 +171,14 @@ export class SqliteStore implements LedgerStore {
         const r = q.getAccount.get(id) as Row | undefined;
         return r ? accountFrom(r) : null;
       },
-      async putAccount(id, planId, cycleAnchorMs, createdAtMs) {
-        const created = q.insertAccount.run(id, planId, cycleAnchorMs, createdAtMs).changes === 1;
-        if (!created) q.updateAccount.run(planId, cycleAnchorMs, id);
-        return created;
+      async putAccount(id, planId, cycleAnchorMs, createdAtMs, stripeCustomerId) {
+        const created =
+          q.insertAccount.run(id, planId, cycleAnchorMs, createdAtMs, stripeCustomerId ?? null)
+            .changes === 1;
+        if (created) return true;
+        if (stripeCustomerId === undefined) q.updateAccount.run(planId, cycleAnchorMs, id);
+        else q.updateAccountCustomer.run(planId, cycleAnchorMs, stripeCustomerId, id);
+        return false;
       },
       async adjustExtra(accountId, deltaSeconds, deltaActive) {
         q.adjustExtra.run(deltaSeconds, deltaActive, accountId);
@@ -196,7 +201,7 @@ export class SqliteStore implements LedgerStore {
         return { usedUp: r?.status === 'used' };
       },
       async insertPurchase(row) {
-        q.insertPurchase.run(row);
+        q.insertPurchase.run({ ...row, refundedSeconds: row.refundedSeconds ?? null });
       },
       async listPurchases(accountId) {
         return (q.listPurchases.all(accountId) as Row[]).map(purchaseFrom);
@@ -204,6 +209,15 @@ export class SqliteStore implements LedgerStore {
       async findPurchaseByKey(accountId, key) {
         const r = q.purchaseByKey.get(accountId, key) as Row | undefined;
         return r ? purchaseFrom(r) : null;
+      },
+      async findPurchaseByPaymentRef(paymentRef) {
+        const r = q.purchaseByPaymentRef.get(paymentRef) as Row | undefined;
+        return r ? purchaseFrom(r) : null;
+      },
+      async markRefunded(purchaseId, refundedSeconds) {
+        if (q.markRefunded.run(refundedSeconds, purchaseId).changes !== 1) {
+          throw new Error(`markRefunded: no purchase ${purchaseId}`);
+        }
       },
       async findUsage(accountId, callId) {
         const r = q.findUsage.get(accountId, callId) as Row | undefined;
@@ -242,7 +256,14 @@ export class SqliteStore implements LedgerStore {
           i.response,
           i.createdAtMs,
           ...chargedValues(i),
+          ...paymentValues(i),
         );
+      },
+      async updateIntentPayment(i) {
+        q.updateIntentPayment.run(...paymentValues(i), i.accountId, i.idempotencyKey);
+      },
+      async awaitingIntents(accountId) {
+        return (q.awaitingIntents.all(accountId) as Row[]).map(intentFrom);
       },
       async deleteIntent(accountId, key) {
         q.deleteIntent.run(accountId, key);
@@ -252,6 +273,9 @@ export class SqliteStore implements LedgerStore {
       },
       async pendingIntents() {
         return (q.pendingIntents.all() as Row[]).map(intentFrom);
+      },
+      async recordPaymentEvent(id, type, receivedAtMs) {
+        return q.recordPaymentEvent.run(id, type, receivedAtMs).changes === 1;
       },
     };
   }

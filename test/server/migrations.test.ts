@@ -239,3 +239,258 @@ describe('the created-at migration', () => {
     }
   });
 });
+
+/** The rows a version-3 ledger holds, as [sql, values] in the dialect's placeholders. */
+function version3Rows(p: (i: number) => string): [string, unknown[]][] {
+  const values = (n: number) => Array.from({ length: n }, (_, i) => p(i + 1)).join(', ');
+  return [
+    [
+      `INSERT INTO accounts (id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
+        active_packages) VALUES (${values(6)})`,
+      ['acme', 'growth', T, T - DAY, 3000, 1],
+    ],
+    [
+      `INSERT INTO purchases (id, account_id, package_id, name, minutes, price_minor, currency,
+        purchased_at_ms, total_seconds, remaining_seconds, status, payment_ref, idempotency_key)
+        VALUES (${values(13)})`,
+      [
+        'pur_old',
+        'acme',
+        'small',
+        'Small',
+        50,
+        1500,
+        'USD',
+        T,
+        3000,
+        3000,
+        'active',
+        'pi_old',
+        'k1',
+      ],
+    ],
+    [
+      `INSERT INTO purchase_intents (account_id, idempotency_key, package_id, status, response,
+        created_at_ms, package_name, minutes, price_minor, currency) VALUES (${values(10)})`,
+      ['acme', 'k1', 'small', 'completed', '{"ok":true}', T, 'Small', 50, 1500, 'USD'],
+    ],
+    [
+      `INSERT INTO purchase_intents (account_id, idempotency_key, package_id, status, response,
+        created_at_ms, package_name, minutes, price_minor, currency) VALUES (${values(10)})`,
+      ['acme', 'k2', 'medium', 'pending', null, T + 1, 'Medium', 120, 3000, 'USD'],
+    ],
+  ];
+}
+
+/**
+ * After the upgrade to version 4, the rows of version 3 are all there and read
+ * with the new fields at their defaults, and so do rows a process of version 3
+ * writes during a rolling deploy (`insertAsEarlierVersion`); the new
+ * operations work on them.
+ */
+async function assertVersion3RowsRead(
+  store: LedgerStore,
+  schemaVersion: () => Promise<number>,
+  insertAsEarlierVersion: (sql: string) => Promise<unknown>,
+) {
+  assert.equal(await schemaVersion(), 4);
+  const read = await store.transact(async (tx) => ({
+    account: await tx.getAccount('acme'),
+    purchases: await tx.listPurchases('acme'),
+    completed: await tx.findIntent('acme', 'k1'),
+    pending: await tx.findIntent('acme', 'k2'),
+    awaiting: await tx.awaitingIntents('acme'),
+  }));
+  assert.deepEqual(read.account, {
+    id: 'acme',
+    planId: 'growth',
+    cycleAnchorMs: T,
+    createdAtMs: T - DAY,
+    extraRemainingSeconds: 3000,
+    activePackages: 1,
+    stripeCustomerId: null,
+  });
+  assert.deepEqual(read.purchases, [
+    {
+      id: 'pur_old',
+      accountId: 'acme',
+      packageId: 'small',
+      name: 'Small',
+      minutes: 50,
+      priceMinor: 1500,
+      currency: 'USD',
+      purchasedAtMs: T,
+      totalSeconds: 3000,
+      remainingSeconds: 3000,
+      status: 'active',
+      paymentRef: 'pi_old',
+      idempotencyKey: 'k1',
+      refundedSeconds: null,
+    },
+  ]);
+  const noPayment = { attempt: '', purchaseId: null, paymentRef: null, paymentState: null };
+  assert.deepEqual(read.completed, {
+    accountId: 'acme',
+    idempotencyKey: 'k1',
+    packageId: 'small',
+    status: 'completed',
+    response: '{"ok":true}',
+    createdAtMs: T,
+    charged: { name: 'Small', minutes: 50, priceMinor: 1500, currency: 'USD' },
+    ...noPayment,
+  });
+  assert.deepEqual(read.pending, {
+    accountId: 'acme',
+    idempotencyKey: 'k2',
+    packageId: 'medium',
+    status: 'pending',
+    response: null,
+    createdAtMs: T + 1,
+    charged: { name: 'Medium', minutes: 120, priceMinor: 3000, currency: 'USD' },
+    ...noPayment,
+  });
+  assert.deepEqual(read.awaiting, [], 'an intent of version 3 has no payment state');
+
+  // Written by a process of version 3, which names none of the new columns.
+  await insertAsEarlierVersion(
+    `INSERT INTO accounts (id, plan_id, cycle_anchor_ms, created_at_ms)
+     VALUES ('by-old-process', 'starter', ${T}, ${T})`,
+  );
+  await insertAsEarlierVersion(
+    `INSERT INTO purchase_intents (account_id, idempotency_key, package_id, status, response,
+       created_at_ms, package_name, minutes, price_minor, currency)
+     VALUES ('by-old-process', 'k', 'small', 'pending', NULL, ${T}, 'Small', 50, 1500, 'USD')`,
+  );
+  await insertAsEarlierVersion(
+    `INSERT INTO purchases (id, account_id, package_id, name, minutes, price_minor, currency,
+       purchased_at_ms, total_seconds, remaining_seconds, status, payment_ref, idempotency_key)
+     VALUES ('pur_by_old', 'by-old-process', 'small', 'Small', 50, 1500, 'USD', ${T}, 3000, 3000,
+       'active', 'pi_by_old', 'k')`,
+  );
+  await insertAsEarlierVersion(
+    `UPDATE accounts SET extra_remaining_seconds = 3000, active_packages = 1
+     WHERE id = 'by-old-process'`,
+  );
+  const byOld = await store.transact(async (tx) => ({
+    account: await tx.getAccount('by-old-process'),
+    intent: await tx.findIntent('by-old-process', 'k'),
+    purchase: await tx.findPurchaseByPaymentRef('pi_by_old'),
+  }));
+  assert.equal(byOld.account?.stripeCustomerId, null);
+  assert.deepEqual(
+    {
+      attempt: byOld.intent?.attempt,
+      purchaseId: byOld.intent?.purchaseId,
+      paymentRef: byOld.intent?.paymentRef,
+      paymentState: byOld.intent?.paymentState,
+    },
+    noPayment,
+  );
+  assert.equal(byOld.purchase?.refundedSeconds, null);
+
+  // The new operations on the old rows.
+  await store.transact(async (tx) => {
+    assert.equal(await tx.putAccount('acme', 'growth', T, 0, 'cus_1'), false);
+    assert.equal((await tx.findPurchaseByPaymentRef('pi_old'))?.id, 'pur_old');
+    await tx.markRefunded('pur_old', 3000);
+    await tx.adjustExtra('acme', -3000, -1);
+    const pending = (await tx.findIntent('acme', 'k2'))!;
+    await tx.updateIntentPayment({
+      ...pending,
+      attempt: 'att_1',
+      paymentRef: 'pi_new',
+      paymentState: 'processing',
+    });
+    assert.equal(await tx.recordPaymentEvent('evt_1', 'charge.refunded', T), true);
+  });
+  const after = await store.transact(async (tx) => ({
+    account: await tx.getAccount('acme'),
+    purchase: await tx.findPurchaseByKey('acme', 'k1'),
+    awaiting: await tx.awaitingIntents('acme'),
+  }));
+  assert.equal(after.account?.stripeCustomerId, 'cus_1');
+  assert.equal(after.account?.createdAtMs, T - DAY, 'its creation time stays');
+  assert.equal(after.purchase?.refundedSeconds, 3000);
+  assert.equal(after.purchase?.remainingSeconds, 0);
+  assert.equal(after.purchase?.status, 'used');
+  assert.deepEqual(
+    after.awaiting.map((i) => [i.idempotencyKey, i.attempt, i.paymentRef, i.paymentState]),
+    [['k2', 'att_1', 'pi_new', 'processing']],
+  );
+  const audit = await store.audit();
+  for (const a of audit.accounts) {
+    assert.equal(a.extraRemainingSeconds, a.sumPurchaseRemaining, a.id);
+    assert.equal(a.activePackages, a.countActive, a.id);
+  }
+}
+
+describe('the payments migration (version 4)', () => {
+  it('keeps the rows of a version-3 SQLite ledger, which read with the new fields at their defaults', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minute-topup-migration-'));
+    try {
+      const file = join(dir, 'ledger.sqlite');
+      const db = new Database(file);
+      db.exec(
+        'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)',
+      );
+      for (const [i, sql] of sqliteMigrations.slice(0, 3).entries()) {
+        db.exec(sql);
+        db.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(i + 1, T);
+      }
+      for (const [sql, values] of version3Rows(() => '?')) db.prepare(sql).run(...values);
+      db.close();
+      const store = new SqliteStore(file);
+      try {
+        await assertVersion3RowsRead(
+          store,
+          async () =>
+            Number(
+              (
+                store.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as {
+                  v: number;
+                }
+              ).v,
+            ),
+          async (sql) => store.db.exec(sql),
+        );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the rows of a version-3 PostgreSQL ledger, which read with the new fields at their defaults', async (t) => {
+    const fresh = await freshPostgresDatabase();
+    if (!fresh) return t.skip('PostgreSQL not reachable');
+    t.after(() => fresh.drop());
+    const client = new pg.Client({ connectionString: fresh.url });
+    await client.connect();
+    try {
+      await client.query(
+        'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at_ms BIGINT NOT NULL)',
+      );
+      for (const [i, sql] of postgresMigrations.slice(0, 3).entries()) {
+        await client.query(sql);
+        await client.query('INSERT INTO schema_migrations VALUES ($1, $2)', [i + 1, T]);
+      }
+      for (const [sql, values] of version3Rows((i) => `$${i}`)) await client.query(sql, values);
+    } finally {
+      await client.end();
+    }
+    const store = await PostgresStore.open(fresh.url, { poolMax: 2 });
+    try {
+      await assertVersion3RowsRead(
+        store,
+        async () =>
+          Number(
+            (await store.pool.query('SELECT MAX(version) AS v FROM schema_migrations')).rows[0].v,
+          ),
+        (sql) => store.pool.query(sql),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});
