@@ -1,5 +1,7 @@
 import { expect } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
+import { HttpResponse } from 'msw';
+import type { PurchaseDto, PurchaseStatus } from '../../contract/index.js';
 import {
   deepActive,
   dialogOf,
@@ -17,6 +19,25 @@ import {
 const rows = (el: Element) => [
   ...shadow(el, 'minute-topup-history').shadowRoot!.querySelectorAll('tbody tr'),
 ];
+
+/** A package bought today in `status`, with what is left of it. */
+const bought = (
+  status: PurchaseStatus,
+  [name, minutes, priceMinor]: [string, number, number] = ['Medium', 100, 2500],
+  remainingMinutes = 0,
+): PurchaseDto => ({
+  id: `pur_${status}`,
+  packageId: name.toLowerCase(),
+  name,
+  minutes,
+  priceMinor,
+  currency: 'USD',
+  purchasedAt: new Date().toISOString(),
+  totalSeconds: minutes * 60,
+  remainingSeconds: remainingMinutes * 60,
+  status,
+  ...(status === 'refunded' && { refundedSeconds: minutes * 60 }),
+});
 
 describe('<minute-topup-history>', () => {
   it('opens from View packages as a modal dialog', async () => {
@@ -103,6 +124,37 @@ describe('<minute-topup-history>', () => {
     await openHistory(el);
     await waitUntil(() => rows(el).length === 2, `rows: ${rows(el).map(text)}`);
     expect(rows(el).map((r) => text(r.children[0]))).to.deep.equal(['Medium', 'Small']);
+  });
+
+  it('labels payments processing, awaiting the bank, failed and refunded, and counts none of them', async () => {
+    // The API's balance has the Small package; its list adds a payment in every other state.
+    const { el } = await mount({ packages: ['small'] }, (api) => {
+      const purchases = [
+        bought('pending'),
+        bought('requires_action'),
+        bought('failed'),
+        bought('refunded'),
+        bought('active', ['Small', 50, 1500], 50),
+      ];
+      api.script = (request) =>
+        request.method === 'GET' && request.path.endsWith('/purchases')
+          ? HttpResponse.json({ purchases })
+          : undefined;
+    });
+    await openHistory(el);
+    await waitUntil(() => rows(el).length === 5, 'the list was not reloaded');
+    expect(rows(el).map((row) => text(row.children[5]))).to.deep.equal([
+      'Processing',
+      'Awaiting bank confirmation',
+      'Payment failed',
+      'Refunded',
+      'Active',
+    ]);
+    // The figures are the balance's: only the active Small package holds minutes.
+    expect(text(part(el, 'history', 'total'))).to.equal('Total remaining: 50 min');
+    expect(text(part(el, 'card', 'extra'))).to.equal('50 min');
+    expect(viewText(el, 'card')).to.contain('1 active package');
+    await expect(shadow(el, 'minute-topup-history')).to.be.accessible();
   });
 
   it('is accessible while open', async () => {

@@ -1,4 +1,5 @@
 import { expect } from '@open-wc/testing';
+import { HttpResponse } from 'msw';
 import { mount, openDialog, part, shadow, waitUntil } from './helpers.js';
 
 /** The part of `custom-elements.json` (written by `npm run build`) these tests read. */
@@ -55,6 +56,35 @@ describe('custom-elements.json', () => {
       shadow(busy.el, 'minute-topup-dialog').shadowRoot!.querySelector('[part=error]'),
     );
     collect(busy.el);
+    // A payment waiting for the processor (a 202 the in-memory API does not give).
+    const waiting = await mount();
+    waiting.api.script = (request) =>
+      request.method === 'POST'
+        ? HttpResponse.json(
+            {
+              purchase: {
+                id: 'pur_1',
+                packageId: 'medium',
+                name: 'Medium',
+                minutes: 100,
+                priceMinor: 2500,
+                currency: 'USD',
+                purchasedAt: new Date().toISOString(),
+                totalSeconds: 6000,
+                remainingSeconds: 0,
+                status: 'pending',
+              },
+              clientSecret: null,
+            },
+            { status: 202 },
+          )
+        : undefined;
+    await openDialog(waiting.el);
+    part(waiting.el, 'dialog', 'confirm-button').click();
+    await waitUntil(() =>
+      shadow(waiting.el, 'minute-topup-dialog').shadowRoot!.querySelector('[part~=notice]'),
+    );
+    collect(waiting.el);
     // Nothing bought yet.
     collect((await mount()).el);
     // The list of packages could not be loaded.
@@ -88,6 +118,7 @@ describe('custom-elements.json', () => {
     const manifest = await declarations();
     const events = [...manifest.values()].flatMap((declaration) => declaration.events ?? []);
     expect(events.map((event) => event.name).sort()).to.deep.equal([
+      'minute-topup-authenticate',
       'minute-topup-error',
       'minute-topup-purchase',
       'minute-topup-upgrade',
