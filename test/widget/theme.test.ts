@@ -53,6 +53,18 @@ describe('a dark theme with the "on" colours', () => {
     await expect(shadow(el, 'minute-topup-dialog')).to.be.accessible();
   });
 
+  it("writes the bank's notice in the on-info colour", async () => {
+    const { el, api } = await themed({});
+    api.requiresAction = true;
+    await openDialog(el);
+    part(el, 'dialog', 'confirm-button').click();
+    await waitUntil(() => viewText(el, 'dialog').includes('Your bank needs to confirm'));
+    const notice = part(el, 'dialog', 'notice');
+    expect(background(notice)).to.equal(dark.info);
+    expect(color(notice.querySelector('[role=status]')!)).to.equal(dark['on-info']);
+    await expect(shadow(el, 'minute-topup-dialog')).to.be.accessible();
+  });
+
   it('writes the exhausted banner in the on-warning colour', async () => {
     const { el } = await themed({ usedMinutes: 500, packages: ['medium'] });
     expect(background(part(el, 'banner', 'banner'))).to.equal(dark.warning);
