@@ -11,6 +11,7 @@ import { Ledger } from './ledger/ledger.js';
 import type { PaymentGateway } from './payments/gateway.js';
 import { accountRoutes } from './routes/accounts.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { stripeWebhookRoutes, type StripeWebhookVerifier } from './routes/webhooks.js';
 import type { LedgerStore } from './store/types.js';
 
 /**
@@ -69,6 +70,8 @@ export interface AppDeps {
    * the in-browser mock API never imports the file system.
    */
   widgetBundle?: Hono;
+  /** With Stripe payments: checks and reads Stripe's webhooks (`POST /v1/webhooks/stripe`). */
+  stripeWebhooks?: StripeWebhookVerifier;
 }
 
 /**
@@ -110,6 +113,9 @@ export function createApp(deps: AppDeps) {
   if (deps.widgetBundle) app.route('/widget', deps.widgetBundle);
   app.get('/v1/catalog', (c) => c.json(catalog));
   app.get('/v1/openapi.json', (c) => c.json(openApiDocument()));
+  // Before the secured routes: Stripe signs its webhooks instead of bearing a key.
+  if (deps.stripeWebhooks)
+    app.route('/v1/webhooks', stripeWebhookRoutes(ledger, deps.stripeWebhooks));
 
   const secured = new Hono<AuthEnv>();
   secured.use(authenticate(config.secretKey, tokens));

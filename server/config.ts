@@ -15,8 +15,10 @@ export interface ServerConfig {
   port: number;
   /** A SQLite file path (a `file:` URL already made one), or a postgres:// URL. */
   databaseUrl: string;
-  /** The payment gateway (`MINUTE_TOPUP_PAYMENTS`); only the test gateway exists so far. */
-  payments: 'test';
+  /** The payment gateway (`MINUTE_TOPUP_PAYMENTS`): `test` (charges nobody) or `stripe`. */
+  payments: 'test' | 'stripe';
+  /** With `payments: 'stripe'`: STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and STRIPE_API_BASE. */
+  stripe: StripeConfig | null;
   secretKey: string;
   /** True when no secret key was configured and one was made up for this run. */
   secretKeyGenerated: boolean;
@@ -40,6 +42,13 @@ export interface ServerConfig {
    * limit off).
    */
   rateLimits: { sessionsPerMinute: number; purchasesPerMinute: number; readsPerMinute: number };
+}
+
+export interface StripeConfig {
+  secretKey: string;
+  webhookSecret: string;
+  /** Where the SDK sends its requests instead of api.stripe.com (stripe-mock, a test double). */
+  apiBase?: string;
 }
 
 /**
@@ -155,21 +164,63 @@ function secretKeyFrom(env: NodeJS.ProcessEnv, production: boolean): string {
   return secretKey;
 }
 
-function paymentsFrom(env: NodeJS.ProcessEnv, production: boolean): 'test' {
+function paymentsFrom(env: NodeJS.ProcessEnv, production: boolean): 'test' | 'stripe' {
   const name = 'MINUTE_TOPUP_PAYMENTS';
   const raw = env[name]?.trim();
   if (!raw) {
     if (!production) return 'test';
     throw new ConfigError(
       name,
-      `${name} must be set in production (NODE_ENV=production): "test" runs the test gateway, which charges nobody.`,
+      `${name} must be set in production (NODE_ENV=production): "stripe" takes payments with Stripe, "test" runs the test gateway, which charges nobody.`,
     );
   }
-  if (raw === 'test') return 'test';
-  throw new ConfigError(
-    name,
-    `${name} must be "test" (the only gateway so far), got ${quoted(raw)}.`,
+  if (raw === 'test' || raw === 'stripe') return raw;
+  throw new ConfigError(name, `${name} must be "stripe" or "test", got ${quoted(raw)}.`);
+}
+
+/** The Stripe settings, each checked: required with `MINUTE_TOPUP_PAYMENTS=stripe`. */
+function stripeFrom(env: NodeJS.ProcessEnv): StripeConfig {
+  const required = (name: string, prefixes: string[], what: string) => {
+    const value = env[name]?.trim() ?? '';
+    if (!value) {
+      throw new ConfigError(
+        name,
+        `${name} must be set with MINUTE_TOPUP_PAYMENTS=stripe (${what}).`,
+      );
+    }
+    if (!prefixes.some((p) => value.startsWith(p)) || /\s/.test(value)) {
+      throw new ConfigError(
+        name,
+        `${name} must be ${what}, starting with ${prefixes.join(' or ')}.`,
+      );
+    }
+    return value;
+  };
+  const secretKey = required(
+    'STRIPE_SECRET_KEY',
+    ['sk_', 'rk_'],
+    "your Stripe account's secret key",
   );
+  const webhookSecret = required(
+    'STRIPE_WEBHOOK_SECRET',
+    ['whsec_'],
+    'the signing secret of the webhook endpoint you registered',
+  );
+  const rawBase = env.STRIPE_API_BASE?.trim();
+  if (!rawBase) return { secretKey, webhookSecret };
+  let url: URL | undefined;
+  try {
+    url = new URL(rawBase);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol) || (url.pathname !== '/' && url.pathname !== '')) {
+    throw new ConfigError(
+      'STRIPE_API_BASE',
+      `STRIPE_API_BASE must be an http(s) URL without a path, e.g. http://127.0.0.1:12111, got ${quoted(rawBase)}.`,
+    );
+  }
+  return { secretKey, webhookSecret, apiBase: url.origin };
 }
 
 /** Only a SQLite file path, a `file:` URL, or a PostgreSQL URL: any other scheme is refused. */
@@ -241,6 +292,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const port = wholeNumber(env, 'PORT', 8787, { min: 0, max: 65535 });
   const lowThreshold = fraction(env, 'MINUTE_TOPUP_LOW_THRESHOLD', APP_DEFAULTS.lowThreshold);
   const payments = paymentsFrom(env, production);
+  const stripe = payments === 'stripe' ? stripeFrom(env) : null;
+  // The demo seeds its accounts with purchases: it runs on the test gateway only.
+  const demo = onOff(env, 'MINUTE_TOPUP_DEMO', !production && payments === 'test');
+  if (demo && payments !== 'test') {
+    throw new ConfigError(
+      'MINUTE_TOPUP_DEMO',
+      'MINUTE_TOPUP_DEMO=on needs MINUTE_TOPUP_PAYMENTS=test: the demo buys with the test gateway.',
+    );
+  }
   const secretKey = secretKeyFrom(env, production);
   const databaseUrl = databaseUrlFrom(env);
   const catalog = catalogFrom(env);
@@ -253,13 +313,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     port,
     databaseUrl,
     payments,
+    stripe,
     secretKey: secretKey || `sk_demo_${crypto.randomUUID().replaceAll('-', '')}`,
     secretKeyGenerated: secretKey === '',
     corsOrigins: list(env.MINUTE_TOPUP_CORS_ORIGINS),
     catalog,
     lowThreshold,
     declineAccounts: list(env.MINUTE_TOPUP_DECLINE_ACCOUNTS),
-    demo: onOff(env, 'MINUTE_TOPUP_DEMO', !production),
+    demo,
     sqliteMaxBatch: wholeNumber(
       env,
       'MINUTE_TOPUP_SQLITE_MAX_BATCH',

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createApp, type App } from './app.js';
 import { ConfigError, loadConfig, type ServerConfig } from './config.js';
 import { FileChargeJournal } from './payments/charge-journal.js';
+import { StripeGateway } from './payments/stripe.js';
 import { TestPaymentGateway } from './payments/test-gateway.js';
 import { widgetBundleRoutes } from './routes/widget-bundle.js';
 import { openStore } from './store/open.js';
@@ -135,12 +136,17 @@ export async function main(): Promise<void> {
   })();
 
   async function startApp(store: LedgerStore) {
-    const gateway = persistentTestGateway(config.databaseUrl, config.declineAccounts);
+    const stripe = config.stripe && new StripeGateway(config.stripe);
+    const testGateway = stripe
+      ? null
+      : persistentTestGateway(config.databaseUrl, config.declineAccounts);
+    const gateway = stripe ?? testGateway!;
     const app = createApp({
       store,
       gateway,
       config,
       widgetBundle: widgetBundleRoutes(WIDGET_BUNDLE_DIR),
+      stripeWebhooks: stripe ?? undefined,
     });
     const completed = await app.ledger.completePendingPurchases((intent, error) =>
       console.error(
@@ -149,9 +155,17 @@ export async function main(): Promise<void> {
       ),
     );
     if (completed > 0) console.log(`Completed ${completed} purchase(s) interrupted by a restart.`);
-    const demo = config.demo
-      ? await (await import('../demo/host.js')).mountDemo(app, { config, store, gateway })
-      : undefined;
+    // The demo runs on the test gateway only (`loadConfig` refuses it with Stripe).
+    const demo =
+      config.demo && testGateway
+        ? await (
+            await import('../demo/host.js')
+          ).mountDemo(app, {
+            config,
+            store,
+            gateway: testGateway,
+          })
+        : undefined;
     appReady(app);
     return { store, demo };
   }
@@ -193,7 +207,9 @@ export async function main(): Promise<void> {
   console.log(`minute-topup API on ${base}/v1 (${store.kind} store, ${mode}, pid ${process.pid})`);
   console.log(`Widget bundle on ${base}/widget/minute-topup.js`);
   if (demo) console.log(`Demo dashboard on ${base}/demo/billing`);
-  if (config.production && config.payments === 'test') {
+  if (config.stripe) {
+    console.log(`Payments with Stripe; webhooks at ${base}/v1/webhooks/stripe`);
+  } else if (config.production) {
     console.log('MINUTE_TOPUP_PAYMENTS=test: purchases are approved without charging anyone.');
   }
   if (config.secretKeyGenerated) {

@@ -85,6 +85,12 @@ export function openApiDocument(): object {
           requestBody: json(schemas.account),
           responses: { ...ok('Changed.'), ...ok('Created.', '201'), ...common },
         },
+        get: {
+          summary: 'The account: plan, cycle anchor and linked Stripe customer (secret key)',
+          security: auth,
+          parameters: [accountParam],
+          responses: { ...ok('{id, planId, cycleAnchor, stripeCustomerId}'), ...common },
+        },
       },
       '/v1/accounts/{id}/balance': {
         get: {
@@ -115,15 +121,45 @@ export function openApiDocument(): object {
           ],
           requestBody: json(schemas.purchase),
           responses: {
-            ...ok('{purchase, balance}', '201'),
+            ...ok('{purchase, balance}: paid and credited.', '201'),
+            ...ok(
+              '{purchase, clientSecret}: not paid yet. `requires_action`: the customer must ' +
+                'authenticate with `clientSecret` (Stripe.js `handleNextAction`), then send the ' +
+                'same request with the same key; `pending`: the processor is still working.',
+              '202',
+            ),
             ...common,
-            '402': errorResponse('The payment was declined; nothing was charged or credited.'),
+            '402': errorResponse(
+              '`payment_declined`: the payment was declined; `payment_method_required`: no ' +
+                'payment method on file. Nothing was charged or credited; the key may be used again.',
+            ),
+            '502': errorResponse(
+              '`payment_unavailable`: the payment processor could not be reached. A retry with ' +
+                'the same key finds any charge already made.',
+            ),
             '409': errorResponse(
               "`charge_conflict`: the payment gateway holds a charge under this purchase's key " +
                 'for another account, amount or currency. This request made no new charge and ' +
                 'credited nothing; the charge on record stands as it was.',
             ),
             '422': errorResponse('The Idempotency-Key was used for another purchase.'),
+          },
+        },
+      },
+      '/v1/webhooks/stripe': {
+        post: {
+          summary:
+            "Stripe's events (with MINUTE_TOPUP_PAYMENTS=stripe): payment_intent.succeeded, " +
+            'payment_intent.payment_failed, charge.refunded; each applied once',
+          parameters: [
+            { name: 'Stripe-Signature', in: 'header', required: true, schema: { type: 'string' } },
+          ],
+          requestBody: { content: { 'application/json': {} } },
+          responses: {
+            ...ok('{received: true, result}'),
+            '400': errorResponse(
+              '`invalid_signature`: the signature does not verify; nothing applied.',
+            ),
           },
         },
       },

@@ -56,6 +56,11 @@ export const schemas = {
   account: z.strictObject({
     planId: idSchema,
     cycleAnchor: isoInstant.optional(),
+    stripeCustomerId: z
+      .string()
+      .regex(/^cus_[A-Za-z0-9_]{1,250}$/, 'must be a Stripe customer id (cus_…)')
+      .nullable()
+      .optional(),
   }),
   purchase: z.strictObject({ packageId: idSchema }),
   usage: z.strictObject({

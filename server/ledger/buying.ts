@@ -1,4 +1,4 @@
-import type { PurchaseResultDto } from '../../contract/index.js';
+import type { PurchaseActionDto, PurchaseDto, PurchaseResultDto } from '../../contract/index.js';
 import {
   cycleContaining,
   DomainError,
@@ -8,11 +8,13 @@ import {
   type PackageDef,
 } from '../domain/index.js';
 import type { Clock } from '../clock.js';
-import { balanceOf, purchaseDto, READ, requireAccount } from './reads.js';
+import { balanceOf, iso, purchaseDto, READ, requireAccount } from './reads.js';
+import { randomUuid } from '../../contract/random-uuid.js';
 import {
   ChargeConflictError,
   chargeKeyOf,
   legacyChargeKeyOf,
+  type ChargeResult,
   type PaymentGateway,
 } from '../payments/gateway.js';
 import type {
@@ -60,19 +62,35 @@ export class Buying {
    * gateway under that key, then credits the minutes; a repeat of the key
    * returns the first result, and a repeat after a crash between charge and
    * credit finds the charge already made (no second charge) and credits it.
+   *
+   * A charge that waits for the customer (`requires_action`: their bank wants
+   * them to authenticate) or for the processor (`processing`) answers 202
+   * with the purchase to be and, for the former, the `clientSecret`; a repeat
+   * of the key asks the gateway where that charge stands and credits it once
+   * it is paid (as the processor's webhook does: whichever comes first). A
+   * decline leaves nothing and frees the key; so does a payment that fails
+   * after a 202, which the history then shows as `failed` until the key is
+   * used again — as a new attempt, with a new charge.
    */
   async buy(
     accountId: string,
     packageId: string,
     idempotencyKey: string,
-  ): Promise<PurchaseResultDto> {
+  ): Promise<PurchaseOutcome> {
     const pkg = findPackage(this.catalog, packageId);
-    const { intent, created } = await this.store.transact(async (tx) => {
-      await requireAccount(tx, accountId, true);
+    const { intent, created, customerId } = await this.store.transact(async (tx) => {
+      const account = await requireAccount(tx, accountId, true);
+      const customerId = account.stripeCustomerId;
       const found = await tx.findIntent(accountId, idempotencyKey);
       if (found) {
         if (found.packageId !== packageId) throw keyReused();
-        return { intent: found, created: false };
+        if (found.status === 'pending' && found.paymentState === 'failed') {
+          // The payment failed after a 202: the key is free again, for a new attempt.
+          const retry = { ...found, attempt: randomUuid(), paymentRef: null, paymentState: null };
+          await tx.updateIntentPayment(retry);
+          return { intent: retry, created: true, customerId };
+        }
+        return { intent: found, created: false, customerId };
       }
       const row: PurchaseIntentRow = {
         accountId,
@@ -82,41 +100,112 @@ export class Buying {
         response: null,
         createdAtMs: this.clock.now(),
         charged: chargedFrom(pkg, this.catalog.currency),
+        attempt: randomUuid(),
+        // Given with the first 202 that announces the purchase (else at the credit).
+        purchaseId: null,
+        paymentRef: null,
+        paymentState: null,
       };
       await tx.insertIntent(row);
-      return { intent: row, created: true };
+      return { intent: row, created: true, customerId };
     });
     if (intent.status === 'completed' && intent.response) {
-      return JSON.parse(intent.response) as PurchaseResultDto;
+      return credited(JSON.parse(intent.response) as PurchaseResultDto);
     }
     // A retry charges what the intent was recorded for, whatever the catalog
     // says now (an intent of the earlier version: the catalog's package).
     const charged = this.chargedOf(intent);
     if (!created) {
       const earlier = await this.findLegacyCharge(intent, charged);
-      if (earlier) {
-        return this.credit(accountId, idempotencyKey, packageId, charged, earlier.reference);
+      if (earlier) return credited(await this.credit(intent, charged, earlier.reference));
+    }
+    // A charge answered with a 202 is asked where it stands; any other is
+    // (re)made under its key and attempt — the gateway replays its first
+    // answer. A gateway that refuses the key (`charge_conflict`) or cannot
+    // be reached (`payment_unavailable`) throws: the pending intent stays, as
+    // a charge under this key may exist, for a retry or the recovery to find.
+    const state =
+      intent.paymentRef && intent.paymentState
+        ? await this.gateway.chargeState(intent.paymentRef)
+        : await this.gateway.charge({
+            idempotencyKey: await chargeKeyOf(accountId, idempotencyKey),
+            attempt: intent.attempt,
+            accountId,
+            purchaseKey: idempotencyKey,
+            packageId,
+            customerId,
+            amountMinor: charged.priceMinor,
+            currency: charged.currency,
+            description: `${charged.name}: ${charged.minutes} voice minutes`,
+          });
+    return this.settle(intent, charged, state);
+  }
+
+  /** Acts on where a purchase's charge stands: credit, forget, or wait (202). */
+  private async settle(
+    intent: PurchaseIntentRow,
+    charged: ChargedPackage,
+    state: ChargeResult,
+  ): Promise<PurchaseOutcome> {
+    switch (state.status) {
+      case 'approved':
+        return credited(await this.credit(intent, charged, state.reference));
+      case 'declined':
+        await this.store.transact((tx) => this.forget(tx, intent));
+        throw new DomainError(
+          state.code ?? 'payment_declined',
+          state.code ? state.reason : `Payment declined: ${state.reason}`,
+        );
+      default: {
+        const paymentState: 'requires_action' | 'processing' =
+          state.status === 'requires_action' ? 'requires_action' : 'processing';
+        const waiting = await this.store.transact(async (tx) => {
+          await requireAccount(tx, intent.accountId, true);
+          const now = await tx.findIntent(intent.accountId, intent.idempotencyKey);
+          // Credited meanwhile (the webhook came first): replay that answer.
+          if (now?.status === 'completed' && now.response) return now;
+          const current = now ?? intent;
+          const row = {
+            ...current,
+            purchaseId: current.purchaseId ?? this.newId(),
+            paymentRef: state.reference,
+            paymentState,
+          };
+          if (now) await tx.updateIntentPayment(row);
+          return row;
+        });
+        if (waiting.status === 'completed' && waiting.response) {
+          return credited(JSON.parse(waiting.response) as PurchaseResultDto);
+        }
+        return {
+          status: 202,
+          body: {
+            purchase: awaitingPurchaseDto(waiting, charged),
+            clientSecret: state.status === 'requires_action' ? state.clientSecret : null,
+          },
+        };
       }
     }
-    // A gateway that refuses the key (`charge_conflict`) throws: the pending
-    // intent stays, as a charge under this key exists, for an operator to see.
-    const charge = await this.gateway.charge({
-      idempotencyKey: await chargeKeyOf(accountId, idempotencyKey),
-      accountId,
-      amountMinor: charged.priceMinor,
-      currency: charged.currency,
-      description: `${charged.name}: ${charged.minutes} voice minutes`,
-    });
-    if (charge.status === 'declined') {
-      // Nothing was charged: forget the attempt, so the key is free again.
-      await this.store.transact((tx) => tx.deleteIntent(accountId, idempotencyKey));
-      throw new DomainError('payment_declined', `Payment declined: ${charge.reason}`);
-    }
-    return this.credit(accountId, idempotencyKey, packageId, charged, charge.reference);
   }
+
   /**
-   * Completes purchases whose charge was approved but whose minutes were
-   * never credited (the process died in between). Run at start-up.
+   * Nothing was charged, or the payment failed after a 202: the key is free
+   * again. An intent that was answered with a 202 stays, as `failed`, so the
+   * history shows what happened; one that was not is forgotten.
+   */
+  private async forget(tx: LedgerTx, intent: PurchaseIntentRow): Promise<void> {
+    const now = await tx.findIntent(intent.accountId, intent.idempotencyKey);
+    if (!now || now.status !== 'pending' || now.attempt !== intent.attempt) return;
+    if (now.paymentState) await tx.updateIntentPayment({ ...now, paymentState: 'failed' });
+    else await tx.deleteIntent(intent.accountId, intent.idempotencyKey);
+  }
+
+  /**
+   * Completes purchases a crash (or a lost answer) left pending: asks the
+   * gateway where each one's charge stands — by its reference once a 202 was
+   * answered, else by its key and attempt — and credits the paid ones,
+   * forgets the declined ones, and records those still waiting. Run at
+   * start-up.
    */
   async completePendingPurchases(
     onError: (intent: PurchaseIntentRow, error: unknown) => void = () => undefined,
@@ -124,26 +213,18 @@ export class Buying {
     const pending = await this.store.transact((tx) => tx.pendingIntents(), READ);
     let completed = 0;
     for (const intent of pending) {
+      if (intent.paymentState === 'failed') continue;
       // One intent that cannot be completed (its package left the catalog,
       // say) must not keep the others — or the server — from starting.
       try {
         const charged = this.chargedOf(intent);
-        const charge =
-          (await this.gateway.findCharge({
-            idempotencyKey: await chargeKeyOf(intent.accountId, intent.idempotencyKey),
-            accountId: intent.accountId,
-            amountMinor: charged.priceMinor,
-            currency: charged.currency,
-          })) ?? (await this.findLegacyCharge(intent, charged));
-        if (!charge) continue;
-        await this.credit(
-          intent.accountId,
-          intent.idempotencyKey,
-          intent.packageId,
-          charged,
-          charge.reference,
-        );
-        completed += 1;
+        const state = await this.chargeOf(intent, charged);
+        if (!state) continue;
+        const outcome = await this.settle(intent, charged, state).catch((error: unknown) => {
+          if (error instanceof DomainError && state.status === 'declined') return null;
+          throw error;
+        });
+        if (outcome?.status === 201) completed += 1;
       } catch (error) {
         onError(intent, error);
       }
@@ -151,11 +232,113 @@ export class Buying {
     return completed;
   }
 
+  /** Where the charge of a pending intent stands, if one was made. */
+  private async chargeOf(
+    intent: PurchaseIntentRow,
+    charged: ChargedPackage,
+  ): Promise<ChargeResult | null> {
+    if (intent.paymentRef) return this.gateway.chargeState(intent.paymentRef);
+    const account = await this.store.transact((tx) => requireAccount(tx, intent.accountId), READ);
+    const found = await this.gateway.findCharge({
+      idempotencyKey: await chargeKeyOf(intent.accountId, intent.idempotencyKey),
+      attempt: intent.attempt,
+      accountId: intent.accountId,
+      customerId: account.stripeCustomerId,
+      amountMinor: charged.priceMinor,
+      currency: charged.currency,
+      sinceMs: intent.createdAtMs,
+    });
+    if (found) return found;
+    const legacy = await this.findLegacyCharge(intent, charged);
+    return legacy && { status: 'approved', reference: legacy.reference };
+  }
+
+  /**
+   * The processor says a payment went through (Stripe's
+   * `payment_intent.succeeded`): credits the purchase it paid, unless it was
+   * credited already — whichever of this and the customer's retry comes
+   * first credits, the other replays. Each event applies once (`eventId`).
+   */
+  async paymentSucceeded(event: PaymentEvent): Promise<'applied' | 'duplicate' | 'unknown'> {
+    const pending = await this.store.transact(async (tx) => {
+      const intent = await tx.findIntent(event.accountId, event.purchaseKey);
+      return intent;
+    }, READ);
+    if (!pending) {
+      return (await this.store.transact((tx) => this.recordEvent(tx, event)))
+        ? 'unknown'
+        : 'duplicate';
+    }
+    const charged = this.chargedOf(pending);
+    return this.store.transact(async (tx) => {
+      await requireAccount(tx, event.accountId, true);
+      if (!(await this.recordEvent(tx, event))) return 'duplicate';
+      const intent = await tx.findIntent(event.accountId, event.purchaseKey);
+      if (!intent || intent.status === 'completed') return 'applied';
+      await this.creditIn(tx, intent, charged, event.paymentRef);
+      return 'applied';
+    });
+  }
+
+  /**
+   * The processor says a payment failed after all (Stripe's
+   * `payment_intent.payment_failed`): a purchase answered with a 202 under
+   * that payment becomes `failed`, and its key free. Once per event.
+   */
+  async paymentFailed(event: PaymentEvent): Promise<'applied' | 'duplicate'> {
+    return this.store.transact(async (tx) => {
+      if (await tx.getAccount(event.accountId, true)) {
+        const intent = await tx.findIntent(event.accountId, event.purchaseKey);
+        if (!(await this.recordEvent(tx, event))) return 'duplicate';
+        if (intent?.status === 'pending' && intent.paymentRef === event.paymentRef) {
+          await tx.updateIntentPayment({ ...intent, paymentState: 'failed' });
+        }
+        return 'applied';
+      }
+      return (await this.recordEvent(tx, event)) ? 'applied' : 'duplicate';
+    });
+  }
+
+  /**
+   * The processor refunded a payment (Stripe's `charge.refunded`): the
+   * purchase it paid is refunded — its remaining minutes voided, those used
+   * stay used. Once per event, and once per purchase.
+   */
+  async paymentRefunded(event: {
+    eventId: string;
+    type: string;
+    paymentRef: string;
+  }): Promise<'applied' | 'duplicate' | 'unknown'> {
+    const found = await this.store.transact(
+      (tx) => tx.findPurchaseByPaymentRef(event.paymentRef),
+      READ,
+    );
+    return this.store.transact(async (tx) => {
+      if (found) await requireAccount(tx, found.accountId, true);
+      if (!(await this.recordEvent(tx, event))) return 'duplicate';
+      // Read again under the account's lock: a usage may have drawn from it.
+      const purchase = found && (await tx.findPurchaseByKey(found.accountId, found.idempotencyKey));
+      if (!purchase) return 'unknown';
+      if (purchase.refundedSeconds !== null) return 'applied';
+      await tx.markRefunded(purchase.id, purchase.remainingSeconds);
+      await tx.adjustExtra(
+        purchase.accountId,
+        -purchase.remainingSeconds,
+        purchase.status === 'active' ? -1 : 0,
+      );
+      return 'applied';
+    });
+  }
+
+  private recordEvent(tx: LedgerTx, event: { eventId: string; type: string }): Promise<boolean> {
+    return tx.recordPaymentEvent(event.eventId, event.type, this.clock.now());
+  }
+
   /**
    * What an intent charges for: as recorded with it, or — an intent of the
    * earlier version, which recorded nothing — the catalog's package now.
    */
-  private chargedOf(intent: PurchaseIntentRow): ChargedPackage {
+  chargedOf(intent: PurchaseIntentRow): ChargedPackage {
     return (
       intent.charged ??
       chargedFrom(findPackage(this.catalog, intent.packageId), this.catalog.currency)
@@ -177,12 +360,16 @@ export class Buying {
   ): Promise<{ reference: string } | null> {
     if (intent.charged) return null;
     try {
-      return await this.gateway.findCharge({
+      const found = await this.gateway.findCharge({
         idempotencyKey: legacyChargeKeyOf(intent.accountId, intent.idempotencyKey),
+        attempt: '',
         accountId: intent.accountId,
+        customerId: null,
         amountMinor: charged.priceMinor,
         currency: charged.currency,
+        sinceMs: intent.createdAtMs,
       });
+      return found?.status === 'approved' ? { reference: found.reference } : null;
     } catch (error) {
       if (error instanceof ChargeConflictError && error.differs.includes('accountId')) return null;
       throw error;
@@ -194,38 +381,55 @@ export class Buying {
    * the answer under the key. A key already answered replays its answer.
    */
   private async credit(
-    accountId: string,
-    idempotencyKey: string,
-    packageId: string,
+    intent: PurchaseIntentRow,
     charged: ChargedPackage,
     paymentRef: string,
   ): Promise<PurchaseResultDto> {
     return this.store.transact(async (tx) => {
-      const account = await requireAccount(tx, accountId, true);
-      const intent = await tx.findIntent(accountId, idempotencyKey);
-      if (intent?.status === 'completed' && intent.response) {
-        return JSON.parse(intent.response) as PurchaseResultDto;
-      }
-      const now = this.clock.now();
-      const bought = { accountId, idempotencyKey, packageId, charged };
-      // The key may have created its purchase already, its intent row gone
-      // (a concurrent attempt was declined and forgot it): answer with it.
-      const purchase =
-        (await tx.findPurchaseByKey(accountId, idempotencyKey)) ??
-        (await this.addPurchase(tx, account, bought, paymentRef, now));
-      const result: PurchaseResultDto = {
-        purchase: purchaseDto(purchase),
-        balance: await balanceOf(
-          tx,
-          await requireAccount(tx, accountId),
-          this.catalog,
-          this.clock.now(),
-          this.lowThreshold,
-        ),
-      };
-      await recordAnswer(tx, intent, bought, JSON.stringify(result), now);
-      return result;
+      await requireAccount(tx, intent.accountId, true);
+      const now = await tx.findIntent(intent.accountId, intent.idempotencyKey);
+      return this.creditIn(tx, now ?? intent, charged, paymentRef, now === null);
     });
+  }
+
+  /** `credit` inside a transaction that holds the account's lock. */
+  private async creditIn(
+    tx: LedgerTx,
+    intent: PurchaseIntentRow,
+    charged: ChargedPackage,
+    paymentRef: string,
+    intentGone = false,
+  ): Promise<PurchaseResultDto> {
+    const { accountId, idempotencyKey } = intent;
+    if (intent.status === 'completed' && intent.response) {
+      return JSON.parse(intent.response) as PurchaseResultDto;
+    }
+    const now = this.clock.now();
+    const bought: Bought = { accountId, idempotencyKey, packageId: intent.packageId, charged };
+    // The key may have created its purchase already, its intent row gone
+    // (a concurrent attempt was declined and forgot it): answer with it.
+    const purchase =
+      (await tx.findPurchaseByKey(accountId, idempotencyKey)) ??
+      (await this.addPurchase(
+        tx,
+        await requireAccount(tx, accountId),
+        bought,
+        intent.purchaseId ?? this.newId(),
+        paymentRef,
+        now,
+      ));
+    const result: PurchaseResultDto = {
+      purchase: purchaseDto(purchase),
+      balance: await balanceOf(
+        tx,
+        await requireAccount(tx, accountId),
+        this.catalog,
+        this.clock.now(),
+        this.lowThreshold,
+      ),
+    };
+    await recordAnswer(tx, intentGone ? null : intent, bought, JSON.stringify(result), now);
+    return result;
   }
 
   /** A new active purchase: its minutes join the extra balance, its price the cycle's top-ups. */
@@ -233,13 +437,14 @@ export class Buying {
     tx: LedgerTx,
     account: AccountRow,
     bought: Bought,
+    id: string,
     paymentRef: string,
     now: number,
   ): Promise<PurchaseRow> {
     const { charged } = bought;
     const seconds = minutesToSeconds(charged.minutes);
     const row: PurchaseRow = {
-      id: this.newId(),
+      id,
       accountId: account.id,
       packageId: bought.packageId,
       name: charged.name,
@@ -252,6 +457,7 @@ export class Buying {
       status: 'active',
       paymentRef,
       idempotencyKey: bought.idempotencyKey,
+      refundedSeconds: null,
     };
     await tx.insertPurchase(row);
     await tx.adjustExtra(account.id, row.totalSeconds, 1);
@@ -284,7 +490,58 @@ async function recordAnswer(
   now: number,
 ): Promise<void> {
   if (intent) await tx.completeIntent(bought.accountId, bought.idempotencyKey, response);
-  else await tx.insertIntent({ ...bought, status: 'completed', response, createdAtMs: now });
+  else {
+    await tx.insertIntent({
+      ...bought,
+      status: 'completed',
+      response,
+      createdAtMs: now,
+      attempt: '',
+      purchaseId: null,
+      paymentRef: null,
+      paymentState: null,
+    });
+  }
+}
+
+/** What a purchase request comes to: 201 credited, or 202 waiting for the customer or the processor. */
+export type PurchaseOutcome =
+  { status: 201; body: PurchaseResultDto } | { status: 202; body: PurchaseActionDto };
+
+const credited = (body: PurchaseResultDto): PurchaseOutcome => ({ status: 201, body });
+
+/** A processor's event about one purchase's payment (Stripe: a `payment_intent.*` webhook). */
+export interface PaymentEvent {
+  eventId: string;
+  type: string;
+  accountId: string;
+  purchaseKey: string;
+  /** The payment it is about (Stripe: the PaymentIntent id). */
+  paymentRef: string;
+}
+
+/** A pending intent as the purchase it will be: no minutes yet. */
+export function awaitingPurchaseDto(
+  intent: PurchaseIntentRow,
+  charged: ChargedPackage,
+): PurchaseDto {
+  return {
+    id: intent.purchaseId ?? `${intent.accountId}:${intent.idempotencyKey}`,
+    packageId: intent.packageId,
+    name: charged.name,
+    minutes: charged.minutes,
+    priceMinor: charged.priceMinor,
+    currency: charged.currency,
+    purchasedAt: iso(intent.createdAtMs),
+    totalSeconds: minutesToSeconds(charged.minutes),
+    remainingSeconds: 0,
+    status:
+      intent.paymentState === 'failed'
+        ? 'failed'
+        : intent.paymentState === 'requires_action'
+          ? 'requires_action'
+          : 'pending',
+  };
 }
 
 /** The package as the catalog offers it now, in the catalog's currency. */

@@ -36,7 +36,7 @@ import type {
   PurchaseIntentRow,
   UsageRow,
 } from '../store/types.js';
-import { Buying } from './buying.js';
+import { awaitingPurchaseDto, Buying, type PurchaseOutcome } from './buying.js';
 import { balanceOf, iso, purchaseDto, READ, requireAccount } from './reads.js';
 import { randomUuid } from '../../contract/random-uuid.js';
 
@@ -99,10 +99,15 @@ export class Ledger {
     return balanceOf(tx, account, this.catalog, this.clock.now(), this.lowThreshold, known);
   }
 
+  /**
+   * Creates an account or changes its plan; links its Stripe customer when
+   * `stripeCustomerId` is given (`null` unlinks it, absent keeps it).
+   */
   async putAccount(
     id: string,
     planId: string,
     cycleAnchor?: string,
+    stripeCustomerId?: string | null,
   ): Promise<{ account: AccountDto; created: boolean }> {
     findPlan(this.catalog, planId);
     const anchorMs = cycleAnchor === undefined ? undefined : Date.parse(cycleAnchor);
@@ -117,16 +122,26 @@ export class Ledger {
         );
       }
       const cycleAnchorMs = anchorMs ?? existing?.cycleAnchorMs ?? this.clock.now();
-      const created = await tx.putAccount(id, planId, cycleAnchorMs, this.clock.now());
-      return { account: { id, planId, cycleAnchor: iso(cycleAnchorMs) }, created };
+      const created = await tx.putAccount(
+        id,
+        planId,
+        cycleAnchorMs,
+        this.clock.now(),
+        stripeCustomerId,
+      );
+      const linked =
+        stripeCustomerId === undefined ? (existing?.stripeCustomerId ?? null) : stripeCustomerId;
+      return {
+        account: accountDto({ id, planId, cycleAnchorMs, stripeCustomerId: linked }),
+        created,
+      };
     });
   }
 
   /** The account, or a 404 `account_not_found`. */
   async getAccount(id: string): Promise<AccountDto> {
     return this.store.transact(async (tx) => {
-      const a = await requireAccount(tx, id);
-      return { id: a.id, planId: a.planId, cycleAnchor: iso(a.cycleAnchorMs) };
+      return accountDto(await requireAccount(tx, id));
     }, READ);
   }
 
@@ -137,17 +152,49 @@ export class Ledger {
     );
   }
 
-  /** The account's purchases, newest first. */
+  /**
+   * The account's purchases, newest first: those credited, and those whose
+   * payment waits for the customer or the processor, or failed after a 202.
+   */
   async listPurchases(accountId: string): Promise<PurchaseDto[]> {
     return this.store.transact(async (tx) => {
       await requireAccount(tx, accountId);
-      return (await tx.listPurchases(accountId)).map(purchaseDto);
+      const awaiting = (await tx.awaitingIntents(accountId)).map((i) =>
+        awaitingPurchaseDto(i, this.buying.chargedOf(i)),
+      );
+      const credited = (await tx.listPurchases(accountId)).map(purchaseDto);
+      // Both newest first; merged by time (a sort is stable: ties keep their order).
+      return [...awaiting, ...credited].sort(
+        (a, b) => Date.parse(b.purchasedAt) - Date.parse(a.purchasedAt),
+      );
     }, READ);
   }
 
-  /** Buys a package once per idempotency key (see `Buying`). */
-  buy(accountId: string, packageId: string, idempotencyKey: string): Promise<PurchaseResultDto> {
+  /** Buys a package once per idempotency key: 201 credited, or 202 waiting (see `Buying`). */
+  purchase(accountId: string, packageId: string, idempotencyKey: string): Promise<PurchaseOutcome> {
     return this.buying.buy(accountId, packageId, idempotencyKey);
+  }
+
+  /**
+   * Buys a package and expects it credited at once (seeds, tests, a gateway
+   * that approves); a payment that waits for the customer is a `conflict`.
+   */
+  async buy(
+    accountId: string,
+    packageId: string,
+    idempotencyKey: string,
+  ): Promise<PurchaseResultDto> {
+    const outcome = await this.purchase(accountId, packageId, idempotencyKey);
+    if (outcome.status === 201) return outcome.body;
+    throw new DomainError(
+      'conflict',
+      `The payment of purchase ${outcome.body.purchase.id} is not complete.`,
+    );
+  }
+
+  /** The processor's word on payments (its webhooks): see `Buying`. */
+  get payments(): Pick<Buying, 'paymentSucceeded' | 'paymentFailed' | 'paymentRefunded'> {
+    return this.buying;
   }
 
   /** Completes purchases a crash interrupted between charge and credit; run at start-up. */
@@ -299,5 +346,16 @@ function afterDraw(account: AccountRow, drawn: Drawn): AccountRow {
     ...account,
     extraRemainingSeconds: account.extraRemainingSeconds - drawn.seconds,
     activePackages: account.activePackages - drawn.usedUp,
+  };
+}
+
+function accountDto(
+  a: Pick<AccountRow, 'id' | 'planId' | 'cycleAnchorMs' | 'stripeCustomerId'>,
+): AccountDto {
+  return {
+    id: a.id,
+    planId: a.planId,
+    cycleAnchor: iso(a.cycleAnchorMs),
+    stripeCustomerId: a.stripeCustomerId,
   };
 }

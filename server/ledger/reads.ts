@@ -80,6 +80,8 @@ export function purchaseDto(row: PurchaseRow): PurchaseDto {
     purchasedAt: iso(row.purchasedAtMs),
     totalSeconds: row.totalSeconds,
     remainingSeconds: row.remainingSeconds,
-    status: row.status,
+    ...(row.refundedSeconds === null
+      ? { status: row.status }
+      : { status: 'refunded', refundedSeconds: row.refundedSeconds }),
   };
 }

@@ -80,9 +80,9 @@ export type ChargeIdentity = Pick<
 /** What start-up recovery knows of a charge it looks for. */
 export type ChargeLookup = ChargeIdentity &
   Pick<ChargeRequest, 'attempt' | 'customerId'> & {
-  /** When the purchase's intent was recorded (epoch ms): no charge of it is older. */
-  sinceMs: number;
-};
+    /** When the purchase's intent was recorded (epoch ms): no charge of it is older. */
+    sinceMs: number;
+  };
 
 export interface PaymentGateway {
   /**

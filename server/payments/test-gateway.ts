@@ -87,7 +87,8 @@ export class TestPaymentGateway implements PaymentGateway {
 
   async chargeState(reference: string): Promise<ChargeResult> {
     const waiting = this.awaiting.get(reference);
-    if (waiting) return { status: 'requires_action', reference, clientSecret: `${reference}_secret` };
+    if (waiting)
+      return { status: 'requires_action', reference, clientSecret: `${reference}_secret` };
     if (this.declinedAfterAction.has(reference)) {
       return { status: 'declined', reason: 'The customer did not authenticate the payment.' };
     }

@@ -40,10 +40,16 @@ export function accountRoutes(
   return new Hono<AuthEnv>()
     .use('/:id/*', readLimit)
     .put('/:id', secretOnly, jsonBody(schemas.account), async (c) => {
-      const { planId, cycleAnchor } = c.req.valid('json');
-      const { account, created } = await ledger.putAccount(pathId(c), planId, cycleAnchor);
+      const { planId, cycleAnchor, stripeCustomerId } = c.req.valid('json');
+      const { account, created } = await ledger.putAccount(
+        pathId(c),
+        planId,
+        cycleAnchor,
+        stripeCustomerId,
+      );
       return c.json(account, created ? 201 : 200);
     })
+    .get('/:id', secretOnly, async (c) => c.json(await ledger.getAccount(pathId(c))))
     .get('/:id/balance', accountAccess, async (c) => c.json(await ledger.balance(pathId(c))))
     .get('/:id/purchases', accountAccess, async (c) => {
       const body: PurchaseListDto = { purchases: await ledger.listPurchases(pathId(c)) };
@@ -59,7 +65,9 @@ export function accountRoutes(
         );
       }
       const { packageId } = c.req.valid('json');
-      return c.json(await ledger.buy(id, packageId, key.data), 201);
+      // 201 credited; 202 while the payment waits for the customer or the processor.
+      const outcome = await ledger.purchase(id, packageId, key.data);
+      return outcome.status === 201 ? c.json(outcome.body, 201) : c.json(outcome.body, 202);
     })
     .post('/:id/usage', secretOnly, jsonBody(schemas.usage), async (c) => {
       const { callId, seconds, occurredAt } = c.req.valid('json');

@@ -257,6 +257,7 @@ export class MemoryStore implements LedgerStore {
               .flatMap((u) => u.fromExtra.filter((x) => x.purchaseId === p.id))
               .map((x) => x.seconds),
           ),
+          refunded: p.refundedSeconds ?? 0,
         })),
         cycles: [...s.cycles.values()].map((c) => {
           const own = usages.filter(

@@ -135,15 +135,17 @@ export async function sqlAudit(all: (sql: string) => Row[] | Promise<Row[]>): Pr
   }));
   const purchases = (
     await all(
-      `SELECT p.id, p.total_seconds, p.remaining_seconds, COALESCE(SUM(u.seconds), 0) AS allocated
+      `SELECT p.id, p.total_seconds, p.remaining_seconds, COALESCE(p.refunded_seconds, 0) AS refunded,
+         COALESCE(SUM(u.seconds), 0) AS allocated
        FROM purchases p LEFT JOIN usage_allocations u ON u.purchase_id = p.id
-       GROUP BY p.id, p.total_seconds, p.remaining_seconds`,
+       GROUP BY p.id, p.total_seconds, p.remaining_seconds, p.refunded_seconds`,
     )
   ).map((r) => ({
     id: String(r.id),
     totalSeconds: num(r.total_seconds),
     remainingSeconds: num(r.remaining_seconds),
     allocated: num(r.allocated),
+    refunded: num(r.refunded),
   }));
   const cycles = (
     await all(

@@ -18,6 +18,8 @@ export interface AccountRow {
   extraRemainingSeconds: number;
   /** Maintained counter: how many purchases are `active`. */
   activePackages: number;
+  /** The account's Stripe customer (`cus_…`), whose default payment method pays (schema version 4). */
+  stripeCustomerId: string | null;
 }
 
 export interface PurchaseRow {
@@ -31,9 +33,17 @@ export interface PurchaseRow {
   purchasedAtMs: number;
   totalSeconds: number;
   remainingSeconds: number;
+  /**
+   * Whether it still holds minutes. A refunded purchase is `used` here (its
+   * remaining minutes were voided) with `refundedSeconds` set: the API shows
+   * it as `refunded`.
+   */
   status: 'active' | 'used';
+  /** The processor's reference of the payment (Stripe: the PaymentIntent id). */
   paymentRef: string;
   idempotencyKey: string;
+  /** Seconds a refund voided; null unless refunded (schema version 4). */
+  refundedSeconds: number | null;
 }
 
 export type { CycleCounters } from '../domain/counters.js';
@@ -77,6 +87,23 @@ export interface PurchaseIntentRow {
    * intent recorded by an earlier version, which falls back to the catalog.
    */
   charged?: ChargedPackage | null;
+  /**
+   * The attempt the charge is made under (see `ChargeRequest.attempt`): new
+   * for each intent recorded, and again when a failed payment is retried
+   * under the same key. Empty on intents of earlier versions (schema 4).
+   */
+  attempt: string;
+  /** The id the purchase gets once credited, announced in a 202 before that. */
+  purchaseId: string | null;
+  /** The processor's reference of the charge, once known (a 202, a failure). */
+  paymentRef: string | null;
+  /**
+   * Where the payment stands while the intent is pending: null while it is
+   * charged (or before), `requires_action` (the customer must authenticate),
+   * `processing`, or `failed` (the payment did not go through after all; the
+   * key may be used again). The API shows such an intent as a purchase.
+   */
+  paymentState: 'requires_action' | 'processing' | 'failed' | null;
 }
 
 export interface LedgerTx {
@@ -91,6 +118,8 @@ export interface LedgerTx {
     planId: string,
     cycleAnchorMs: number,
     createdAtMs: number,
+    /** The Stripe customer to link; `null` unlinks, `undefined` keeps what is there. */
+    stripeCustomerId?: string | null,
   ): Promise<boolean>;
   /** Adds to the extra-minute counters of an account. */
   adjustExtra(accountId: string, deltaSeconds: number, deltaActive: number): Promise<void>;
@@ -111,6 +140,13 @@ export interface LedgerTx {
   listPurchases(accountId: string): Promise<PurchaseRow[]>;
   /** The purchase an idempotency key created, if any. */
   findPurchaseByKey(accountId: string, idempotencyKey: string): Promise<PurchaseRow | null>;
+  /** The purchase paid by the processor's payment `paymentRef`, if any. */
+  findPurchaseByPaymentRef(paymentRef: string): Promise<PurchaseRow | null>;
+  /**
+   * Refunds a purchase: its remaining seconds are voided (remaining 0,
+   * status `used`) and recorded as `refundedSeconds`.
+   */
+  markRefunded(purchaseId: string, refundedSeconds: number): Promise<void>;
 
   findUsage(accountId: string, callId: string): Promise<UsageRow | null>;
   insertUsage(row: UsageRow): Promise<void>;
@@ -118,9 +154,20 @@ export interface LedgerTx {
   findIntent(accountId: string, idempotencyKey: string): Promise<PurchaseIntentRow | null>;
   insertIntent(row: PurchaseIntentRow): Promise<void>;
   completeIntent(accountId: string, idempotencyKey: string, response: string): Promise<void>;
+  /** Writes an intent's `attempt`, `purchaseId`, `paymentRef` and `paymentState` (and nothing else). */
+  updateIntentPayment(row: PurchaseIntentRow): Promise<void>;
+  /** The account's pending intents with a `paymentState` (shown as purchases), newest first. */
+  awaitingIntents(accountId: string): Promise<PurchaseIntentRow[]>;
   /** Forgets a pending intent whose charge was declined (nothing was charged). */
   deleteIntent(accountId: string, idempotencyKey: string): Promise<void>;
   pendingIntents(): Promise<PurchaseIntentRow[]>;
+
+  /**
+   * Records that the processor's event `id` was applied; false when it was
+   * recorded before (the caller then applies nothing). In the transaction
+   * that applies it, so an event is applied exactly once.
+   */
+  recordPaymentEvent(id: string, type: string, receivedAtMs: number): Promise<boolean>;
 }
 
 export interface TransactOptions {
@@ -152,7 +199,14 @@ export interface LedgerAudit {
     sumPurchaseRemaining: number;
     countActive: number;
   }[];
-  purchases: { id: string; totalSeconds: number; remainingSeconds: number; allocated: number }[];
+  purchases: {
+    id: string;
+    totalSeconds: number;
+    remainingSeconds: number;
+    allocated: number;
+    /** Seconds a refund voided (0 unless refunded). */
+    refunded: number;
+  }[];
   cycles: {
     accountId: string;
     cycleStartMs: number;

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sign } from 'hono/jwt';
 import { tokenIssuer } from '../../server/http/auth.js';
+import Stripe from 'stripe';
+import { StripeGateway } from '../../server/payments/stripe.js';
 import { widgetBundleRoutes } from '../../server/routes/widget-bundle.js';
 import { startDemoServer } from '../support/demo-server.js';
 import { fixture, SECRET, storeFactories, type Fixture } from '../support/api.js';
@@ -44,6 +46,28 @@ interface Route {
   headers?: () => Record<string, string>;
   /** Expected status per credential. */
   expect: Record<Credential, number>;
+  /** The error code of a refusal that is not about the bearer credential (default: 401 unauthorized, 403 forbidden). */
+  refusal?: string;
+}
+
+/** The signing secret of the Stripe webhook endpoint the matrix's API is given. */
+const WEBHOOK_SECRET = 'whsec_matrix_0123456789abcdef';
+const every = (status: number) =>
+  Object.fromEntries(CREDENTIALS.map((c) => [c, status])) as Record<Credential, number>;
+/** The last webhook `headers()` signed, which `body()` then sends (the loop asks for headers first). */
+let signedEvent = '';
+function signEvent(): Record<string, string> {
+  signedEvent = JSON.stringify({
+    id: `evt_matrix_${++keys}`,
+    object: 'event',
+    type: 'customer.created',
+    data: { object: { id: 'cus_matrix', object: 'customer' } },
+  });
+  const header = Stripe.webhooks.generateTestHeaderString({
+    payload: signedEvent,
+    secret: WEBHOOK_SECRET,
+  });
+  return { 'stripe-signature': header };
 }
 
 const refusedAll = { none: 401, malformed: 401, expired: 401, 'wrong signature': 401 } as const;
@@ -54,25 +78,25 @@ const ROUTES: Route[] = [
     name: 'GET /v1/catalog',
     method: 'GET',
     path: '/v1/catalog',
-    expect: Object.fromEntries(CREDENTIALS.map((c) => [c, 200])) as Record<Credential, number>,
+    expect: every(200),
   },
   {
     name: 'GET /v1/openapi.json',
     method: 'GET',
     path: '/v1/openapi.json',
-    expect: Object.fromEntries(CREDENTIALS.map((c) => [c, 200])) as Record<Credential, number>,
+    expect: every(200),
   },
   {
     name: 'GET /widget/minute-topup.js',
     method: 'GET',
     path: '/widget/minute-topup.js',
-    expect: Object.fromEntries(CREDENTIALS.map((c) => [c, 200])) as Record<Credential, number>,
+    expect: every(200),
   },
   {
     name: 'GET /widget/minute-topup.js.map',
     method: 'GET',
     path: '/widget/minute-topup.js.map',
-    expect: Object.fromEntries(CREDENTIALS.map((c) => [c, 200])) as Record<Credential, number>,
+    expect: every(200),
   },
   {
     name: 'POST /v1/sessions',
@@ -97,6 +121,34 @@ const ROUTES: Route[] = [
       'widget token (own account)': 403,
       'secret key': 200,
     },
+  },
+  {
+    name: 'GET /v1/accounts/:id',
+    method: 'GET',
+    path: '/v1/accounts/acme',
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 403,
+      'secret key': 200,
+    },
+  },
+  {
+    // Stripe signs its webhooks: the signature counts, whatever bearer comes along.
+    name: 'POST /v1/webhooks/stripe (signed)',
+    method: 'POST',
+    path: '/v1/webhooks/stripe',
+    headers: signEvent,
+    body: () => JSON.parse(signedEvent),
+    expect: every(200),
+  },
+  {
+    name: 'POST /v1/webhooks/stripe (unsigned)',
+    method: 'POST',
+    path: '/v1/webhooks/stripe',
+    body: () => ({ id: `evt_forged_${++keys}`, type: 'payment_intent.succeeded' }),
+    expect: every(400),
+    refusal: 'invalid_signature',
   },
   {
     name: 'GET /v1/accounts/:id/balance',
@@ -237,7 +289,13 @@ for (const factory of storeFactories) {
       const f = await fixture(
         await factory.open(),
         {},
-        { widgetBundle: widgetBundleRoutes(bundleDir()) },
+        {
+          widgetBundle: widgetBundleRoutes(bundleDir()),
+          stripeWebhooks: new StripeGateway({
+            secretKey: 'sk_test_matrix',
+            webhookSecret: WEBHOOK_SECRET,
+          }),
+        },
       );
       for (const id of ['acme', 'other']) {
         assert.ok(
@@ -275,10 +333,10 @@ for (const factory of storeFactories) {
             if (expected >= 400) {
               assert.equal(
                 json.error?.code,
-                expected === 401 ? 'unauthorized' : 'forbidden',
+                route.refusal ?? (expected === 401 ? 'unauthorized' : 'forbidden'),
                 label,
               );
-              if (expected === 401)
+              if (expected === 401 && !route.refusal)
                 assert.equal(res.headers.get('www-authenticate'), 'Bearer', label);
               assert.deepEqual(await f.store.audit(), before, `${label} changed the ledger`);
               assert.equal(f.gateway.chargeCount, charges, `${label} charged`);

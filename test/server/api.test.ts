@@ -3,6 +3,9 @@ import { beforeEach, describe, it } from 'node:test';
 import { legacyChargeKeyOf } from '../../server/payments/gateway.js';
 import { assertInvariants, fixture, SECRET, storeFactories, type Fixture } from '../support/api.js';
 
+/** The schema-4 fields of an intent an earlier version recorded: none of them. */
+const LEGACY_INTENT = { attempt: '', purchaseId: null, paymentRef: null, paymentState: null };
+
 for (const factory of storeFactories) {
   describe(`HTTP API (${factory.name} store)`, () => {
     let f: Fixture;
@@ -71,7 +74,38 @@ for (const factory of storeFactories) {
           id: 'new-1',
           planId: 'scale',
           cycleAnchor: '2026-01-31T00:00:00.000Z',
+          stripeCustomerId: null,
         });
+      });
+      it('links a Stripe customer, keeps it when the body leaves it out, unlinks it with null', async () => {
+        const linked = await f.call('PUT', '/v1/accounts/new-2', {
+          body: { planId: 'starter', stripeCustomerId: 'cus_Abc123' },
+        });
+        assert.equal(linked.status, 201);
+        assert.equal(linked.body.stripeCustomerId, 'cus_Abc123');
+        const kept = await f.call('PUT', '/v1/accounts/new-2', { body: { planId: 'growth' } });
+        assert.equal(kept.body.stripeCustomerId, 'cus_Abc123');
+        const shown = await f.call('GET', '/v1/accounts/new-2');
+        assert.equal(shown.status, 200);
+        assert.deepEqual(shown.body, { ...kept.body, planId: 'growth' });
+        const bad = await f.call('PUT', '/v1/accounts/new-2', {
+          body: { planId: 'growth', stripeCustomerId: 'acct_1' },
+        });
+        assert.equal(bad.status, 400);
+        assert.equal(
+          (await f.call('GET', '/v1/accounts/new-2')).body.stripeCustomerId,
+          'cus_Abc123',
+        );
+        const unlinked = await f.call('PUT', '/v1/accounts/new-2', {
+          body: { planId: 'growth', stripeCustomerId: null },
+        });
+        assert.equal(unlinked.body.stripeCustomerId, null);
+        assert.equal((await f.call('GET', '/v1/accounts/new-2')).body.stripeCustomerId, null);
+      });
+      it('shows an account to the secret key only (403 for a widget token, 404 when unknown)', async () => {
+        assert.equal((await f.call('GET', '/v1/accounts/acme', { auth: token })).status, 403);
+        assert.equal((await f.call('GET', '/v1/accounts/nobody')).status, 404);
+        assert.equal((await f.call('GET', '/v1/accounts/acme')).body.planId, 'starter');
       });
       it('refuses to move the cycle anchor of an existing account (409), and changes nothing', async () => {
         await use('before', 600);
@@ -245,6 +279,78 @@ for (const factory of storeFactories) {
         assert.equal(retried.status, 201);
         assert.equal(f.gateway.chargeCount, 1);
       });
+      describe('a payment that waits for the customer to authenticate (202)', () => {
+        const balance = async () => (await f.call('GET', '/v1/accounts/acme/balance')).body;
+        const listed = async () =>
+          (await f.call('GET', '/v1/accounts/acme/purchases')).body.purchases;
+        beforeEach(() => f.gateway.setRequiresAction('acme'));
+
+        it('answers 202 with the purchase to be and a client secret, credits nothing, and says the same on a retry', async () => {
+          const first = await buy('key-3ds');
+          assert.equal(first.status, 202, JSON.stringify(first.body));
+          assert.equal(first.body.purchase.status, 'requires_action');
+          assert.equal(first.body.purchase.remainingSeconds, 0);
+          assert.match(first.body.clientSecret, /_secret$/);
+          assert.equal((await balance()).extra.remainingSeconds, 0);
+          assert.deepEqual(
+            (await listed()).map((p: { id: string; status: string }) => [p.id, p.status]),
+            [[first.body.purchase.id, 'requires_action']],
+          );
+          const again = await buy('key-3ds');
+          assert.equal(again.status, 202);
+          assert.deepEqual(again.body, first.body);
+          assert.equal(f.gateway.chargeCount, 0);
+          assertInvariants(await f.store.audit());
+        });
+        it('credits once the customer authenticated: the retry answers 201 with the announced purchase', async () => {
+          const first = await buy('key-3ds');
+          f.gateway.authenticate(first.body.clientSecret);
+          const paid = await buy('key-3ds');
+          assert.equal(paid.status, 201, JSON.stringify(paid.body));
+          assert.equal(paid.body.purchase.id, first.body.purchase.id);
+          assert.equal(paid.body.purchase.status, 'active');
+          assert.equal(paid.body.balance.extra.remainingSeconds, 6000);
+          assert.deepEqual(await buy('key-3ds'), paid, 'a replay');
+          assert.equal(f.gateway.chargeCount, 1);
+          assert.deepEqual(
+            (await listed()).map((p: { status: string }) => p.status),
+            ['active'],
+          );
+          assertInvariants(await f.store.audit());
+        });
+        it('answers 402 once authentication failed, shows the purchase failed, and lets the key try again', async () => {
+          const first = await buy('key-3ds');
+          f.gateway.authenticate(first.body.clientSecret, false);
+          const failed = await buy('key-3ds');
+          assert.equal(failed.status, 402);
+          assert.equal(failed.body.error.code, 'payment_declined');
+          assert.deepEqual(
+            (await listed()).map((p: { status: string }) => p.status),
+            ['failed'],
+          );
+          assert.equal((await balance()).extra.remainingSeconds, 0);
+          f.gateway.setRequiresAction('acme', false);
+          const retried = await buy('key-3ds');
+          assert.equal(retried.status, 201);
+          assert.equal(retried.body.purchase.id, first.body.purchase.id);
+          assert.deepEqual(
+            (await listed()).map((p: { status: string }) => p.status),
+            ['active'],
+          );
+          assert.equal(f.gateway.chargeCount, 1);
+          assertInvariants(await f.store.audit());
+        });
+        it('is completed by the start-up recovery once paid, and left waiting while not', async () => {
+          const first = await buy('key-3ds');
+          assert.equal(await f.app.ledger.completePendingPurchases(), 0, 'still waiting');
+          f.gateway.authenticate(first.body.clientSecret);
+          assert.equal(await f.app.ledger.completePendingPurchases(), 1);
+          assert.equal((await balance()).extra.remainingSeconds, 6000);
+          assert.equal((await buy('key-3ds')).status, 201, 'the retry replays');
+          assert.equal(f.gateway.chargeCount, 1);
+          assertInvariants(await f.store.audit());
+        });
+      });
       it('completes a purchase whose credit was lost after the charge, with no second charge', async () => {
         // The first attempt charges, then "crashes" before the credit.
         const store = f.store;
@@ -309,6 +415,7 @@ for (const factory of storeFactories) {
             status: 'pending',
             response: null,
             createdAtMs: f.clock.now(),
+            ...LEGACY_INTENT,
           }),
         );
         // The package is gone from the catalog by the time the server restarts.
@@ -420,6 +527,7 @@ for (const factory of storeFactories) {
               status: 'pending',
               response: null,
               createdAtMs: f.clock.now(),
+              ...LEGACY_INTENT,
             }),
           );
         const chargedEarlier = (accountId: string, key: string, amountMinor = 2500) => {
@@ -432,6 +540,10 @@ for (const factory of storeFactories) {
             currency: 'USD',
             description: 'Medium: 100 voice minutes',
             reference: `old_ref_${accountId}`,
+            attempt: '',
+            purchaseKey: key,
+            packageId: 'medium',
+            customerId: null,
           });
         };
         const purchasesOf = (accountId: string) =>
@@ -844,7 +956,12 @@ for (const factory of storeFactories) {
           '/v1/accounts/{id}/usage',
           '/v1/catalog',
           '/v1/sessions',
+          '/v1/webhooks/stripe',
         ]);
+        assert.deepEqual(Object.keys(res.body.paths['/v1/accounts/{id}']).sort(), ['get', 'put']);
+        const buying = res.body.paths['/v1/accounts/{id}/purchases'].post.responses;
+        for (const status of ['201', '202', '402', '409', '422', '502'])
+          assert.ok(buying[status], status);
         assert.deepEqual(
           res.body.paths['/v1/accounts/{id}/usage'].post.requestBody.content['application/json']
             .schema.required,

@@ -344,7 +344,7 @@ async function run(store: LedgerStore, s: Scenario): Promise<number> {
         }
         const r = await ledger.putAccount(id, c.plan, anchorIso);
         assert.deepEqual(r, {
-          account: { id, planId: c.plan, cycleAnchor: iso(anchorMs) },
+          account: { id, planId: c.plan, cycleAnchor: iso(anchorMs), stripeCustomerId: null },
           created: !existing,
         });
         const allowance = planOf(c.plan).monthlyMinutes * 60;

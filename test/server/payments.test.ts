@@ -8,6 +8,7 @@ import { DomainError } from '../../server/domain/errors.js';
 import {
   chargeKeyOf,
   type ChargeJournal,
+  type ChargeLookup,
   type ChargeRequest,
 } from '../../server/payments/gateway.js';
 import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
@@ -17,12 +18,17 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const journalFile = () => join(dir, `charges-${++files}.jsonl`);
 
-const request = (over: Partial<ChargeRequest> = {}): ChargeRequest => ({
+const request = (over: Partial<ChargeRequest> = {}): ChargeRequest & ChargeLookup => ({
   idempotencyKey: 'key-1',
+  attempt: 'a1',
   accountId: 'p',
+  purchaseKey: 'k',
+  packageId: 'small',
+  customerId: null,
   amountMinor: 1500,
   currency: 'USD',
   description: 'Small: 50 voice minutes',
+  sinceMs: 0,
   ...over,
 });
 
@@ -75,7 +81,7 @@ describe('TestPaymentGateway', () => {
   it('finds a charge only for its own account, amount and currency', async () => {
     const gateway = new TestPaymentGateway();
     const { reference } = (await gateway.charge(request())) as { reference: string };
-    assert.deepEqual(await gateway.findCharge(request()), { reference });
+    assert.deepEqual(await gateway.findCharge(request()), { status: 'approved', reference });
     assert.equal(await gateway.findCharge(request({ idempotencyKey: 'other' })), null);
     await assert.rejects(gateway.findCharge(request({ accountId: 'x' })), refused(/account/));
     await assert.rejects(gateway.findCharge(request({ amountMinor: 1 })), refused(/amount/));

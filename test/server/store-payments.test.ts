@@ -300,7 +300,7 @@ for (const factory of storeFactories) {
       }
       assert.deepEqual(
         audit.purchases.find((p) => p.id === 'pur_1'),
-        { id: 'pur_1', totalSeconds: 3000, remainingSeconds: 0, allocated: 0 },
+        { id: 'pur_1', totalSeconds: 3000, remainingSeconds: 0, allocated: 0, refunded: 2400 },
       );
 
       await assert.rejects(

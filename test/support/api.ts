@@ -59,7 +59,7 @@ async function postgresFactory(): Promise<StoreFactory | null> {
       await current?.close();
       current = await PostgresStore.open(db.url, { poolMax: 4 });
       await current.pool.query(
-        'TRUNCATE usage_allocations, usages, purchase_intents, purchases, cycles, accounts',
+        'TRUNCATE usage_allocations, usages, purchase_intents, purchases, cycles, accounts, payment_events',
       );
       return current;
     },
@@ -94,7 +94,7 @@ export interface Fixture {
 export async function fixture(
   store: LedgerStore,
   config: Partial<AppConfig> = {},
-  deps: Pick<AppDeps, 'widgetBundle'> = {},
+  deps: Pick<AppDeps, 'widgetBundle' | 'stripeWebhooks'> = {},
 ): Promise<Fixture> {
   const clock = manualClock();
   const gateway = new TestPaymentGateway();
@@ -147,7 +147,8 @@ export function assertInvariants(audit: LedgerAudit, allowanceOf?: (accountId: s
   }
   for (const p of audit.purchases) {
     assert.ok(p.remainingSeconds >= 0, `purchase ${p.id} negative`);
-    assert.equal(p.totalSeconds - p.allocated, p.remainingSeconds, `purchase ${p.id}`);
+    // A refund voids what remained: bought = drawn + voided + remaining.
+    assert.equal(p.totalSeconds - p.allocated - p.refunded, p.remainingSeconds, `purchase ${p.id}`);
   }
   for (const c of audit.cycles) {
     assert.equal(c.planUsedSeconds, c.sumFromPlan, 'plan counter');

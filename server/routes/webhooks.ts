@@ -1,0 +1,52 @@
+import { Hono } from 'hono';
+import type { Ledger } from '../ledger/ledger.js';
+import type { StripeWebhook } from '../payments/stripe.js';
+
+/** What checks a Stripe webhook's signature and reads it (the Stripe gateway). */
+export interface StripeWebhookVerifier {
+  verifyWebhook(rawBody: string, signature: string | undefined): Promise<StripeWebhook>;
+}
+
+/**
+ * `POST /v1/webhooks/stripe`: Stripe's word on payments, without bearer auth —
+ * the `Stripe-Signature` over the raw body is checked instead (a bad or
+ * missing one is a 400 `invalid_signature`, nothing applied). Each event id
+ * is applied at most once: `payment_intent.succeeded` credits a purchase that
+ * waited, `payment_intent.payment_failed` ends it `failed`, `charge.refunded`
+ * refunds the purchase it paid. Other events: 200, ignored.
+ */
+export function stripeWebhookRoutes(ledger: Ledger, verifier: StripeWebhookVerifier) {
+  return new Hono().post('/stripe', async (c) => {
+    const event = await verifier.verifyWebhook(
+      await c.req.text(),
+      c.req.header('stripe-signature'),
+    );
+    const payments = ledger.payments;
+    const about = { eventId: event.id, type: event.type };
+    let result: 'applied' | 'duplicate' | 'unknown' | 'ignored';
+    switch (event.type) {
+      case 'payment_intent.succeeded':
+        result = await payments.paymentSucceeded({
+          ...about,
+          accountId: event.accountId,
+          purchaseKey: event.purchaseKey,
+          paymentRef: event.paymentIntentId,
+        });
+        break;
+      case 'payment_intent.payment_failed':
+        result = await payments.paymentFailed({
+          ...about,
+          accountId: event.accountId,
+          purchaseKey: event.purchaseKey,
+          paymentRef: event.paymentIntentId,
+        });
+        break;
+      case 'charge.refunded':
+        result = await payments.paymentRefunded({ ...about, paymentRef: event.paymentIntentId });
+        break;
+      default:
+        result = 'ignored';
+    }
+    return c.json({ received: true, result });
+  });
+}
