@@ -61,12 +61,7 @@ export interface BalanceDto {
  * Only `active` purchases hold minutes.
  */
 export type PurchaseStatus =
-  | 'pending'
-  | 'requires_action'
-  | 'active'
-  | 'used'
-  | 'failed'
-  | 'refunded';
+  'pending' | 'requires_action' | 'active' | 'used' | 'failed' | 'refunded';
 
 export interface PurchaseDto {
   id: string;
