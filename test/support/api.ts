@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createApp, type App, type AppConfig, type AppDeps } from '../../server/app.js';
 import { defaultCatalog } from '../../server/domain/catalog.js';
 import { Ledger } from '../../server/ledger/ledger.js';
+import type { PaymentGateway } from '../../server/payments/gateway.js';
 import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { MemoryStore } from '../../server/store/memory.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
@@ -75,10 +76,10 @@ export const storeFactories: StoreFactory[] = [
   ...(postgres ? [postgres] : []),
 ];
 
-export interface Fixture {
+export interface Fixture<G extends PaymentGateway = TestPaymentGateway> {
   app: App;
   store: LedgerStore;
-  gateway: TestPaymentGateway;
+  gateway: G;
   clock: ReturnType<typeof manualClock>;
   /** Errors the app answered with a 500. */
   unexpected: Error[];
@@ -90,21 +91,25 @@ export interface Fixture {
   ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-/** The API over `store` with a manual clock and the test gateway; `config` adds to the test config. */
-export async function fixture(
+/**
+ * The API over `store` with a manual clock and the test gateway (or
+ * `deps.gateway`); `config` adds to the test config.
+ */
+export async function fixture<G extends PaymentGateway = TestPaymentGateway>(
   store: LedgerStore,
   config: Partial<AppConfig> = {},
-  deps: Pick<AppDeps, 'widgetBundle' | 'stripeWebhooks'> = {},
-): Promise<Fixture> {
+  deps: Pick<AppDeps, 'widgetBundle' | 'stripeWebhooks'> & { gateway?: G } = {},
+): Promise<Fixture<G>> {
   const clock = manualClock();
-  const gateway = new TestPaymentGateway();
+  const gateway = deps.gateway ?? (new TestPaymentGateway() as PaymentGateway as G);
   const unexpected: Error[] = [];
   const app = createApp({
     store,
     gateway,
     clock,
     logError: (err) => unexpected.push(err),
-    ...deps,
+    widgetBundle: deps.widgetBundle,
+    stripeWebhooks: deps.stripeWebhooks,
     config: {
       secretKey: SECRET,
       catalog: defaultCatalog,
