@@ -80,7 +80,12 @@ export default defineConfig(({ mode, command }) => {
         },
         rolldownOptions: {
           external: [/^lit(\/|$)/, /^@lit\//, /^react(-dom)?(\/|$)/, /^preact(\/|$)/, /^msw(\/|$)/],
-          output: { minify: true, chunkFileNames: 'chunks/[name]-[hash].js' },
+          output: {
+            minify: true,
+            chunkFileNames: 'chunks/[name]-[hash].js',
+            // React Server Components frameworks (Next.js) need it on the module that uses hooks.
+            banner: (chunk) => (chunk.name === 'react' && chunk.isEntry ? "'use client';" : ''),
+          },
         },
       },
     };

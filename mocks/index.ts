@@ -32,13 +32,30 @@ export interface MinuteTopupMocks {
   token(accountId: string, ttlSeconds?: number): Promise<string>;
 }
 
-/** msw, when the host has it: an optional peer dependency, needed by the handlers only. */
-async function loadMsw(): Promise<typeof import('msw') | undefined> {
+/**
+ * msw, when the host has it: an optional peer dependency, needed by the
+ * handlers only — so a failure to load it is kept for them to report.
+ */
+async function loadMsw(): Promise<typeof import('msw') | { failed: unknown }> {
   try {
     return await import('msw');
-  } catch {
-    return undefined;
+  } catch (failed) {
+    return { failed };
   }
+}
+
+function mswMissing(failed: unknown): Error {
+  const code = (failed as { code?: unknown } | null)?.code;
+  const text = String((failed as Error | null)?.message ?? failed);
+  const absent =
+    code === 'ERR_MODULE_NOT_FOUND' ||
+    /Cannot find (module|package)|Failed to resolve module specifier/.test(text);
+  return new Error(
+    absent
+      ? 'minute-topup/mocks: the handlers need msw (npm install --save-dev msw); mocks.fetch works without it.'
+      : `minute-topup/mocks: msw could not be loaded (${text}); mocks.fetch works without it.`,
+    { cause: failed },
+  );
 }
 
 /**
@@ -62,31 +79,32 @@ export async function createMinuteTopupMocks(
   const trimmed = apiBase.replace(/\/$/, '');
   const base =
     page || /^[a-z][a-z\d+.-]*:/i.test(trimmed) ? new URL(trimmed || '/', page) : undefined;
-  const prefix = (base?.pathname ?? trimmed).replace(/\/$/, '');
+  // The path the host mounts the API under: '' or '/api' (a leading slash, none at the end).
+  const prefix = `/${(base?.pathname ?? trimmed).replace(/^\/+|\/+$/g, '')}`.replace(/^\/$/, '');
   // msw's pattern: the full URL, or (in Node, for a path) that path on any origin.
   const pattern = `${base ? `${base.origin}${prefix}` : `*${prefix}`}/v1/*`;
   const answer = (request: Request) => {
     // The API routes from `/v1`: drop the path the host mounts it under.
-    const url = new URL(request.url);
     if (!prefix) return api.fetch(request);
-    url.pathname = url.pathname.slice(prefix.length);
+    const url = new URL(request.url);
+    const at = url.pathname.indexOf(`${prefix}/v1/`);
+    if (at >= 0) url.pathname = url.pathname.slice(at + prefix.length);
     return api.fetch(new Request(url, request));
   };
-  const handlers = msw && [
-    msw.http.all(pattern, async ({ request }) => {
-      if (latencyMs) await msw.delay(latencyMs);
-      return answer(request);
-    }),
-  ];
+  const handlers =
+    'http' in msw
+      ? [
+          msw.http.all(pattern, async ({ request }) => {
+            if (latencyMs) await msw.delay(latencyMs);
+            return answer(request);
+          }),
+        ]
+      : undefined;
   return {
     api,
     fetch: answer,
     get handlers() {
-      if (!handlers) {
-        throw new Error(
-          'minute-topup/mocks: the handlers need msw (npm install --save-dev msw); mocks.fetch works without it.',
-        );
-      }
+      if (!handlers) throw mswMissing('failed' in msw ? msw.failed : msw);
       return handlers;
     },
     token: (accountId, ttlSeconds) => api.mintToken(accountId, ttlSeconds),

@@ -1,17 +1,23 @@
 import type { MinuteTopup } from './minute-topup.js';
 
-/**
- * What `<minute-topup>` takes in JSX beside the common HTML attributes: its
- * attributes, the properties a host sets (React 19 and Preact set a prop as a
- * property when the element has one), and its events as `on` + the event's
- * name (how React 19 and Preact listen to a custom element's events).
- */
-export interface MinuteTopupJsxProps {
+/** The attributes of `<minute-topup>`: safe in every JSX (React 18 and 19, Preact). */
+export interface MinuteTopupJsxAttributes {
   'api-base'?: string;
   'account-id'?: string;
   token?: string;
   locale?: string;
   'upgrade-href'?: string;
+}
+
+/**
+ * What `<minute-topup>` takes in Preact's JSX beside the common HTML
+ * attributes: its attributes, the properties a host sets (Preact sets a prop
+ * as a property when the element has one), and its events as `on` + the
+ * event's name (how Preact listens to a custom element's events). React's JSX
+ * gets the attributes only: React 18 would drop properties and such event
+ * props without a word, so React hosts use the `minute-topup/react` components.
+ */
+export interface MinuteTopupJsxProps extends MinuteTopupJsxAttributes {
   fetchToken?: MinuteTopup['fetchToken'];
   strings?: MinuteTopup['strings'];
   authenticate?: MinuteTopup['authenticate'];

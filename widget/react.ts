@@ -5,12 +5,14 @@ import {
   MinuteTopupBanner as MinuteTopupBannerElement,
   MinuteTopupCard as MinuteTopupCardElement,
 } from './index.js';
-import type { MinuteTopupJsxProps } from './jsx.js';
+import type { MinuteTopupJsxAttributes } from './jsx.js';
 
 /*
  * `minute-topup/react`: React components for the elements (made with
- * `@lit/react`, so React 18 sets `fetchToken`, `authenticate` and `strings` as properties
- * too), and the JSX typing of the elements themselves for React 19 hosts.
+ * `@lit/react`, so React 18 too sets `fetchToken`, `authenticate` and
+ * `strings` as properties and listens to the events), and the elements
+ * themselves in React's JSX with their attributes only — React 18 would drop
+ * properties and event props on a bare tag without a word.
  */
 
 type Event<K extends keyof HTMLElementEventMap> = EventName<HTMLElementEventMap[K]>;
@@ -45,14 +47,14 @@ export const MinuteTopupBanner = createComponent({
   displayName: 'MinuteTopupBanner',
 });
 
-export type { MinuteTopupJsxProps };
+export type { MinuteTopupJsxAttributes };
 
 type Html<E extends HTMLElement> = React.DetailedHTMLProps<React.HTMLAttributes<E>, E>;
 
 declare module 'react' {
   namespace JSX {
     interface IntrinsicElements {
-      'minute-topup': Html<MinuteTopupElement> & MinuteTopupJsxProps;
+      'minute-topup': Html<MinuteTopupElement> & MinuteTopupJsxAttributes;
       'minute-topup-card': Html<MinuteTopupCardElement>;
       'minute-topup-banner': Html<MinuteTopupBannerElement>;
     }

@@ -33,3 +33,28 @@ describe('createMockApi', () => {
     assert.equal(api.chargeCount, 1, 'a declined purchase is no charge');
   });
 });
+
+describe('createMinuteTopupMocks in Node (no page, no msw worker)', () => {
+  it('answers `${apiBase}/v1/…` for an absolute URL, a path with or without its slashes, and none', async () => {
+    const { createMinuteTopupMocks } = await import('../../mocks/index.js');
+    const cases: [apiBase: string, url: string][] = [
+      ['http://api.test/minutes', 'http://api.test/minutes/v1/accounts/acme/balance'],
+      ['/api', 'http://localhost:5173/api/v1/accounts/acme/balance'],
+      ['/api/', 'http://localhost:5173/api/v1/accounts/acme/balance'],
+      ['api', 'http://localhost:5173/api/v1/accounts/acme/balance'],
+      ['', 'http://localhost:5173/v1/accounts/acme/balance'],
+    ];
+    for (const [apiBase, url] of cases) {
+      const mocks = await createMinuteTopupMocks({
+        apiBase,
+        accounts: [{ id: 'acme', usedSeconds: 60 }],
+      });
+      const res = await mocks.fetch(
+        new Request(url, { headers: { authorization: `Bearer ${await mocks.token('acme')}` } }),
+      );
+      assert.equal(res.status, 200, `${apiBase}: ${url}`);
+      assert.equal((await res.json()).plan.usedSeconds, 60);
+      assert.equal(mocks.handlers.length, 1, 'msw is installed here: the handlers are made');
+    }
+  });
+});

@@ -7,6 +7,7 @@ export function Billing(props: { fetchToken: () => Promise<string> }) {
       api-base="/api"
       account-id="acme"
       fetchToken={props.fetchToken}
+      authenticate={async (clientSecret) => console.log(clientSecret)}
       onminute-topup-purchase={(e) => console.log(e.detail.purchase.id)}
     >
       <minute-topup-banner />

@@ -16,6 +16,8 @@ export function Billing(props: { fetchToken: () => Promise<string> }) {
         strings={{ cardTitle: 'Extra minutes' }}
         onPurchase={(e) => setBought((b) => [...b, e.detail.purchase.packageId])}
         onError={(e) => console.log(e.detail.code)}
+        authenticate={async (clientSecret) => console.log(clientSecret)}
+        onAuthenticate={(e) => console.log(e.detail.clientSecret, e.detail.purchase.status)}
       />
       <output id="bought">{bought.join(',')}</output>
     </section>
@@ -31,18 +33,16 @@ export function OwnLayout() {
   );
 }
 
-export function Intrinsic(props: { fetchToken: () => Promise<string> }) {
+export function Intrinsic(props: { token: string }) {
   return (
-    <minute-topup
-      api-base="/api"
-      account-id="acme"
-      fetchToken={props.fetchToken}
-      onminute-topup-purchase={(e) => console.log(e.detail.purchase.id)}
-    >
+    <minute-topup api-base="/api" account-id="acme" token={props.token} upgrade-href="/plans">
       <minute-topup-card />
     </minute-topup>
   );
 }
+
+// @ts-expect-error: on a bare tag React 18 would drop a property; use <MinuteTopup fetchToken>
+export const NoProperty = () => <minute-topup fetchToken={async () => 't'} />;
 
 // @ts-expect-error: onPurchase receives the typed purchase event
 export const Wrong = () => <MinuteTopup onPurchase={(e: CustomEvent<number>) => e} />;
