@@ -158,6 +158,14 @@ const get = async (base: string, path: string, headers: Record<string, string> =
   return { status: res.status, headers: res.headers, text };
 };
 
+/** Stripe payments, configured (nothing is sent to Stripe by the tests that use this). */
+const STRIPE = {
+  MINUTE_TOPUP_PAYMENTS: 'stripe',
+  STRIPE_SECRET_KEY: 'sk_test_production_suite',
+  STRIPE_WEBHOOK_SECRET: 'whsec_production_suite',
+  STRIPE_API_BASE: 'http://127.0.0.1:9',
+};
+
 before(() => {
   // The bundle route serves dist/ as built; build it once if nobody has.
   if (!existsSync(join(ROOT, 'dist', 'minute-topup.js'))) {
@@ -228,6 +236,46 @@ describe('NODE_ENV=production', { timeout: 180_000 }, () => {
   );
 
   it(
+    'with MINUTE_TOPUP_PAYMENTS=stripe takes payments with Stripe: webhooks served, no demo',
+    track(async () => {
+      const dir = freshDir();
+      const api = await startReadyApi(
+        await optionsIn(dir, { NODE_ENV: 'production', ...STRIPE, MINUTE_TOPUP_DEMO: undefined }),
+      );
+      figures.processes += 1;
+      try {
+        assert.match(
+          api.output(),
+          /Payments with Stripe; webhooks at http:\/\/\S+\/v1\/webhooks\/stripe/,
+        );
+        const put = await callApi(api.base, 'PUT', '/v1/accounts/acme', { planId: 'starter' });
+        assert.equal(put.status, 201);
+        // No customer linked: refused before any call to Stripe (none is reachable here).
+        const buy = await callApi(
+          api.base,
+          'POST',
+          '/v1/accounts/acme/purchases',
+          { packageId: 'small' },
+          { 'idempotency-key': 'k1' },
+        );
+        assert.equal(buy.status, 402, JSON.stringify(buy.body));
+        assert.equal(buy.body.error.code, 'payment_method_required');
+        const unsigned = await fetch(`${api.base}/v1/webhooks/stripe`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"id":"evt_1","type":"payment_intent.succeeded"}',
+        });
+        assert.equal(unsigned.status, 400);
+        assert.equal((await unsigned.json()).error.code, 'invalid_signature');
+        assert.equal((await get(api.base, '/demo/billing')).status, 404);
+        assert.equal(api.stderr(), '');
+      } finally {
+        await terminateApi(api);
+      }
+    }),
+  );
+
+  it(
     'serves the demo again with MINUTE_TOPUP_DEMO=on; outside production the demo is on by default',
     track(async () => {
       const cases: Record<string, string | undefined>[] = [
@@ -287,6 +335,13 @@ describe('a bad configuration', { timeout: 300_000 }, () => {
         ['MINUTE_TOPUP_CATALOG', { MINUTE_TOPUP_CATALOG: invalid }],
         ['MINUTE_TOPUP_CATALOG', { MINUTE_TOPUP_CATALOG: folder }],
         ['MINUTE_TOPUP_PAYMENTS', { MINUTE_TOPUP_PAYMENTS: 'paypal' }],
+        ['STRIPE_SECRET_KEY', { ...STRIPE, STRIPE_SECRET_KEY: undefined }],
+        ['STRIPE_SECRET_KEY', { ...STRIPE, STRIPE_SECRET_KEY: 'pk_test_publishable' }],
+        ['STRIPE_WEBHOOK_SECRET', { ...STRIPE, STRIPE_WEBHOOK_SECRET: undefined }],
+        ['STRIPE_WEBHOOK_SECRET', { ...STRIPE, STRIPE_WEBHOOK_SECRET: 'secret' }],
+        ['STRIPE_API_BASE', { ...STRIPE, STRIPE_API_BASE: 'ftp://127.0.0.1:12111' }],
+        ['STRIPE_API_BASE', { ...STRIPE, STRIPE_API_BASE: 'http://127.0.0.1:12111/v1' }],
+        ['MINUTE_TOPUP_DEMO', { ...STRIPE, MINUTE_TOPUP_DEMO: 'on' }],
         ['MINUTE_TOPUP_DEMO', { MINUTE_TOPUP_DEMO: 'sometimes' }],
         ['HOST', { HOST: 'not a host' }],
         ['DATABASE_URL', { DATABASE_URL: 'mysql://db.internal/topup' }],
