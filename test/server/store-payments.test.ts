@@ -6,50 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
-import { MemoryStore } from '../../server/store/memory.js';
-import { PostgresStore } from '../../server/store/postgres.js';
-import { SqliteStore } from '../../server/store/sqlite.js';
 import type { LedgerStore, PurchaseIntentRow, PurchaseRow } from '../../server/store/types.js';
-import { freshPostgresDatabase } from '../support/pg.js';
+import { storeFactories } from '../support/api.js';
 
 const T = Date.parse('2026-03-10T12:00:00Z');
-
-type StoreFactory = { name: string; open(): Promise<LedgerStore> };
-
-/**
- * PostgreSQL: one fresh database for the file, emptied before each test; the
- * store a test opened is closed when the next opens. Null (after one line on
- * stderr) without a server, unless one is required (MINUTE_TOPUP_REQUIRE_PG=1).
- */
-async function postgresFactory(): Promise<StoreFactory | null> {
-  const db = await freshPostgresDatabase();
-  if (!db) return null;
-  let current: PostgresStore | null = null;
-  after(async () => {
-    await current?.close();
-    await db.drop();
-  });
-  return {
-    name: 'postgres',
-    async open() {
-      await current?.close();
-      current = await PostgresStore.open(db.url, { poolMax: 4 });
-      await current.pool.query(
-        `TRUNCATE payment_events, usage_allocations, usages, purchase_intents, purchases, cycles,
-          accounts`,
-      );
-      return current;
-    },
-  };
-}
-
-const postgres = await postgresFactory();
-
-const storeFactories: StoreFactory[] = [
-  { name: 'sqlite', open: async () => new SqliteStore(':memory:') },
-  { name: 'memory', open: async () => new MemoryStore() },
-  ...(postgres ? [postgres] : []),
-];
 
 function intent(
   idempotencyKey: string,
@@ -343,11 +303,5 @@ for (const factory of storeFactories) {
       );
       assert.equal(await store.transact((tx) => tx.recordPaymentEvent('evt_3', 'c', T)), false);
     });
-  });
-}
-
-if (!postgres) {
-  describe('store payments (postgres)', () => {
-    it('needs a PostgreSQL server', { skip: 'PostgreSQL not reachable' }, () => undefined);
   });
 }
