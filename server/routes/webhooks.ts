@@ -24,28 +24,24 @@ export function stripeWebhookRoutes(ledger: Ledger, verifier: StripeWebhookVerif
     const payments = ledger.payments;
     const about = { eventId: event.id, type: event.type };
     let result: 'applied' | 'duplicate' | 'unknown' | 'ignored';
-    switch (event.type) {
-      case 'payment_intent.succeeded':
-        result = await payments.paymentSucceeded({
-          ...about,
-          accountId: event.accountId,
-          purchaseKey: event.purchaseKey,
-          paymentRef: event.paymentIntentId,
-        });
-        break;
-      case 'payment_intent.payment_failed':
-        result = await payments.paymentFailed({
-          ...about,
-          accountId: event.accountId,
-          purchaseKey: event.purchaseKey,
-          paymentRef: event.paymentIntentId,
-        });
-        break;
-      case 'charge.refunded':
-        result = await payments.paymentRefunded({ ...about, paymentRef: event.paymentIntentId });
-        break;
-      default:
-        result = 'ignored';
+    if (
+      event.type === 'payment_intent.succeeded' ||
+      event.type === 'payment_intent.payment_failed'
+    ) {
+      const payment = {
+        ...about,
+        accountId: event.accountId,
+        purchaseKey: event.purchaseKey,
+        paymentRef: event.paymentIntentId,
+      };
+      result =
+        event.type === 'payment_intent.succeeded'
+          ? await payments.paymentSucceeded(payment)
+          : await payments.paymentFailed(payment);
+    } else if (event.type === 'charge.refunded') {
+      result = await payments.paymentRefunded({ ...about, paymentRef: event.paymentIntentId });
+    } else {
+      result = 'ignored';
     }
     return c.json({ received: true, result });
   });
