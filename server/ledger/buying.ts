@@ -14,6 +14,7 @@ import {
   ChargeConflictError,
   chargeKeyOf,
   legacyChargeKeyOf,
+  type ChargeRequest,
   type ChargeResult,
   type PaymentGateway,
 } from '../payments/gateway.js';
@@ -124,19 +125,33 @@ export class Buying {
     // answer. A gateway that refuses the key (`charge_conflict`) or cannot
     // be reached (`payment_unavailable`) throws: the pending intent stays, as
     // a charge under this key may exist, for a retry or the recovery to find.
+    const request: ChargeRequest = {
+      idempotencyKey: await chargeKeyOf(accountId, idempotencyKey),
+      attempt: intent.attempt,
+      accountId,
+      purchaseKey: idempotencyKey,
+      packageId,
+      customerId,
+      amountMinor: charged.priceMinor,
+      currency: charged.currency,
+      description: `${charged.name}: ${charged.minutes} voice minutes`,
+    };
     const state =
       intent.paymentRef && intent.paymentState
         ? await this.gateway.chargeState(intent.paymentRef)
-        : await this.gateway.charge({
-            idempotencyKey: await chargeKeyOf(accountId, idempotencyKey),
-            attempt: intent.attempt,
-            accountId,
-            purchaseKey: idempotencyKey,
-            packageId,
-            customerId,
-            amountMinor: charged.priceMinor,
-            currency: charged.currency,
-            description: `${charged.name}: ${charged.minutes} voice minutes`,
+        : await this.gateway.charge(request).catch(async (error: unknown) => {
+            // A retry whose request differs from the first one made under its
+            // key (Stripe compares every parameter: the customer changed their
+            // card meanwhile) is refused; the charge the first one made stands.
+            if (created || !(error instanceof DomainError && error.code === 'charge_conflict')) {
+              throw error;
+            }
+            const found = await this.gateway.findCharge({
+              ...request,
+              sinceMs: intent.createdAtMs,
+            });
+            if (!found) throw error;
+            return found;
           });
     return this.settle(intent, charged, state);
   }
@@ -275,6 +290,10 @@ export class Buying {
       if (!(await this.recordEvent(tx, event))) return 'duplicate';
       const intent = await tx.findIntent(event.accountId, event.purchaseKey);
       if (!intent || intent.status === 'completed') return 'applied';
+      // This payment failed or was refunded before: it credits nothing.
+      if (intent.paymentState === 'failed' && intent.paymentRef === event.paymentRef) {
+        return 'applied';
+      }
       await this.creditIn(tx, intent, charged, event.paymentRef);
       return 'applied';
     });
@@ -309,16 +328,29 @@ export class Buying {
     type: string;
     paymentRef: string;
   }): Promise<'applied' | 'duplicate' | 'unknown'> {
-    const found = await this.store.transact(
-      (tx) => tx.findPurchaseByPaymentRef(event.paymentRef),
+    const [found, waiting] = await this.store.transact(
+      async (tx) =>
+        [
+          await tx.findPurchaseByPaymentRef(event.paymentRef),
+          await tx.findIntentByPaymentRef(event.paymentRef),
+        ] as const,
       READ,
     );
     return this.store.transact(async (tx) => {
-      if (found) await requireAccount(tx, found.accountId, true);
+      const accountId = found?.accountId ?? waiting?.accountId;
+      if (accountId) await requireAccount(tx, accountId, true);
       if (!(await this.recordEvent(tx, event))) return 'duplicate';
       // Read again under the account's lock: a usage may have drawn from it.
       const purchase = found && (await tx.findPurchaseByKey(found.accountId, found.idempotencyKey));
-      if (!purchase) return 'unknown';
+      if (!purchase) {
+        // Refunded before it was credited (Stripe does not order its events):
+        // it is not paid, so it never will be credited — it ends `failed`.
+        const intent = waiting && (await tx.findIntent(waiting.accountId, waiting.idempotencyKey));
+        if (intent?.status !== 'pending' || intent.paymentRef !== event.paymentRef)
+          return 'unknown';
+        await tx.updateIntentPayment({ ...intent, paymentState: 'failed' });
+        return 'applied';
+      }
       if (purchase.refundedSeconds !== null) return 'applied';
       await tx.markRefunded(purchase.id, purchase.remainingSeconds);
       await tx.adjustExtra(

@@ -152,6 +152,12 @@ export class MemoryStore implements LedgerStore {
         }
         return null;
       },
+      async findIntentByPaymentRef(paymentRef) {
+        for (const i of s.intents.values()) {
+          if (i.paymentRef === paymentRef && i.status === 'pending') return { ...i };
+        }
+        return null;
+      },
       async findPurchaseByPaymentRef(paymentRef) {
         // The first credited, as the SQL stores (references are not unique).
         for (const p of s.purchases.values()) if (p.paymentRef === paymentRef) return { ...p };

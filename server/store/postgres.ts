@@ -228,6 +228,10 @@ function createTx(client: pg.PoolClient): LedgerTx {
       const row = (await run('purchaseByKey', [accountId, key])).rows[0];
       return row ? purchaseFrom(row) : null;
     },
+    async findIntentByPaymentRef(paymentRef) {
+      const row = await one('intentByPaymentRef', [paymentRef]);
+      return row ? intentFrom(row) : null;
+    },
     async findPurchaseByPaymentRef(paymentRef) {
       const row = await one('purchaseByPaymentRef', [paymentRef]);
       return row ? purchaseFrom(row) : null;

@@ -52,6 +52,9 @@ export function prepareStatements(db: Database.Database) {
       'SELECT * FROM purchases WHERE account_id = ? AND idempotency_key = ?',
     ),
     /** The first purchase credited for the payment (references are not UNIQUE). */
+    intentByPaymentRef: db.prepare(
+      "SELECT * FROM purchase_intents WHERE payment_ref = ? AND status = 'pending' LIMIT 1",
+    ),
     purchaseByPaymentRef: db.prepare(
       'SELECT * FROM purchases WHERE payment_ref = ? ORDER BY seq LIMIT 1',
     ),

@@ -210,6 +210,10 @@ export class SqliteStore implements LedgerStore {
         const r = q.purchaseByKey.get(accountId, key) as Row | undefined;
         return r ? purchaseFrom(r) : null;
       },
+      async findIntentByPaymentRef(paymentRef) {
+        const r = q.intentByPaymentRef.get(paymentRef) as Row | undefined;
+        return r ? intentFrom(r) : null;
+      },
       async findPurchaseByPaymentRef(paymentRef) {
         const r = q.purchaseByPaymentRef.get(paymentRef) as Row | undefined;
         return r ? purchaseFrom(r) : null;

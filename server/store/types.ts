@@ -156,6 +156,8 @@ export interface LedgerTx {
   completeIntent(accountId: string, idempotencyKey: string, response: string): Promise<void>;
   /** Writes an intent's `attempt`, `purchaseId`, `paymentRef` and `paymentState` (and nothing else). */
   updateIntentPayment(row: PurchaseIntentRow): Promise<void>;
+  /** The pending intent whose charge is the processor's payment `paymentRef`, if any. */
+  findIntentByPaymentRef(paymentRef: string): Promise<PurchaseIntentRow | null>;
   /** The account's pending intents with a `paymentState` (shown as purchases), newest first. */
   awaitingIntents(accountId: string): Promise<PurchaseIntentRow[]>;
   /** Forgets a pending intent whose charge was declined (nothing was charged). */

@@ -726,16 +726,10 @@ for (const factory of storeFactories) {
       },
     );
 
-    describe('product bugs found (todo until fixed)', () => {
+    describe('edges found in review', () => {
       it(
         'finds the paid PaymentIntent on a retry after a lost answer, even when the default card changed meanwhile',
-        {
-          ...slow,
-          todo:
-            'server/payments/stripe.ts charge() re-sends POST /v1/payment_intents with the NEW default ' +
-            'payment_method under the same Idempotency-Key; Stripe refuses it (idempotency_error), so every ' +
-            'retry is a 409 charge_conflict although the customer paid — until a restart runs the recovery',
-        },
+        slow,
         async () => {
           await link('pm_card_visa');
           double.failNextResponses(2, mine);
@@ -756,13 +750,7 @@ for (const factory of storeFactories) {
 
       it(
         'credits no minutes for a payment Stripe reported refunded before the purchase was credited',
-        {
-          ...slow,
-          todo:
-            'server/ledger/buying.ts paymentRefunded() answers "unknown" when no purchase has the ' +
-            'PaymentIntent yet (the purchase still waits, 202) and only records the event id, so the ' +
-            'later payment_intent.succeeded / retry / start-up recovery credits the refunded payment in full',
-        },
+        slow,
         async () => {
           await link('pm_card_authenticationRequired');
           const waiting = await buy('key-early-refund');
