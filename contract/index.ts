@@ -50,6 +50,11 @@ export interface BalanceDto {
   /** Usage of the current cycle that neither plan nor extra minutes covered. */
   overageSeconds: number;
   warning: WarningLevel;
+  /**
+   * The account's ledger version: grows with every change of its balance
+   * (usage, purchase, refund, plan change). The id of the live `balance` events.
+   */
+  version: number;
 }
 
 /**

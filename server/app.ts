@@ -8,6 +8,7 @@ import { errorHandler, notFound } from './http/errors.js';
 import { openApiDocument } from './http/openapi.js';
 import { DEFAULT_RATE_LIMITS } from './http/rate-limit.js';
 import { Ledger } from './ledger/ledger.js';
+import { LiveBalances } from './live/balances.js';
 import type { PaymentGateway } from './payments/gateway.js';
 import { accountRoutes } from './routes/accounts.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -28,6 +29,8 @@ export const APP_DEFAULTS = {
   tokenTtlSeconds: 900,
   /** The limits of a server (`loadConfig`); `createApp` without `rateLimits` applies none. */
   rateLimits: DEFAULT_RATE_LIMITS,
+  /** Live balance streams (`GET /v1/accounts/:id/events`). */
+  live: { heartbeatMs: 15_000, maxStreamsPerAccount: 20 },
 } as const;
 
 export interface AppConfig {
@@ -40,6 +43,8 @@ export interface AppConfig {
   maxBodyBytes?: number;
   /** Default lifetime of a widget token. */
   tokenTtlSeconds?: number;
+  /** Live balance streams: a comment this often (default 15 s), and at most so many per account (default 20). */
+  live?: { heartbeatMs?: number; maxStreamsPerAccount?: number };
   /**
    * Per-account limits on minting widget tokens, on purchases and on widget
    * reads (a widget token's GETs of its account; the secret key's reads are
@@ -82,7 +87,16 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
   const { config } = deps;
   const clock = deps.clock ?? systemClock;
+  // The open event streams, fed by the ledger after each commit (and, with
+  // PostgreSQL, by the other processes' NOTIFYs: see `main.ts`).
+  const live = new LiveBalances({
+    readBalance: (accountId) => ledger.balance(accountId),
+    maxStreamsPerAccount:
+      config.live?.maxStreamsPerAccount ?? APP_DEFAULTS.live.maxStreamsPerAccount,
+    logError: deps.logError,
+  });
   const ledger = new Ledger({
+    onChange: (accountId, version) => live.changed(accountId, version),
     store: deps.store,
     catalog: config.catalog,
     gateway: deps.gateway,
@@ -101,7 +115,7 @@ export function createApp(deps: AppDeps) {
     cors({
       origin: config.corsOrigins?.includes('*') ? '*' : (config.corsOrigins ?? []),
       allowMethods: ['GET', 'POST', 'PUT', 'OPTIONS'],
-      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key'],
+      allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
       // So that the widget can read how long a 429 asks it to wait.
       exposeHeaders: ['Retry-After'],
       maxAge: 600,
@@ -137,11 +151,13 @@ export function createApp(deps: AppDeps) {
       purchasesPerMinute: perMinute('purchasesPerMinute'),
       readsPerMinute: perMinute('readsPerMinute'),
       clock,
+      live,
+      heartbeatMs: config.live?.heartbeatMs ?? APP_DEFAULTS.live.heartbeatMs,
     }),
   );
   app.route('/v1', secured);
 
-  return Object.assign(app, { ledger, tokens });
+  return Object.assign(app, { ledger, tokens, live });
 }
 
 export type App = ReturnType<typeof createApp>;

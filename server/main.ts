@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createApp, type App } from './app.js';
 import { ConfigError, loadConfig, type ServerConfig } from './config.js';
 import { FileChargeJournal } from './payments/charge-journal.js';
+import { PostgresNotices } from './live/postgres-notices.js';
 import { StripeGateway } from './payments/stripe.js';
 import { TestPaymentGateway } from './payments/test-gateway.js';
 import { widgetBundleRoutes } from './routes/widget-bundle.js';
@@ -109,6 +110,8 @@ export async function main(): Promise<void> {
   // Requests that arrive while the store opens wait for the app; once it is
   // ready, they go straight to it (no extra await per request).
   let appReady!: (app: App) => void;
+  /** The open live balance streams, ended first at shutdown (they never end by themselves). */
+  let liveStreams: App['live'] | undefined;
   const ready = new Promise<App>((resolve) => (appReady = resolve));
   let handle: App['fetch'] = (request, env) => ready.then((app) => app.fetch(request, env));
   void ready.then((app) => (handle = app.fetch));
@@ -166,20 +169,33 @@ export async function main(): Promise<void> {
             gateway: testGateway,
           })
         : undefined;
+    // PostgreSQL: the changes every process commits reach the streams held here.
+    const notices =
+      store.kind === 'postgres'
+        ? await PostgresNotices.start({
+            url: config.databaseUrl,
+            onChange: (accountId, version) => app.live.changed(accountId, version),
+            onReconnect: () => app.live.refreshAll(),
+            logError: (message) => console.error(message),
+          })
+        : undefined;
+    liveStreams = app.live;
     appReady(app);
-    return { store, demo };
+    return { store, demo, notices };
   }
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    liveStreams?.closeAll();
     server.close(async () => {
       clearInterval(closingIdle);
       try {
         // A signal during start-up lets the store finish opening, then closes it.
-        const { store, demo } = await opening;
+        const { store, demo, notices } = await opening;
         await demo?.close();
+        await notices?.close();
         await store.close();
       } catch (error) {
         console.error('minute-topup: the database did not close cleanly:', error);

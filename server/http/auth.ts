@@ -4,7 +4,10 @@ import type { Clock } from '../clock.js';
 import { HttpError } from './errors.js';
 
 /** Who is calling: the host's backend (secret key) or a widget for one account. */
-export type Caller = { kind: 'secret' } | { kind: 'widget'; accountId: string };
+export type Caller =
+  | { kind: 'secret' }
+  /** A widget token: its account, and when it expires (a live stream ends then). */
+  | { kind: 'widget'; accountId: string; expiresAtMs: number };
 
 export type AuthEnv = { Variables: { caller: Caller } };
 
@@ -12,7 +15,7 @@ const AUDIENCE = 'minute-topup-widget';
 
 export interface TokenIssuer {
   mint(accountId: string, ttlSeconds: number): Promise<{ token: string; expiresAtMs: number }>;
-  check(token: string): Promise<string>;
+  check(token: string): Promise<{ accountId: string; expiresAtMs: number }>;
 }
 
 /**
@@ -47,7 +50,7 @@ export function tokenIssuer(secretKey: string, clock: Clock): TokenIssuer {
         throw unauthorized('The token is not valid.');
       }
       if (payload.exp * 1000 <= clock.now()) throw unauthorized('The token has expired.');
-      return payload.sub;
+      return { accountId: payload.sub, expiresAtMs: payload.exp * 1000 };
     },
   };
 }
@@ -75,7 +78,7 @@ export function authenticate(secretKey: string, tokens: TokenIssuer): Middleware
     const credential = match[1];
     const caller: Caller = sameSecret(credential, secretKey)
       ? { kind: 'secret' }
-      : { kind: 'widget', accountId: await tokens.check(credential) };
+      : { kind: 'widget', ...(await tokens.check(credential)) };
     c.set('caller', caller);
     await next();
   };

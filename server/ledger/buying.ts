@@ -28,6 +28,8 @@ import type {
 } from '../store/types.js';
 
 export interface BuyingDeps {
+  /** Told after each committed change of an account's balance (see `LedgerOptions.onChange`). */
+  changed: (accountId: string, version: number) => void;
   store: LedgerStore;
   catalog: Catalog;
   gateway: PaymentGateway;
@@ -48,8 +50,10 @@ export class Buying {
   private readonly clock: Clock;
   private readonly newId: () => string;
   private readonly lowThreshold: number;
+  private readonly changed: BuyingDeps['changed'];
 
   constructor(deps: BuyingDeps) {
+    this.changed = deps.changed;
     this.store = deps.store;
     this.catalog = deps.catalog;
     this.gateway = deps.gateway;
@@ -285,7 +289,8 @@ export class Buying {
         : 'duplicate';
     }
     const charged = this.chargedOf(pending);
-    return this.store.transact(async (tx) => {
+    let version: number | undefined;
+    const outcome = await this.store.transact(async (tx) => {
       await requireAccount(tx, event.accountId, true);
       if (!(await this.recordEvent(tx, event))) return 'duplicate';
       const intent = await tx.findIntent(event.accountId, event.purchaseKey);
@@ -294,9 +299,11 @@ export class Buying {
       if (intent.paymentState === 'failed' && intent.paymentRef === event.paymentRef) {
         return 'applied';
       }
-      await this.creditIn(tx, intent, charged, event.paymentRef);
+      version = (await this.creditIn(tx, intent, charged, event.paymentRef)).balance.version;
       return 'applied';
     });
+    if (version !== undefined) this.changed(event.accountId, version);
+    return outcome;
   }
 
   /**
@@ -336,7 +343,8 @@ export class Buying {
         ] as const,
       READ,
     );
-    return this.store.transact(async (tx) => {
+    let changed: [accountId: string, version: number] | undefined;
+    const outcome = await this.store.transact(async (tx) => {
       const accountId = found?.accountId ?? waiting?.accountId;
       if (accountId) await requireAccount(tx, accountId, true);
       if (!(await this.recordEvent(tx, event))) return 'duplicate';
@@ -358,8 +366,11 @@ export class Buying {
         -purchase.remainingSeconds,
         purchase.status === 'active' ? -1 : 0,
       );
+      changed = [purchase.accountId, await tx.bumpVersion(purchase.accountId)];
       return 'applied';
     });
+    if (changed) this.changed(...changed);
+    return outcome;
   }
 
   private recordEvent(tx: LedgerTx, event: { eventId: string; type: string }): Promise<boolean> {
@@ -417,11 +428,13 @@ export class Buying {
     charged: ChargedPackage,
     paymentRef: string,
   ): Promise<PurchaseResultDto> {
-    return this.store.transact(async (tx) => {
+    const result = await this.store.transact(async (tx) => {
       await requireAccount(tx, intent.accountId, true);
       const now = await tx.findIntent(intent.accountId, intent.idempotencyKey);
       return this.creditIn(tx, now ?? intent, charged, paymentRef, now === null);
     });
+    this.changed(intent.accountId, result.balance.version);
+    return result;
   }
 
   /** `credit` inside a transaction that holds the account's lock. */
@@ -493,6 +506,7 @@ export class Buying {
     };
     await tx.insertPurchase(row);
     await tx.adjustExtra(account.id, row.totalSeconds, 1);
+    await tx.bumpVersion(account.id);
     const cycle = cycleContaining(account.cycleAnchorMs, now);
     await tx.addToCycle(account.id, cycle.start, {
       topupCount: 1,

@@ -50,6 +50,11 @@ export interface LedgerOptions {
   lowThreshold?: number;
   /** How far in the future a usage's `occurredAt` may lie (clock skew), ms. */
   futureToleranceMs?: number;
+  /**
+   * Told after each committed change of an account's balance, with its new
+   * version (the live balance streams; a repeat or an older version may come).
+   */
+  onChange?: (accountId: string, version: number) => void;
 }
 
 /** What one usage took from the packages: seconds in all, and how many it used up. */
@@ -81,7 +86,9 @@ export class Ledger {
     this.newId = options.newId ?? randomUuid;
     this.lowThreshold = options.lowThreshold ?? DEFAULT_LOW_THRESHOLD;
     this.futureToleranceMs = options.futureToleranceMs ?? 5 * 60_000;
+    this.changed = options.onChange ?? (() => undefined);
     this.buying = new Buying({
+      changed: this.changed,
       store: this.store,
       catalog: this.catalog,
       gateway: this.gateway,
@@ -90,6 +97,9 @@ export class Ledger {
       lowThreshold: this.lowThreshold,
     });
   }
+
+  /** Tells the live streams that an account changed (after the commit). */
+  private readonly changed: (accountId: string, version: number) => void;
 
   private balanceIn(
     tx: LedgerTx,
@@ -111,7 +121,7 @@ export class Ledger {
   ): Promise<{ account: AccountDto; created: boolean }> {
     findPlan(this.catalog, planId);
     const anchorMs = cycleAnchor === undefined ? undefined : Date.parse(cycleAnchor);
-    return this.store.transact(async (tx) => {
+    const { version, ...answer } = await this.store.transact(async (tx) => {
       const existing = await tx.getAccount(id, true);
       // Moving the anchor would re-key the cycle counters: this cycle's use
       // would vanish (free minutes) and the upgrade advice lose its history.
@@ -131,11 +141,16 @@ export class Ledger {
       );
       const linked =
         stripeCustomerId === undefined ? (existing?.stripeCustomerId ?? null) : stripeCustomerId;
+      // A plan change changes the balance (the allowance): the streams hear of it.
+      const version = existing && existing.planId !== planId ? await tx.bumpVersion(id) : undefined;
       return {
         account: accountDto({ id, planId, cycleAnchorMs, stripeCustomerId: linked }),
         created,
+        version,
       };
     });
+    if (version !== undefined) this.changed(id, version);
+    return answer;
   }
 
   /** The account, or a 404 `account_not_found`. */
@@ -223,7 +238,7 @@ export class Ledger {
     if (datedMs > now + this.futureToleranceMs) {
       throw new DomainError('invalid_request', 'occurredAt must not lie in the future.');
     }
-    return this.store.transact(async (tx) => {
+    const result = await this.store.transact(async (tx) => {
       const account = await requireAccount(tx, accountId, true);
       // Without occurredAt the usage happens now — never before its account,
       // even when another process, its clock ahead of ours, created it.
@@ -243,13 +258,18 @@ export class Ledger {
         overageSeconds: allocation.overageSeconds,
       };
       await tx.addToCycle(accountId, cycle.start, delta);
+      const version = await tx.bumpVersion(accountId);
       const result: UsageResultDto = {
         usage: { callId, seconds, occurredAt: iso(occurredAtMs), ...allocation },
         // This cycle's counters after the call are known: not read again.
-        balance: await this.balanceIn(tx, afterDraw(account, drawn), {
-          cycleStartMs: cycle.start,
-          counters: addCounters(counters, delta),
-        }),
+        balance: await this.balanceIn(
+          tx,
+          { ...afterDraw(account, drawn), version },
+          {
+            cycleStartMs: cycle.start,
+            counters: addCounters(counters, delta),
+          },
+        ),
       };
       await tx.insertUsage({
         accountId,
@@ -264,6 +284,8 @@ export class Ledger {
       });
       return result;
     });
+    this.changed(accountId, result.balance.version);
+    return result;
   }
 
   /** Splits a usage over what is left of the plan in its cycle and the active packages. */

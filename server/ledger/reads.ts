@@ -61,6 +61,7 @@ export async function balanceOf(
       activePackages: account.activePackages,
     },
     overageSeconds: counters?.overageSeconds ?? 0,
+    version: account.version,
     warning: warningLevel({
       allowanceSeconds: allowance,
       planUsedSeconds: usedSeconds,

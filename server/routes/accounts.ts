@@ -6,11 +6,26 @@ import { idempotencyKeySchema, idSchema, jsonBody, pathId, schemas } from '../ht
 import type { Clock } from '../clock.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { rateLimit } from '../http/rate-limit.js';
+import type { LiveBalances } from '../live/balances.js';
+import { balanceStream } from '../live/stream.js';
+
+/** `Last-Event-ID`: the version the client saw last; -1 (none) when absent or not a version. */
+function lastEventId(header: string | undefined): number {
+  const n = Number(header);
+  return header && /^\d{1,15}$/.test(header.trim()) && Number.isSafeInteger(n) ? n : -1;
+}
 
 /** `/v1/accounts/:id/…`: balances, packages, usage and upgrade advice. */
 export function accountRoutes(
   ledger: Ledger,
-  options: { purchasesPerMinute: number; readsPerMinute: number; clock: Clock },
+  options: {
+    purchasesPerMinute: number;
+    readsPerMinute: number;
+    clock: Clock;
+    live: LiveBalances;
+    /** A comment on each live stream this often. */
+    heartbeatMs: number;
+  },
 ) {
   // Counted once the caller may act for the account, so account B's token
   // cannot use up account A's budget. Replays of a key count too.
@@ -37,43 +52,72 @@ export function accountRoutes(
     maxKeys: 100_000,
     message: 'Too many reads for this account.',
   });
-  return new Hono<AuthEnv>()
-    .use('/:id/*', readLimit)
-    .put('/:id', secretOnly, jsonBody(schemas.account), async (c) => {
-      const { planId, cycleAnchor, stripeCustomerId } = c.req.valid('json');
-      const { account, created } = await ledger.putAccount(
-        pathId(c),
-        planId,
-        cycleAnchor,
-        stripeCustomerId,
-      );
-      return c.json(account, created ? 201 : 200);
-    })
-    .get('/:id', secretOnly, async (c) => c.json(await ledger.getAccount(pathId(c))))
-    .get('/:id/balance', accountAccess, async (c) => c.json(await ledger.balance(pathId(c))))
-    .get('/:id/purchases', accountAccess, async (c) => {
-      const body: PurchaseListDto = { purchases: await ledger.listPurchases(pathId(c)) };
-      return c.json(body);
-    })
-    .post('/:id/purchases', accountAccess, purchaseLimit, jsonBody(schemas.purchase), async (c) => {
-      const id = pathId(c);
-      const key = idempotencyKeySchema.safeParse(c.req.header('idempotency-key'));
-      if (!key.success) {
-        throw new HttpError(
-          'invalid_request',
-          'Send an Idempotency-Key header (1–255 visible ASCII characters) with every purchase.',
+  return (
+    new Hono<AuthEnv>()
+      .use('/:id/*', readLimit)
+      .put('/:id', secretOnly, jsonBody(schemas.account), async (c) => {
+        const { planId, cycleAnchor, stripeCustomerId } = c.req.valid('json');
+        const { account, created } = await ledger.putAccount(
+          pathId(c),
+          planId,
+          cycleAnchor,
+          stripeCustomerId,
         );
-      }
-      const { packageId } = c.req.valid('json');
-      // 201 credited; 202 while the payment waits for the customer or the processor.
-      const outcome = await ledger.purchase(id, packageId, key.data);
-      return outcome.status === 201 ? c.json(outcome.body, 201) : c.json(outcome.body, 202);
-    })
-    .post('/:id/usage', secretOnly, jsonBody(schemas.usage), async (c) => {
-      const { callId, seconds, occurredAt } = c.req.valid('json');
-      return c.json(await ledger.recordUsage(pathId(c), callId, seconds, occurredAt));
-    })
-    .get('/:id/recommendation', accountAccess, async (c) =>
-      c.json(await ledger.recommendation(pathId(c))),
-    );
+        return c.json(account, created ? 201 : 200);
+      })
+      .get('/:id', secretOnly, async (c) => c.json(await ledger.getAccount(pathId(c))))
+      .get('/:id/balance', accountAccess, async (c) => c.json(await ledger.balance(pathId(c))))
+      // The live balance: one request (one read counted) however long it stays open.
+      .get('/:id/events', accountAccess, async (c) => {
+        const caller = c.get('caller');
+        const body = await balanceStream({
+          accountId: pathId(c),
+          lastVersion: lastEventId(c.req.header('last-event-id')),
+          expiresAtMs: caller.kind === 'widget' ? caller.expiresAtMs : undefined,
+          readBalance: (id) => ledger.balance(id),
+          live: options.live,
+          clock: options.clock,
+          heartbeatMs: options.heartbeatMs,
+        });
+        return new Response(body, {
+          headers: {
+            'content-type': 'text/event-stream; charset=utf-8',
+            'cache-control': 'no-cache, no-transform',
+            // Proxies that buffer (nginx) pass it on at once.
+            'x-accel-buffering': 'no',
+          },
+        });
+      })
+      .get('/:id/purchases', accountAccess, async (c) => {
+        const body: PurchaseListDto = { purchases: await ledger.listPurchases(pathId(c)) };
+        return c.json(body);
+      })
+      .post(
+        '/:id/purchases',
+        accountAccess,
+        purchaseLimit,
+        jsonBody(schemas.purchase),
+        async (c) => {
+          const id = pathId(c);
+          const key = idempotencyKeySchema.safeParse(c.req.header('idempotency-key'));
+          if (!key.success) {
+            throw new HttpError(
+              'invalid_request',
+              'Send an Idempotency-Key header (1–255 visible ASCII characters) with every purchase.',
+            );
+          }
+          const { packageId } = c.req.valid('json');
+          // 201 credited; 202 while the payment waits for the customer or the processor.
+          const outcome = await ledger.purchase(id, packageId, key.data);
+          return outcome.status === 201 ? c.json(outcome.body, 201) : c.json(outcome.body, 202);
+        },
+      )
+      .post('/:id/usage', secretOnly, jsonBody(schemas.usage), async (c) => {
+        const { callId, seconds, occurredAt } = c.req.valid('json');
+        return c.json(await ledger.recordUsage(pathId(c), callId, seconds, occurredAt));
+      })
+      .get('/:id/recommendation', accountAccess, async (c) =>
+        c.json(await ledger.recommendation(pathId(c))),
+      )
+  );
 }

@@ -105,8 +105,14 @@ export class MemoryStore implements LedgerStore {
           extraRemainingSeconds: 0,
           activePackages: 0,
           stripeCustomerId: stripeCustomerId ?? null,
+          version: 0,
         });
         return true;
+      },
+      async bumpVersion(accountId) {
+        const a = account(accountId);
+        a.version += 1;
+        return a.version;
       },
       async adjustExtra(accountId, deltaSeconds, deltaActive) {
         const a = account(accountId);

@@ -133,4 +133,21 @@ export const postgresMigrations: readonly string[] = [
     received_at_ms BIGINT NOT NULL
   );
   `,
+  // 5: the ledger version of each account, as in \`sqlite-migrations.ts\`;
+  // and its NOTIFY: every change of a version is announced on the channel
+  // \`minute_topup_balance\` (payload \`{"a": id, "v": version}\`) when its
+  // transaction commits, so the live streams held by every process follow
+  // changes made by any of them.
+  `
+  ALTER TABLE accounts ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+  CREATE FUNCTION minute_topup_notify_version() RETURNS trigger AS $$
+  BEGIN
+    PERFORM pg_notify('minute_topup_balance', json_build_object('a', NEW.id, 'v', NEW.version)::text);
+    RETURN NEW;
+  END
+  $$ LANGUAGE plpgsql;
+  CREATE TRIGGER accounts_version_notify AFTER UPDATE OF version ON accounts
+    FOR EACH ROW WHEN (NEW.version <> OLD.version)
+    EXECUTE FUNCTION minute_topup_notify_version();
+  `,
 ];

@@ -6,9 +6,11 @@
  */
 export const SQL = {
   account: `SELECT id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
-    active_packages, stripe_customer_id FROM accounts WHERE id = $1`,
+    active_packages, stripe_customer_id, version FROM accounts WHERE id = $1`,
   accountForUpdate: `SELECT id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
-    active_packages, stripe_customer_id FROM accounts WHERE id = $1 FOR UPDATE`,
+    active_packages, stripe_customer_id, version FROM accounts WHERE id = $1 FOR UPDATE`,
+  /** The trigger of migration 5 announces the new version when the transaction commits. */
+  bumpVersion: 'UPDATE accounts SET version = version + 1 WHERE id = $1 RETURNING version',
   insertAccount: `INSERT INTO accounts (id, plan_id, cycle_anchor_ms, created_at_ms,
     stripe_customer_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
   /** Keeps the account's Stripe customer. */

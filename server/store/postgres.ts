@@ -181,6 +181,11 @@ function createTx(client: pg.PoolClient): LedgerTx {
       else await run('updateAccountCustomer', [id, planId, cycleAnchorMs, stripeCustomerId]);
       return false;
     },
+    async bumpVersion(accountId) {
+      const row = await one('bumpVersion', [accountId]);
+      if (!row) throw new Error(`bumpVersion: no account ${accountId}`);
+      return num(row.version);
+    },
     async adjustExtra(accountId, deltaSeconds, deltaActive) {
       const { rowCount } = await run('adjustExtra', [accountId, deltaSeconds, deltaActive]);
       if (rowCount !== 1) throw new Error(`adjustExtra: no account ${accountId}`);

@@ -29,6 +29,7 @@ export function accountFrom(r: Row): AccountRow {
     createdAtMs: num(r.created_at_ms),
     extraRemainingSeconds: num(r.extra_remaining_seconds),
     activePackages: num(r.active_packages),
+    version: num(r.version ?? 0),
     stripeCustomerId: textOrNull(r.stripe_customer_id),
   };
 }

@@ -141,4 +141,11 @@ export const sqliteMigrations: readonly string[] = [
     received_at_ms INTEGER NOT NULL
   );
   `,
+  // 5: the ledger version of each account, which grows with every change of
+  // its balance (usage, purchase, refund, plan change) in the transaction of
+  // the change; the live balance streams name their events by it. Accounts
+  // that exist start at 0.
+  `
+  ALTER TABLE accounts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

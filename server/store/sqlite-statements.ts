@@ -15,6 +15,9 @@ export function prepareStatements(db: Database.Database) {
       `UPDATE accounts SET plan_id = ?, cycle_anchor_ms = ?, stripe_customer_id = ?
        WHERE id = ?`,
     ),
+    bumpVersion: db.prepare(
+      'UPDATE accounts SET version = version + 1 WHERE id = ? RETURNING version',
+    ),
     adjustExtra: db.prepare(
       `UPDATE accounts SET extra_remaining_seconds = extra_remaining_seconds + ?,
        active_packages = active_packages + ? WHERE id = ?`,

@@ -180,6 +180,9 @@ export class SqliteStore implements LedgerStore {
         else q.updateAccountCustomer.run(planId, cycleAnchorMs, stripeCustomerId, id);
         return false;
       },
+      async bumpVersion(accountId) {
+        return num((q.bumpVersion.get(accountId) as Row).version);
+      },
       async adjustExtra(accountId, deltaSeconds, deltaActive) {
         q.adjustExtra.run(deltaSeconds, deltaActive, accountId);
       },

@@ -20,6 +20,8 @@ export interface AccountRow {
   activePackages: number;
   /** The account's Stripe customer (`cus_…`), whose default payment method pays (schema version 4). */
   stripeCustomerId: string | null;
+  /** The ledger version: grows with every change of the balance (schema version 5). */
+  version: number;
 }
 
 export interface PurchaseRow {
@@ -121,6 +123,8 @@ export interface LedgerTx {
     /** The Stripe customer to link; `null` unlinks, `undefined` keeps what is there. */
     stripeCustomerId?: string | null,
   ): Promise<boolean>;
+  /** Counts a change of the account's balance: its version grows by one; returns the new one. */
+  bumpVersion(accountId: string): Promise<number>;
   /** Adds to the extra-minute counters of an account. */
   adjustExtra(accountId: string, deltaSeconds: number, deltaActive: number): Promise<void>;
 

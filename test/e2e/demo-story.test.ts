@@ -26,6 +26,7 @@ const balance = (over: {
   extra: { remainingSeconds: over.extra ?? 0, activePackages: over.packages ?? 0 },
   overageSeconds: over.overage ?? 0,
   warning: over.warning ?? 'none',
+  version: 1,
 });
 
 describe('demo story', () => {

@@ -215,6 +215,7 @@ for (const factory of storeFactories) {
           extra: { remainingSeconds: 0, activePackages: 0 },
           overageSeconds: 0,
           warning: 'none',
+          version: 0,
         });
       });
       it('answers 404 for an unknown account and 400 for a malformed id', async () => {

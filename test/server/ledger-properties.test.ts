@@ -237,6 +237,8 @@ interface ModelAccount {
   cycles: Map<number, ModelCycle>;
   keys: string[];
   calls: string[];
+  /** The ledger version: one more with each usage, credit, refund and plan change. */
+  version: number;
 }
 
 interface ModelPurchase {
@@ -422,6 +424,7 @@ class Model {
       },
       overageSeconds: counters.overageSeconds,
       warning: expectedWarning(allowanceSeconds, counters.planUsedSeconds, extra),
+      version: a.version,
     };
   }
 
@@ -494,6 +497,7 @@ class Model {
       ref: intent.ref,
     };
     a.purchases.push(purchase);
+    a.version += 1;
     const c = this.cycle(a, this.now);
     c.topupCount += 1;
     c.topupSpendMinor += pkg.priceMinor;
@@ -534,6 +538,7 @@ class Model {
     c.planUsedSeconds += fromPlanSeconds;
     c.extraUsedSeconds += sum(fromExtra.map((x) => x.seconds));
     c.overageSeconds += left;
+    a.version += 1;
     const result: UsageResultDto = {
       usage: {
         callId,
@@ -735,6 +740,7 @@ async function run(store: LedgerStore, s: Scenario): Promise<Stats> {
         });
         const allowance = planOf(c.plan).monthlyMinutes * 60;
         if (existing) {
+          if (existing.planId !== c.plan) existing.version += 1;
           existing.planId = c.plan;
           existing.anchorMs = anchorMs;
           existing.maxAllowanceSeconds = Math.max(existing.maxAllowanceSeconds, allowance);
@@ -748,6 +754,7 @@ async function run(store: LedgerStore, s: Scenario): Promise<Stats> {
             cycles: new Map(),
             keys: [],
             calls: [],
+            version: 0,
           });
         }
         break;
@@ -975,6 +982,7 @@ async function run(store: LedgerStore, s: Scenario): Promise<Stats> {
           // What remained is voided; what was used stays used.
           p.refundedSeconds = p.remainingSeconds;
           p.remainingSeconds = 0;
+          a.version += 1;
           model.stats.refunds += 1;
         }
         assert.equal(await send(row.paymentRef), 'applied');
