@@ -48,6 +48,8 @@ interface Route {
   expect: Record<Credential, number>;
   /** The error code of a refusal that is not about the bearer credential (default: 401 unauthorized, 403 forbidden). */
   refusal?: string;
+  /** A stream that stays open: its body is cancelled once the status is known. */
+  stream?: boolean;
 }
 
 /** The signing secret of the Stripe webhook endpoint the matrix's API is given. */
@@ -154,6 +156,18 @@ const ROUTES: Route[] = [
     name: 'GET /v1/accounts/:id/balance',
     method: 'GET',
     path: '/v1/accounts/acme/balance',
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 200,
+      'secret key': 200,
+    },
+  },
+  {
+    name: 'GET /v1/accounts/:id/events',
+    method: 'GET',
+    path: '/v1/accounts/acme/events',
+    stream: true,
     expect: {
       ...refusedAll,
       "another account's token": 403,
@@ -318,7 +332,11 @@ for (const factory of storeFactories) {
               headers,
               body: body === undefined ? undefined : JSON.stringify(body),
             });
-            const text = await res.text();
+            if (route.stream && res.ok) {
+              assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+              await res.body?.cancel();
+            }
+            const text = route.stream && res.ok ? '' : await res.text();
             const json = (
               res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : {}
             ) as {
@@ -345,6 +363,7 @@ for (const factory of storeFactories) {
         }
       }
       assert.deepEqual(f.unexpected, []);
+      assert.equal(f.app.live.size, 0, 'every stream the matrix opened was closed with its body');
       await f.store.close();
     });
   });
