@@ -100,6 +100,23 @@ export function openApiDocument(): object {
           responses: { ...ok('The balance.'), ...common },
         },
       },
+      '/v1/accounts/{id}/events': {
+        get: {
+          summary:
+            'The live balance: text/event-stream of `balance` events (data: the balance, id: its ' +
+            'version), the current one first unless Last-Event-ID is current, then one after each ' +
+            'change; a comment every 15 s; ends when the token expires',
+          security: auth,
+          parameters: [
+            accountParam,
+            { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } },
+          ],
+          responses: {
+            '200': { description: 'The stream.', content: { 'text/event-stream': {} } },
+            ...common,
+          },
+        },
+      },
       '/v1/accounts/{id}/purchases': {
         get: {
           summary: 'Every package bought, newest first',

@@ -952,6 +952,7 @@ for (const factory of storeFactories) {
         assert.deepEqual(Object.keys(res.body.paths).sort(), [
           '/v1/accounts/{id}',
           '/v1/accounts/{id}/balance',
+          '/v1/accounts/{id}/events',
           '/v1/accounts/{id}/purchases',
           '/v1/accounts/{id}/recommendation',
           '/v1/accounts/{id}/usage',
