@@ -5,6 +5,7 @@
  */
 import { cpus } from 'node:os';
 import { httpBench, type Row } from './http.js';
+import { liveBench } from './live.js';
 import { postgresBench } from './postgres.js';
 import { scalingBench } from './scaling.js';
 import { widgetBench } from './widget.js';
@@ -14,6 +15,7 @@ const sections: Record<string, () => Promise<Row[]>> = {
   http: () => httpBench(),
   scaling: () => scalingBench(),
   postgres: () => postgresBench(),
+  live: () => liveBench(),
 };
 
 const only = process.argv.slice(2);
