@@ -97,6 +97,7 @@ export function createApp(deps: AppDeps) {
   });
   const ledger = new Ledger({
     onChange: (accountId, version) => live.changed(accountId, version),
+    logError: deps.logError,
     store: deps.store,
     catalog: config.catalog,
     gateway: deps.gateway,

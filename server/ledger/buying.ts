@@ -28,6 +28,8 @@ import type {
 } from '../store/types.js';
 
 export interface BuyingDeps {
+  /** Where payments the ledger cannot pair with a purchase are reported (for an operator). */
+  logError: (error: Error) => void;
   /** Told after each committed change of an account's balance (see `LedgerOptions.onChange`). */
   changed: (accountId: string, version: number) => void;
   store: LedgerStore;
@@ -51,8 +53,10 @@ export class Buying {
   private readonly newId: () => string;
   private readonly lowThreshold: number;
   private readonly changed: BuyingDeps['changed'];
+  private readonly logError: BuyingDeps['logError'];
 
   constructor(deps: BuyingDeps) {
+    this.logError = deps.logError;
     this.changed = deps.changed;
     this.store = deps.store;
     this.catalog = deps.catalog;
@@ -83,19 +87,29 @@ export class Buying {
     idempotencyKey: string,
   ): Promise<PurchaseOutcome> {
     const pkg = findPackage(this.catalog, packageId);
-    const { intent, created, customerId } = await this.store.transact(async (tx) => {
+    const { intent, created } = await this.store.transact(async (tx) => {
       const account = await requireAccount(tx, accountId, true);
-      const customerId = account.stripeCustomerId;
       const found = await tx.findIntent(accountId, idempotencyKey);
       if (found) {
         if (found.packageId !== packageId) throw keyReused();
         if (found.status === 'pending' && found.paymentState === 'failed') {
-          // The payment failed after a 202: the key is free again, for a new attempt.
-          const retry = { ...found, attempt: randomUuid(), paymentRef: null, paymentState: null };
+          // The payment failed after a 202: the key is free again, for a new
+          // attempt, charged to the account's customer of now.
+          const retry: PurchaseIntentRow = {
+            ...found,
+            attempt: randomUuid(),
+            paymentRef: null,
+            paymentState: null,
+            customerId: account.stripeCustomerId,
+          };
           await tx.updateIntentPayment(retry);
-          return { intent: retry, created: true, customerId };
+          return { intent: retry, created: true };
         }
-        return { intent: found, created: false, customerId };
+        // An intent of an earlier version kept no customer: the account's.
+        return {
+          intent: { ...found, customerId: found.customerId ?? account.stripeCustomerId },
+          created: false,
+        };
       }
       const row: PurchaseIntentRow = {
         accountId,
@@ -110,9 +124,10 @@ export class Buying {
         purchaseId: null,
         paymentRef: null,
         paymentState: null,
+        customerId: account.stripeCustomerId,
       };
       await tx.insertIntent(row);
-      return { intent: row, created: true, customerId };
+      return { intent: row, created: true };
     });
     if (intent.status === 'completed' && intent.response) {
       return credited(JSON.parse(intent.response) as PurchaseResultDto);
@@ -124,7 +139,10 @@ export class Buying {
       const earlier = await this.findLegacyCharge(intent, charged);
       if (earlier) return credited(await this.credit(intent, charged, earlier.reference));
     }
-    // A charge answered with a 202 is asked where it stands; any other is
+    // A charge answered with a 202 is asked where it stands. A retry of one
+    // whose answer may have been lost looks for it first: the processor may
+    // no longer replay its key (Stripe forgets keys after 24 hours), and the
+    // account may have another card or customer by now. Otherwise it is
     // (re)made under its key and attempt — the gateway replays its first
     // answer. A gateway that refuses the key (`charge_conflict`) or cannot
     // be reached (`payment_unavailable`) throws: the pending intent stays, as
@@ -135,28 +153,27 @@ export class Buying {
       accountId,
       purchaseKey: idempotencyKey,
       packageId,
-      customerId,
+      customerId: intent.customerId,
       amountMinor: charged.priceMinor,
       currency: charged.currency,
       description: `${charged.name}: ${charged.minutes} voice minutes`,
     };
+    const lookup = { ...request, sinceMs: intent.createdAtMs };
     const state =
       intent.paymentRef && intent.paymentState
         ? await this.gateway.chargeState(intent.paymentRef)
-        : await this.gateway.charge(request).catch(async (error: unknown) => {
+        : (!created && (await this.gateway.findCharge(lookup))) ||
+          (await this.gateway.charge(request).catch(async (error: unknown) => {
             // A retry whose request differs from the first one made under its
             // key (Stripe compares every parameter: the customer changed their
             // card meanwhile) is refused; the charge the first one made stands.
             if (created || !(error instanceof DomainError && error.code === 'charge_conflict')) {
               throw error;
             }
-            const found = await this.gateway.findCharge({
-              ...request,
-              sinceMs: intent.createdAtMs,
-            });
+            const found = await this.gateway.findCharge(lookup);
             if (!found) throw error;
             return found;
-          });
+          }));
     return this.settle(intent, charged, state);
   }
 
@@ -170,7 +187,10 @@ export class Buying {
       case 'approved':
         return credited(await this.credit(intent, charged, state.reference));
       case 'declined':
-        await this.store.transact((tx) => this.forget(tx, intent));
+        await this.store.transact(async (tx) => {
+          await requireAccount(tx, intent.accountId, true);
+          await this.forget(tx, intent);
+        });
         throw new DomainError(
           state.code ?? 'payment_declined',
           state.code ? state.reason : `Payment declined: ${state.reason}`,
@@ -183,6 +203,8 @@ export class Buying {
           const now = await tx.findIntent(intent.accountId, intent.idempotencyKey);
           // Credited meanwhile (the webhook came first): replay that answer.
           if (now?.status === 'completed' && now.response) return now;
+          // Another attempt started meanwhile: this answer is about an old one.
+          if (now && now.attempt !== intent.attempt) throw attemptMoved();
           const current = now ?? intent;
           const row = {
             ...current,
@@ -190,7 +212,10 @@ export class Buying {
             paymentRef: state.reference,
             paymentState,
           };
+          // Gone (a concurrent request was refused locally and forgot it while
+          // this charge waited at the processor): the purchase exists again.
           if (now) await tx.updateIntentPayment(row);
+          else await tx.insertIntent(row);
           return row;
         });
         if (waiting.status === 'completed' && waiting.response) {
@@ -279,31 +304,52 @@ export class Buying {
    * first credits, the other replays. Each event applies once (`eventId`).
    */
   async paymentSucceeded(event: PaymentEvent): Promise<'applied' | 'duplicate' | 'unknown'> {
-    const pending = await this.store.transact(async (tx) => {
-      const intent = await tx.findIntent(event.accountId, event.purchaseKey);
-      return intent;
-    }, READ);
-    if (!pending) {
-      return (await this.store.transact((tx) => this.recordEvent(tx, event)))
-        ? 'unknown'
-        : 'duplicate';
-    }
-    const charged = this.chargedOf(pending);
+    const pending = await this.store.transact(
+      (tx) => tx.findIntent(event.accountId, event.purchaseKey),
+      READ,
+    );
+    const charged = pending && this.chargedOf(pending);
     let version: number | undefined;
     const outcome = await this.store.transact(async (tx) => {
-      await requireAccount(tx, event.accountId, true);
+      if (pending) await requireAccount(tx, event.accountId, true);
       if (!(await this.recordEvent(tx, event))) return 'duplicate';
-      const intent = await tx.findIntent(event.accountId, event.purchaseKey);
-      if (!intent || intent.status === 'completed') return 'applied';
-      // This payment failed or was refunded before: it credits nothing.
-      if (intent.paymentState === 'failed' && intent.paymentRef === event.paymentRef) {
+      const intent = pending && (await tx.findIntent(event.accountId, event.purchaseKey));
+      if (!intent || !charged) {
+        this.unpaired(event, 'no purchase waits for it');
+        return 'unknown';
+      }
+      if (intent.status === 'completed') {
+        const purchase = await tx.findPurchaseByKey(event.accountId, event.purchaseKey);
+        if (purchase && purchase.paymentRef !== event.paymentRef) {
+          this.unpaired(event, `the purchase was paid by ${purchase.paymentRef} already`);
+        }
         return 'applied';
       }
+      // The payment of this attempt: the one the intent knows, or — its answer
+      // lost — the attempt's own. A success of an older attempt is not.
+      const ours =
+        intent.paymentRef === event.paymentRef ||
+        (intent.paymentRef === null && intent.attempt === event.attempt);
+      if (!ours) {
+        this.unpaired(event, 'it is not the payment of the purchase now');
+        return 'unknown';
+      }
+      // This payment failed or was refunded before: it credits nothing.
+      if (intent.paymentState === 'failed') return 'applied';
       version = (await this.creditIn(tx, intent, charged, event.paymentRef)).balance.version;
       return 'applied';
     });
     if (version !== undefined) this.changed(event.accountId, version);
     return outcome;
+  }
+
+  /** A payment the processor took that no purchase is credited for: for an operator. */
+  private unpaired(event: PaymentEvent, why: string): void {
+    this.logError(
+      new Error(
+        `Payment ${event.paymentRef} of account ${event.accountId} (purchase key ${event.purchaseKey}) succeeded, but ${why}: refund it or credit it by hand.`,
+      ),
+    );
   }
 
   /**
@@ -335,27 +381,24 @@ export class Buying {
     type: string;
     paymentRef: string;
   }): Promise<'applied' | 'duplicate' | 'unknown'> {
-    const [found, waiting] = await this.store.transact(
+    // Whose payment: read first, to know which account to lock; everything
+    // else is read again under that lock (a credit may commit in between).
+    const owner = await this.store.transact(
       async (tx) =>
-        [
-          await tx.findPurchaseByPaymentRef(event.paymentRef),
-          await tx.findIntentByPaymentRef(event.paymentRef),
-        ] as const,
+        (await tx.findPurchaseByPaymentRef(event.paymentRef))?.accountId ??
+        (await tx.findIntentByPaymentRef(event.paymentRef))?.accountId,
       READ,
     );
     let changed: [accountId: string, version: number] | undefined;
     const outcome = await this.store.transact(async (tx) => {
-      const accountId = found?.accountId ?? waiting?.accountId;
-      if (accountId) await requireAccount(tx, accountId, true);
+      if (owner) await requireAccount(tx, owner, true);
       if (!(await this.recordEvent(tx, event))) return 'duplicate';
-      // Read again under the account's lock: a usage may have drawn from it.
-      const purchase = found && (await tx.findPurchaseByKey(found.accountId, found.idempotencyKey));
+      const purchase = await tx.findPurchaseByPaymentRef(event.paymentRef);
       if (!purchase) {
         // Refunded before it was credited (Stripe does not order its events):
         // it is not paid, so it never will be credited — it ends `failed`.
-        const intent = waiting && (await tx.findIntent(waiting.accountId, waiting.idempotencyKey));
-        if (intent?.status !== 'pending' || intent.paymentRef !== event.paymentRef)
-          return 'unknown';
+        const intent = await tx.findIntentByPaymentRef(event.paymentRef);
+        if (!intent) return 'unknown';
         await tx.updateIntentPayment({ ...intent, paymentState: 'failed' });
         return 'applied';
       }
@@ -431,6 +474,17 @@ export class Buying {
     const result = await this.store.transact(async (tx) => {
       await requireAccount(tx, intent.accountId, true);
       const now = await tx.findIntent(intent.accountId, intent.idempotencyKey);
+      if (now?.status === 'pending') {
+        // What changed while the gateway was asked: a refund (or a failure)
+        // of this very payment, or a newer attempt. Neither may be credited.
+        if (now.paymentState === 'failed' && now.paymentRef === paymentRef) {
+          throw new DomainError(
+            'payment_declined',
+            'The payment did not go through: it was refunded.',
+          );
+        }
+        if (now.attempt !== intent.attempt) throw attemptMoved();
+      }
       return this.creditIn(tx, now ?? intent, charged, paymentRef, now === null);
     });
     this.changed(intent.accountId, result.balance.version);
@@ -546,6 +600,7 @@ async function recordAnswer(
       purchaseId: null,
       paymentRef: null,
       paymentState: null,
+      customerId: null,
     });
   }
 }
@@ -562,6 +617,8 @@ export interface PaymentEvent {
   type: string;
   accountId: string;
   purchaseKey: string;
+  /** The attempt the payment was made for (`ChargeRequest.attempt`). */
+  attempt: string;
   /** The payment it is about (Stripe: the PaymentIntent id). */
   paymentRef: string;
 }
@@ -593,6 +650,14 @@ export function awaitingPurchaseDto(
 /** The package as the catalog offers it now, in the catalog's currency. */
 function chargedFrom(pkg: PackageDef, currency: string): ChargedPackage {
   return { name: pkg.name, minutes: pkg.minutes, priceMinor: pkg.priceMinor, currency };
+}
+
+/** The purchase moved on to a newer attempt while this request was answered. */
+function attemptMoved(): DomainError {
+  return new DomainError(
+    'conflict',
+    'The purchase changed while its payment was asked about; send the request again.',
+  );
 }
 
 function keyReused(): DomainError {

@@ -55,6 +55,8 @@ export interface LedgerOptions {
    * version (the live balance streams; a repeat or an older version may come).
    */
   onChange?: (accountId: string, version: number) => void;
+  /** Where payments that cannot be paired with a purchase are reported (default: stderr). */
+  logError?: (error: Error) => void;
 }
 
 /** What one usage took from the packages: seconds in all, and how many it used up. */
@@ -89,6 +91,7 @@ export class Ledger {
     this.changed = options.onChange ?? (() => undefined);
     this.buying = new Buying({
       changed: this.changed,
+      logError: options.logError ?? ((error) => console.error(`minute-topup: ${error.message}`)),
       store: this.store,
       catalog: this.catalog,
       gateway: this.gateway,

@@ -49,6 +49,8 @@ export type StripeWebhook =
       paymentIntentId: string;
       /** Stripe's `amount_refunded`: everything refunded on the charge so far (partial refunds add up). */
       amountRefundedMinor: number;
+      /** What the charge was for (`amount`): refunded in full when `amountRefundedMinor` reaches it. */
+      amountMinor: number;
     }
   | { id: string; type: 'ignored'; stripeType: string };
 
@@ -345,6 +347,7 @@ function webhookOf(event: Stripe.Event): StripeWebhook {
         type: 'charge.refunded',
         paymentIntentId: typeof intent === 'string' ? intent : intent.id,
         amountRefundedMinor: charge.amount_refunded,
+        amountMinor: charge.amount,
       };
     }
     default:

@@ -32,12 +32,17 @@ export function stripeWebhookRoutes(ledger: Ledger, verifier: StripeWebhookVerif
         ...about,
         accountId: event.accountId,
         purchaseKey: event.purchaseKey,
+        attempt: event.attempt,
         paymentRef: event.paymentIntentId,
       };
       result =
         event.type === 'payment_intent.succeeded'
           ? await payments.paymentSucceeded(payment)
           : await payments.paymentFailed(payment);
+    } else if (event.type === 'charge.refunded' && event.amountRefundedMinor < event.amountMinor) {
+      // A partial refund (a goodwill gesture in Stripe's dashboard, say) leaves
+      // the minutes: only a refund of the whole payment voids its purchase.
+      result = 'ignored';
     } else if (event.type === 'charge.refunded') {
       result = await payments.paymentRefunded({ ...about, paymentRef: event.paymentIntentId });
     } else {

@@ -42,6 +42,7 @@ function paymentFields(row: PurchaseIntentRow) {
     purchaseId: row.purchaseId ?? null,
     paymentRef: row.paymentRef ?? null,
     paymentState: row.paymentState ?? null,
+    customerId: row.customerId ?? null,
   };
 }
 

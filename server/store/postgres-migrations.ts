@@ -150,4 +150,10 @@ export const postgresMigrations: readonly string[] = [
     FOR EACH ROW WHEN (NEW.version <> OLD.version)
     EXECUTE FUNCTION minute_topup_notify_version();
   `,
+  // 6: the customer an intent's attempt charges (Stripe: \`cus_…\`), so that
+  // a retry or the recovery finds its charge even after the account was
+  // linked to another customer. NULL on intents recorded before.
+  `
+  ALTER TABLE purchase_intents ADD COLUMN customer_id TEXT;
+  `,
 ];

@@ -67,10 +67,11 @@ export const SQL = {
   findIntent: 'SELECT * FROM purchase_intents WHERE account_id = $1 AND idempotency_key = $2',
   insertIntent: `INSERT INTO purchase_intents (account_id, idempotency_key, package_id, status,
     response, created_at_ms, package_name, minutes, price_minor, currency, attempt, purchase_id,
-    payment_ref, payment_state)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    payment_ref, payment_state, customer_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
   updateIntentPayment: `UPDATE purchase_intents SET attempt = $3, purchase_id = $4,
-    payment_ref = $5, payment_state = $6 WHERE account_id = $1 AND idempotency_key = $2`,
+    payment_ref = $5, payment_state = $6, customer_id = $7
+    WHERE account_id = $1 AND idempotency_key = $2`,
   /** Newest first; the key in byte order (as SQLite's and the memory store's) breaks ties. */
   awaitingIntents: `SELECT * FROM purchase_intents
     WHERE account_id = $1 AND status = 'pending' AND payment_state IS NOT NULL

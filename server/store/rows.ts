@@ -75,6 +75,8 @@ export function intentFrom(r: Row): PurchaseIntentRow {
     purchaseId: textOrNull(r.purchase_id),
     paymentRef: textOrNull(r.payment_ref),
     paymentState: paymentStateFrom(r.payment_state),
+    customerId:
+      r.customer_id === null || r.customer_id === undefined ? null : String(r.customer_id),
   };
 }
 
@@ -90,7 +92,13 @@ export function chargedValues(i: PurchaseIntentRow): (string | number | null)[] 
  * `chargedValues`) and `updateIntentPayment` take them.
  */
 export function paymentValues(i: PurchaseIntentRow): (string | null)[] {
-  return [i.attempt ?? '', i.purchaseId ?? null, i.paymentRef ?? null, i.paymentState ?? null];
+  return [
+    i.attempt ?? '',
+    i.purchaseId ?? null,
+    i.paymentRef ?? null,
+    i.paymentState ?? null,
+    i.customerId ?? null,
+  ];
 }
 
 export function countersFrom(r: Row): CycleCounters {

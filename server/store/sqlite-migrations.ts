@@ -148,4 +148,10 @@ export const sqliteMigrations: readonly string[] = [
   `
   ALTER TABLE accounts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
   `,
+  // 6: the customer an intent's attempt charges (Stripe: \`cus_…\`), so that
+  // a retry or the recovery finds its charge even after the account was
+  // linked to another customer. NULL on intents recorded before.
+  `
+  ALTER TABLE purchase_intents ADD COLUMN customer_id TEXT;
+  `,
 ];

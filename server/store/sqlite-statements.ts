@@ -84,12 +84,12 @@ export function prepareStatements(db: Database.Database) {
     insertIntent: db.prepare(
       `INSERT INTO purchase_intents (account_id, idempotency_key, package_id, status, response,
          created_at_ms, package_name, minutes, price_minor, currency, attempt, purchase_id,
-         payment_ref, payment_state)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         payment_ref, payment_state, customer_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     updateIntentPayment: db.prepare(
-      `UPDATE purchase_intents SET attempt = ?, purchase_id = ?, payment_ref = ?, payment_state = ?
-       WHERE account_id = ? AND idempotency_key = ?`,
+      `UPDATE purchase_intents SET attempt = ?, purchase_id = ?, payment_ref = ?, payment_state = ?,
+         customer_id = ? WHERE account_id = ? AND idempotency_key = ?`,
     ),
     /** Newest first; the key (in byte order) breaks ties, as in the other stores. */
     awaitingIntents: db.prepare(

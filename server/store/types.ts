@@ -99,6 +99,8 @@ export interface PurchaseIntentRow {
   purchaseId: string | null;
   /** The processor's reference of the charge, once known (a 202, a failure). */
   paymentRef: string | null;
+  /** The customer the attempt charges (schema version 6); null before, or for none. */
+  customerId: string | null;
   /**
    * Where the payment stands while the intent is pending: null while it is
    * charged (or before), `requires_action` (the customer must authenticate),
@@ -158,7 +160,7 @@ export interface LedgerTx {
   findIntent(accountId: string, idempotencyKey: string): Promise<PurchaseIntentRow | null>;
   insertIntent(row: PurchaseIntentRow): Promise<void>;
   completeIntent(accountId: string, idempotencyKey: string, response: string): Promise<void>;
-  /** Writes an intent's `attempt`, `purchaseId`, `paymentRef` and `paymentState` (and nothing else). */
+  /** Writes an intent's `attempt`, `purchaseId`, `paymentRef`, `paymentState` and `customerId` (and nothing else). */
   updateIntentPayment(row: PurchaseIntentRow): Promise<void>;
   /** The pending intent whose charge is the processor's payment `paymentRef`, if any. */
   findIntentByPaymentRef(paymentRef: string): Promise<PurchaseIntentRow | null>;

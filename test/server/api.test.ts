@@ -4,7 +4,13 @@ import { legacyChargeKeyOf } from '../../server/payments/gateway.js';
 import { assertInvariants, fixture, SECRET, storeFactories, type Fixture } from '../support/api.js';
 
 /** The schema-4 fields of an intent an earlier version recorded: none of them. */
-const LEGACY_INTENT = { attempt: '', purchaseId: null, paymentRef: null, paymentState: null };
+const LEGACY_INTENT = {
+  attempt: '',
+  purchaseId: null,
+  paymentRef: null,
+  paymentState: null,
+  customerId: null,
+};
 
 for (const factory of storeFactories) {
   describe(`HTTP API (${factory.name} store)`, () => {

@@ -895,8 +895,17 @@ async function run(store: LedgerStore, s: Scenario): Promise<Stats> {
         const candidates = own.length > 0 ? own : payments(null);
         const chosen = candidates.length > 0 ? candidates[c.pick % candidates.length] : null;
         const id = chosen?.intent.accountId ?? ACCOUNTS[c.acc];
-        const send = (kind: 'succeeded' | 'failed', purchaseKey: string, paymentRef: string) => {
-          const event = { eventId, accountId: id, purchaseKey, paymentRef };
+        const send = async (
+          kind: 'succeeded' | 'failed',
+          purchaseKey: string,
+          paymentRef: string,
+        ) => {
+          // The attempt the payment was made for: the intent's own when it is its
+          // payment of now (Stripe's metadata carries it), another one's else.
+          const stored = await store.transact((tx) => tx.findIntent(id, purchaseKey));
+          const current = stored?.paymentRef === paymentRef || stored?.paymentRef === null;
+          const attempt = current && stored ? stored.attempt : 'an-earlier-attempt';
+          const event = { eventId, accountId: id, purchaseKey, paymentRef, attempt };
           return kind === 'succeeded'
             ? ledger.payments.paymentSucceeded({ ...event, type: 'payment_intent.succeeded' })
             : ledger.payments.paymentFailed({ ...event, type: 'payment_intent.payment_failed' });

@@ -333,7 +333,13 @@ async function assertVersion3RowsRead(
       refundedSeconds: null,
     },
   ]);
-  const noPayment = { attempt: '', purchaseId: null, paymentRef: null, paymentState: null };
+  const noPayment = {
+    attempt: '',
+    purchaseId: null,
+    paymentRef: null,
+    paymentState: null,
+    customerId: null,
+  };
   assert.deepEqual(read.completed, {
     accountId: 'acme',
     idempotencyKey: 'k1',
@@ -388,6 +394,7 @@ async function assertVersion3RowsRead(
       purchaseId: byOld.intent?.purchaseId,
       paymentRef: byOld.intent?.paymentRef,
       paymentState: byOld.intent?.paymentState,
+      customerId: byOld.intent?.customerId,
     },
     noPayment,
   );

@@ -28,6 +28,7 @@ function intent(
     purchaseId: null,
     paymentRef: null,
     paymentState: null,
+    customerId: null,
     ...fields,
   };
 }

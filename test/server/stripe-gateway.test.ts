@@ -611,6 +611,7 @@ describe('StripeGateway.verifyWebhook', () => {
       type: 'charge.refunded',
       paymentIntentId: intentId,
       amountRefundedMinor: 500,
+      amountMinor: 1500,
     });
     const rest = double.refundedEvent(intentId);
     const event = await gateway.verifyWebhook(rest.body, rest.signature);

@@ -464,6 +464,11 @@ for (const factory of storeFactories) {
 
           const [paidIntent] = intents();
           assert.equal(paidIntent.metadata.purchaseKey, 'key-ref');
+          // A partial refund (a goodwill gesture in Stripe's dashboard) leaves the minutes.
+          const partial = await webhook(double.refundedEvent(paidIntent.id, 500));
+          assert.equal(partial.body.result, 'ignored');
+          assert.deepEqual(await balance(), before);
+          // The refund of the rest: the whole payment is refunded now.
           const event = double.refundedEvent(paidIntent.id);
           const refunded = await webhook(event);
           assert.equal(refunded.status, 200, JSON.stringify(refunded.body));
@@ -594,13 +599,10 @@ for (const factory of storeFactories) {
         const retried = await buy('key-net');
         assert.equal(retried.status, 201, JSON.stringify(retried.body));
         assert.equal(retried.body.balance.extra.remainingSeconds, MEDIUM.seconds);
-        assert.deepEqual(calls(before), [
-          `GET /v1/customers/${customer}`,
-          'POST /v1/payment_intents',
-        ]);
-        const [replayed] = double.requests.slice(before).filter(isCreation);
-        assert.equal(replayed.replayed, true);
-        assert.equal(replayed.idempotencyKey, tries[0].idempotencyKey);
+        // The retry looks for the charge its lost answer was about (Stripe may no
+        // longer replay its key), finds it, and makes none.
+        assert.deepEqual(calls(before), ['GET /v1/payment_intents']);
+        assert.equal(tries.length > 0, true);
         assert.equal(intents().length, 1, 'the same PaymentIntent');
         assert.deepEqual(await statuses(), ['active']);
         await invariantsHold();
