@@ -16,8 +16,11 @@ export interface LiveStream {
   close(): void;
 }
 
+/** A stream as watched: what it has seen; `fresh` until its first balance went out. */
+type Entry = LiveStream & { sentVersion: number; fresh: boolean };
+
 interface Watched {
-  streams: Set<LiveStream & { sentVersion: number }>;
+  streams: Set<Entry>;
   /** The newest version a read has fanned out. */
   sentVersion: number;
   /** A notice came that no read has answered yet. */
@@ -53,8 +56,13 @@ export class LiveBalances {
   }
 
   /**
-   * Adds a stream for an account, past `sentVersion` (what its client has
-   * seen: 0, or its `Last-Event-ID`). Returns the function that removes it.
+   * Adds a stream for an account, whose client has seen `sentVersion` (its
+   * `Last-Event-ID`, or -1), and reads the balance for it: registered before
+   * that read, it misses no change committed meanwhile. Its first event is
+   * the balance unless the client has that very version; a client ahead of
+   * the ledger (an id of another deployment, a restored database) gets the
+   * balance too, and is followed from there. Returns the function that
+   * removes it.
    */
   watch(accountId: string, stream: LiveStream, sentVersion: number): () => void {
     if (this.closed) {
@@ -66,7 +74,7 @@ export class LiveBalances {
       w = { streams: new Set(), sentVersion: 0, dirty: false, force: false, reading: false };
       this.watched.set(accountId, w);
     }
-    const entry = Object.assign(stream, { sentVersion });
+    const entry: Entry = Object.assign(stream, { sentVersion, fresh: true });
     w.streams.add(entry);
     // Sets keep insertion order: the first is the oldest.
     while (w.streams.size > this.options.maxStreamsPerAccount) {
@@ -75,6 +83,7 @@ export class LiveBalances {
       oldest.close();
     }
     const watched = w;
+    this.read(accountId, w);
     return () => {
       watched.streams.delete(entry);
       if (watched.streams.size === 0 && this.watched.get(accountId) === watched) {
@@ -121,7 +130,11 @@ export class LiveBalances {
         const balance = await this.options.readBalance(accountId);
         w.sentVersion = Math.max(w.sentVersion, balance.version);
         for (const s of w.streams) {
-          if (balance.version > s.sentVersion || (force && balance.version === s.sentVersion)) {
+          const due = s.fresh
+            ? balance.version !== s.sentVersion
+            : balance.version > s.sentVersion || (force && balance.version === s.sentVersion);
+          s.fresh = false;
+          if (due) {
             s.sentVersion = balance.version;
             s.send(balance);
           }

@@ -8,7 +8,6 @@ export interface BalanceStreamOptions {
   lastVersion: number;
   /** When the caller's token expires (the stream ends then); none for the secret key. */
   expiresAtMs?: number;
-  readBalance: (accountId: string) => Promise<BalanceDto>;
   live: LiveBalances;
   clock: Clock;
   /** A comment line this often keeps proxies from closing an idle stream. */
@@ -29,8 +28,7 @@ export function balanceEvent(balance: BalanceDto): string {
  * `heartbeatMs`, until the token expires, the client goes, or the server
  * stops. Written without waiting on the client: a slow one only buffers.
  */
-export async function balanceStream(options: BalanceStreamOptions): Promise<ReadableStream> {
-  const first = await options.readBalance(options.accountId);
+export function balanceStream(options: BalanceStreamOptions): ReadableStream<Uint8Array> {
   let stop: () => void = () => undefined;
   return new ReadableStream<Uint8Array>({
     start(controller) {
@@ -56,11 +54,11 @@ export async function balanceStream(options: BalanceStreamOptions): Promise<Read
       stop = end;
       // Reconnect a second after an end, unless told otherwise by the client.
       write('retry: 1000\n\n');
-      if (first.version > options.lastVersion) write(balanceEvent(first));
+      // The first balance comes from the live balances too (see `watch`).
       unwatch = options.live.watch(
         options.accountId,
         { send: (balance) => write(balanceEvent(balance)), close: end },
-        Math.max(first.version, options.lastVersion),
+        options.lastVersion,
       );
       if (!open) return; // closed at once (the server is stopping)
       const expired = () =>

@@ -70,11 +70,12 @@ export function accountRoutes(
       // The live balance: one request (one read counted) however long it stays open.
       .get('/:id/events', accountAccess, async (c) => {
         const caller = c.get('caller');
-        const body = await balanceStream({
+        // The account must exist: a 404 before any byte of the stream.
+        await ledger.getAccount(pathId(c));
+        const body = balanceStream({
           accountId: pathId(c),
           lastVersion: lastEventId(c.req.header('last-event-id')),
           expiresAtMs: caller.kind === 'widget' ? caller.expiresAtMs : undefined,
-          readBalance: (id) => ledger.balance(id),
           live: options.live,
           clock: options.clock,
           heartbeatMs: options.heartbeatMs,
