@@ -73,7 +73,8 @@ export function createApiClient(options: ApiClientOptions) {
         : Promise.reject(noToken('no token: set the token attribute or fetchToken')));
   };
 
-  async function request<T>(path: string, init: RequestInit = {}, auth = true): Promise<T> {
+  /** Sends a request with the token (one fresh token and one retry after a 401): the response as it is. */
+  async function send(path: string, init: RequestInit = {}, auth = true): Promise<Response> {
     let requestToken = auth ? initialToken() : undefined;
     for (let retried = false; ; retried = true) {
       const headers = new Headers(init.headers);
@@ -102,15 +103,25 @@ export function createApiClient(options: ApiClientOptions) {
         requestToken = tokenPromise;
         continue;
       }
-      const body = await res.json().catch(() => undefined);
-      if (res.ok) return body as T;
-      const error = (body as ErrorBody | undefined)?.error;
-      throw new ApiError(
-        res.status,
-        error?.code ?? (res.status >= 500 ? 'server_error' : 'invalid_request'),
-        error?.message ?? res.statusText,
-      );
+      return res;
     }
+  }
+
+  /** The API's error body (or the status alone) as an `ApiError`. */
+  const failure = (res: Response, body: unknown) => {
+    const error = (body as ErrorBody | undefined)?.error;
+    return new ApiError(
+      res.status,
+      error?.code ?? (res.status >= 500 ? 'server_error' : 'invalid_request'),
+      error?.message ?? res.statusText,
+    );
+  };
+
+  async function request<T>(path: string, init: RequestInit = {}, auth = true): Promise<T> {
+    const res = await send(path, init, auth);
+    const body = await res.json().catch(() => undefined);
+    if (res.ok) return body as T;
+    throw failure(res, body);
   }
 
   const account = `/accounts/${encodeURIComponent(options.accountId)}`;
@@ -132,6 +143,19 @@ export function createApiClient(options: ApiClientOptions) {
         headers: { 'idempotency-key': idempotencyKey },
         body: JSON.stringify({ packageId }),
       }),
+    /**
+     * Opens the live balance stream (`text/event-stream`) past `lastEventId`
+     * (the version shown). Resolves with the response once its headers
+     * arrive, its body still streaming; rejects as the other calls do (a 401
+     * after one fresh token, a 5xx, `network` — also when `signal` aborts it).
+     */
+    events: async (lastEventId: string | undefined, signal: AbortSignal) => {
+      const headers: Record<string, string> = { accept: 'text/event-stream' };
+      if (lastEventId) headers['last-event-id'] = lastEventId;
+      const res = await send(`${account}/events`, { headers, signal });
+      if (res.ok && res.body) return res;
+      throw failure(res, await res.json().catch(() => undefined));
+    },
     /** Forget the cached token (the host set a new one). */
     resetToken: () => {
       tokenPromise = undefined;

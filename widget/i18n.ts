@@ -1,4 +1,4 @@
-import type { PurchaseStatus } from '../contract/index.js';
+import type { PurchaseStatus, WarningLevel } from '../contract/index.js';
 import type { ClientErrorCode } from './api-client.js';
 
 /**
@@ -38,6 +38,11 @@ export interface MinuteTopupStrings {
   bannerLow: string;
   bannerExhausted: string;
   bannerEmpty: string;
+  /**
+   * Said politely (`aria-live`) when the live balance changes the warning
+   * level (`none`: minutes suffice again). An empty string says nothing.
+   */
+  warningChanged: (level: WarningLevel) => string;
   dialogTitle: string;
   packagesLabel: string;
   perMinute: (price: string) => string;
@@ -113,6 +118,13 @@ export const en: MinuteTopupStrings = {
   bannerLow: 'You are running low on minutes.',
   bannerExhausted: 'Your plan minutes are used up; calls now draw on your extra minutes.',
   bannerEmpty: 'You are out of minutes. Further calls are billed as overage.',
+  warningChanged: (level) =>
+    ({
+      none: 'You have enough minutes again.',
+      low: 'You are now running low on minutes.',
+      exhausted: 'Your plan minutes are used up; calls now draw on your extra minutes.',
+      empty: 'You are out of minutes. Further calls are billed as overage.',
+    })[level] ?? '',
   dialogTitle: 'Buy more minutes',
   packagesLabel: 'Packages',
   perMinute: (price) => `${price} per minute`,

@@ -7,6 +7,8 @@ export interface MinuteTopupJsxAttributes {
   token?: string;
   locale?: string;
   'upgrade-href'?: string;
+  /** The live balance: on unless `"off"` (or `false`). */
+  live?: boolean | 'on' | 'off';
 }
 
 /**

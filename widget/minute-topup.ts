@@ -6,12 +6,22 @@ import { topupContext, type TopupContext } from './context.js';
 import { emit } from './events.js';
 import { createFormat, type Format } from './format.js';
 import { en, type MinuteTopupStrings } from './i18n.js';
+import { LiveBalance } from './live.js';
 import { TopupStore, type Snapshot } from './store.js';
 import { base, PARTS } from './styles.js';
 
 /**
+ * `live` off: `false`, or `"off"` / `"false"` as an attribute or as a
+ * property (JSX sets the attribute's string as the property).
+ */
+const liveOn = (value: unknown) =>
+  value !== false && !/^(off|false)$/i.test(String(value ?? '').trim());
+
+/**
  * The root of the widget: owns the store, fetches catalog, balance, packages
  * and advice in one parallel round, and provides the state to its parts.
+ * Once loaded it follows the balance live (`GET …/events`) while the page is
+ * shown, unless `live="off"`.
  * Without children it lays out the banner above the card; with children it
  * renders them in its slot instead, so a host can place `<minute-topup-banner>`
  * and `<minute-topup-card>` apart. The purchase dialog and the history are
@@ -80,6 +90,12 @@ export class MinuteTopup extends LitElement {
    * };
    */
   @property({ attribute: false }) authenticate?: (clientSecret: string) => Promise<void>;
+  /**
+   * Follows the balance as it changes (calls, purchases elsewhere), through
+   * the API's event stream, while the page is shown. On by default;
+   * `live="off"` (or `"false"`) turns it off.
+   */
+  @property({ converter: liveOn }) live = true;
   /** Replaces any of the visible strings. */
   @property({ attribute: false }) strings?: Partial<MinuteTopupStrings>;
 
@@ -90,6 +106,7 @@ export class MinuteTopup extends LitElement {
 
   private store?: TopupStore;
   private api?: ApiClient;
+  private liveBalance?: LiveBalance;
   private unsubscribe?: () => void;
   /** Formatters for the last locale and currency, made again only when either changes. */
   private cachedFormat?: [key: string, format: Format];
@@ -98,12 +115,28 @@ export class MinuteTopup extends LitElement {
   connectedCallback() {
     super.connectedCallback();
     this.observer.observe(this, { childList: true });
+    document.addEventListener('visibilitychange', this.followLive);
+    this.followLive();
   }
 
   disconnectedCallback() {
     super.disconnectedCallback();
     this.observer.disconnect();
+    document.removeEventListener('visibilitychange', this.followLive);
+    this.followLive();
   }
+
+  /**
+   * Opens the live stream or closes it: open while `live`, in the document,
+   * the page shown, and a balance loaded (whose version the stream goes on
+   * from). A hidden page holds no stream; shown again, it catches up.
+   */
+  private followLive = () => {
+    const live = this.liveBalance;
+    if (liveOn(this.live) && this.isConnected && !document.hidden && this.store?.snapshot.balance)
+      live?.start();
+    else live?.stop();
+  };
 
   /** Fetch everything again (after the host fixed what went wrong). */
   async reload(): Promise<void> {
@@ -128,7 +161,11 @@ export class MinuteTopup extends LitElement {
       // Not loaded yet, or a load failed (401) or is failing: load with a fresh one.
       if (changed.has('token') || status !== 'ready') this.api.resetToken();
       if (status !== 'ready') void this.load();
+      // A new stream with the new token (or a new try with the new source).
+      this.liveBalance?.stop();
+      this.followLive();
     }
+    if (changed.has('live')) this.followLive();
     const snapshot = this.snapshot;
     if (!this.store || !snapshot) return;
     const currency = snapshot.catalog?.currency ?? 'USD';
@@ -146,6 +183,7 @@ export class MinuteTopup extends LitElement {
 
   private connect() {
     this.unsubscribe?.();
+    this.liveBalance?.stop();
     const host = this;
     this.api = createApiClient({
       base: this.apiBase,
@@ -163,13 +201,23 @@ export class MinuteTopup extends LitElement {
         return host.authenticate;
       },
     });
-    this.unsubscribe = this.store.subscribe((snapshot) => (this.snapshot = snapshot));
-    this.snapshot = this.store.snapshot;
+    const store = this.store;
+    this.liveBalance = new LiveBalance({
+      open: this.api.events,
+      version: () => store.snapshot.balance?.version,
+      balance: (balance) => store.liveBalance(balance),
+    });
+    this.unsubscribe = store.subscribe((snapshot) => {
+      this.snapshot = snapshot;
+      this.followLive();
+    });
+    this.snapshot = store.snapshot;
     void this.load();
   }
 
   render() {
     const last = this.snapshot?.lastPurchase;
+    const warning = this.snapshot?.warningChange;
     const context = this.ctx;
     return html`${
         this.childElementCount
@@ -188,6 +236,9 @@ export class MinuteTopup extends LitElement {
               )
             : ''
         }
+      </div>
+      <div role="status" aria-live="polite" class="sr-only" id="warning-status">
+        ${warning && context ? context.strings.warningChanged(warning) : ''}
       </div>`;
   }
 }

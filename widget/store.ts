@@ -4,6 +4,7 @@ import type {
   PurchaseDto,
   PurchaseResultDto,
   RecommendationDto,
+  WarningLevel,
 } from '../contract/index.js';
 import { ApiError, isPurchaseAction, type ApiClient } from './api-client.js';
 import { mayHaveCharged, needsBank, selectionLocked, type BuyingState } from './buying.js';
@@ -31,6 +32,8 @@ export interface Snapshot {
   buying: BuyingState;
   /** The last successful purchase (announced by the root). */
   lastPurchase: PurchaseResultDto | null;
+  /** The warning level a live balance changed to (announced by the root); `null` after a purchase. */
+  warningChange: WarningLevel | null;
 }
 
 /** Outward facts, turned into DOM events by the root, and what the host lends the store. */
@@ -62,7 +65,12 @@ const initial: Snapshot = {
   selectedId: null,
   buying: idle,
   lastPurchase: null,
+  warningChange: null,
 };
+
+/** Of the balance shown and one just read, the newer (versions only grow). */
+const newer = (shown: BalanceDto | null, read: BalanceDto) =>
+  shown && shown.version > read.version ? shown : read;
 
 /** An `ApiError` as it is; anything else thrown is a bug or a broken page: `unexpected`. */
 const toError = (e: unknown): ErrorEventDetail =>
@@ -134,7 +142,8 @@ export class TopupStore {
       this.set({
         status: 'ready',
         catalog,
-        balance,
+        // The live stream may have shown a newer one while this load ran.
+        balance: newer(this.snapshot.balance, balance),
         recommendation,
         ...(newList && { purchases: purchases?.purchases ?? null, purchasesError: listError }),
       });
@@ -162,7 +171,29 @@ export class TopupStore {
       this.api.balance().catch(() => null),
       this.loadPurchases(),
     ]);
-    if (balance && load === this.loads) this.set({ balance });
+    if (balance && load === this.loads)
+      this.set({ balance: newer(this.snapshot.balance, balance) });
+  }
+
+  /**
+   * A balance from the live stream: shown when newer (by `version`) than the
+   * one shown, else ignored. When its extra minutes or active packages
+   * changed, the list of packages is fetched again (if loaded or open); a
+   * change of warning level is kept in `warningChange` for the root to announce.
+   */
+  liveBalance(balance: BalanceDto): void {
+    const shown = this.snapshot.balance;
+    // `!(>)`: a balance without a number for a version is not newer either.
+    if (shown && !(balance.version > shown.version)) return;
+    const extraChanged =
+      shown?.extra.remainingSeconds !== balance.extra.remainingSeconds ||
+      shown.extra.activePackages !== balance.extra.activePackages;
+    this.set({
+      balance,
+      ...(shown && shown.warning !== balance.warning && { warningChange: balance.warning }),
+    });
+    if (extraChanged && (this.snapshot.purchases || this.snapshot.historyOpen))
+      void this.loadPurchases();
   }
 
   openDialog(): void {
@@ -262,11 +293,13 @@ export class TopupStore {
   private bought(result: PurchaseResultDto) {
     const known = this.snapshot.purchases;
     this.set({
-      balance: result.balance,
+      balance: newer(this.snapshot.balance, result.balance),
       purchases: this.withPurchase(result.purchase),
       dialogOpen: false,
       buying: idle,
       lastPurchase: result,
+      // Announced with the purchase: a later live change of level is news again.
+      warningChange: null,
     });
     // Without the list before, the new purchase alone would pass for all of it.
     if (!known) void this.loadPurchases();

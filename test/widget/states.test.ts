@@ -7,12 +7,17 @@ describe('loading and failure states', () => {
   it('fetches catalog, balance, packages and advice in one parallel round', async () => {
     const { api } = await mount({}, (a) => (a.delayMs = 100));
     expect(api.maxInFlight).to.equal(4);
-    expect(api.requests.map((r) => r.path).sort()).to.deep.equal([
+    const [round, after] = [api.requests.slice(0, 4), api.requests.slice(4)];
+    expect(round.map((r) => r.path).sort()).to.deep.equal([
       '/accounts/acc_1/balance',
       '/accounts/acc_1/purchases',
       '/accounts/acc_1/recommendation',
       '/catalog',
     ]);
+    // Then, once loaded, only the live balance stream.
+    expect(after.map((r) => r.path)).to.satisfy((paths: string[]) =>
+      paths.every((path) => path === '/accounts/acc_1/events'),
+    );
   });
 
   it('shows a server error with Retry, and recovers', async () => {
@@ -100,7 +105,8 @@ describe('loading and failure states', () => {
       await ready(el);
       const unsigned = api.requests.filter((r) => r.path !== '/catalog' && !r.auth);
       expect(unsigned).to.deep.equal([]);
-      expect(api.requests).to.have.length(4);
+      // The load's round (the live stream follows it).
+      expect(api.requests.filter((r) => !r.path.endsWith('/events'))).to.have.length(4);
     });
   }
 

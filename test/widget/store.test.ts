@@ -41,6 +41,7 @@ function stubClient() {
         (r, j) => ((settle = r), (refuse = j)),
       );
     },
+    events: () => new Promise<Response>(() => {}),
     resetToken: () => {},
   } as ApiClient;
   return {
@@ -354,5 +355,74 @@ describe('TopupStore (no DOM)', () => {
       void store.confirm();
       expect(calls.map((c) => c[1])).to.deep.equal(['key-1', 'key-1', 'key-2']);
     });
+  });
+});
+
+describe('TopupStore, live balances', () => {
+  /** The stub's balance at `version`, with `extraSeconds` of extra minutes and a warning. */
+  const at = (version: number, extraSeconds = 0, warning: BalanceDto['warning'] = 'none') =>
+    ({
+      ...balance,
+      version,
+      extra: { remainingSeconds: extraSeconds, activePackages: extraSeconds ? 1 : 0 },
+      warning,
+    }) as BalanceDto;
+
+  async function loaded(first = at(5)) {
+    const stub = stubClient();
+    const { client } = stub;
+    let lists = 0;
+    client.balance = async () => first;
+    client.purchases = async () => (lists++, { purchases: [] });
+    const store = new TopupStore(client);
+    await store.load();
+    return { ...stub, store, lists: () => lists };
+  }
+
+  it('shows a live balance newer than the one shown, and ignores one that is not', async () => {
+    const { store } = await loaded();
+    store.liveBalance(at(7));
+    expect(store.snapshot.balance!.version).to.equal(7);
+    for (const stale of [at(7, 60), at(6, 60), { ...at(8), version: undefined } as never]) {
+      store.liveBalance(stale);
+      expect(store.snapshot.balance!.version).to.equal(7);
+      expect(store.snapshot.balance!.extra.remainingSeconds).to.equal(0);
+    }
+  });
+
+  it('keeps a live balance newer than what a load read before it', async () => {
+    const { store, client } = await loaded();
+    let answer: (b: BalanceDto) => void = () => {};
+    client.balance = () => new Promise((resolve) => (answer = resolve));
+    const load = store.load();
+    store.liveBalance(at(9, 60));
+    answer(at(8));
+    await load;
+    expect(store.snapshot.balance!.version).to.equal(9);
+  });
+
+  it('fetches the packages again when the extra minutes change, not otherwise', async () => {
+    const { store, lists } = await loaded();
+    expect(lists()).to.equal(1);
+    store.liveBalance({ ...at(6), overageSeconds: 60 });
+    expect(lists()).to.equal(1);
+    store.liveBalance(at(7, 6000));
+    expect(lists()).to.equal(2);
+  });
+
+  it('notes a change of warning level from the stream, and forgets it at a purchase', async () => {
+    const { store, settle } = await loaded();
+    store.liveBalance(at(6));
+    expect(store.snapshot.warningChange).to.equal(null);
+    store.liveBalance(at(7, 0, 'empty'));
+    expect(store.snapshot.warningChange).to.equal('empty');
+    store.liveBalance(at(8, 60, 'empty'));
+    expect(store.snapshot.warningChange).to.equal('empty');
+    store.openDialog();
+    void store.confirm();
+    settle({ purchase: { id: 'p1' } as PurchaseDto, balance: at(9, 6060) });
+    await new Promise((r) => setTimeout(r));
+    expect(store.snapshot.lastPurchase).not.to.equal(null);
+    expect(store.snapshot.warningChange).to.equal(null);
   });
 });

@@ -9,6 +9,8 @@ export interface LoggedRequest {
   path: string;
   key: string | null;
   auth: string | null;
+  /** `Last-Event-ID` (live balance streams). */
+  lastEventId: string | null;
 }
 
 /** Where the widget under test looks for its API (answered by msw, never reached). */
@@ -69,6 +71,32 @@ export async function testApi(o: TestApiOptions = {}) {
     ...o.recommendation,
   };
   const token = await mocks.token(ACCOUNT);
+  /** The stream as it is, counted in `streams` while it runs (msw passes the page's cancel on). */
+  const counted = (res: Response, body: ReadableStream<Uint8Array>) => {
+    const reader = body.getReader();
+    let open = true;
+    const closed = (ended: boolean) => {
+      if (!open) return;
+      open = false;
+      api.streams--;
+      if (ended) api.streamsEnded++;
+    };
+    api.streams++;
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) {
+          closed(true);
+          controller.close();
+        } else controller.enqueue(value);
+      },
+      cancel(reason) {
+        closed(false);
+        return reader.cancel(reason);
+      },
+    });
+    return new Response(stream, res);
+  };
   const api = {
     real,
     token,
@@ -81,6 +109,10 @@ export async function testApi(o: TestApiOptions = {}) {
     inFlight: 0,
     maxInFlight: 0,
     requests: [] as LoggedRequest[],
+    /** Live balance streams the API is writing now (answered, neither ended nor cancelled by the page). */
+    streams: 0,
+    /** Live balance streams the API ended itself (the token expired). */
+    streamsEnded: 0,
     /**
      * Answers a request in place of the API when it returns a response (a 202
      * `pending`, a 502 `payment_unavailable`…); `undefined` lets the API answer.
@@ -113,6 +145,7 @@ export async function testApi(o: TestApiOptions = {}) {
           path,
           key: request.headers.get('idempotency-key'),
           auth: request.headers.get('authorization'),
+          lastEventId: request.headers.get('last-event-id'),
         };
         api.requests.push(logged);
         api.maxInFlight = Math.max(api.maxInFlight, ++api.inFlight);
@@ -143,6 +176,7 @@ export async function testApi(o: TestApiOptions = {}) {
           }
           if (recommendation && res.ok && path.endsWith('/recommendation'))
             return HttpResponse.json(recommendation);
+          if (res.ok && res.body && path.endsWith('/events')) return counted(res, res.body);
           return res;
         } finally {
           api.inFlight--;
