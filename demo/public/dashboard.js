@@ -1,6 +1,7 @@
 // The host page of the demo: it holds none of the widget's logic. It asks its
 // own backend for widget tokens, and (standing in for the voice platform)
-// asks it to record a call; the widget does everything else.
+// asks it to record a call; the widget does everything else (it follows the
+// balance live, so a call shows without a reload).
 const widget = document.querySelector('#topup');
 const select = document.querySelector('#account');
 const story = document.querySelector('#story');
@@ -64,7 +65,6 @@ document.querySelector('#simulate').addEventListener('submit', async (event) => 
     const call = await post('/demo/api/calls', { accountId, seconds });
     result.textContent = call.message;
     tell(accountId, call.story);
-    await widget.reload();
   } catch (error) {
     result.textContent = `The call could not be recorded: ${error.message}`;
   } finally {

@@ -32,6 +32,14 @@ widget.strings = {
   bannerLow: 'Ihre Minuten werden knapp.',
   bannerExhausted: 'Ihre Tarifminuten sind aufgebraucht; Anrufe nutzen jetzt Ihre Zusatzminuten.',
   bannerEmpty: 'Keine Minuten mehr. Weitere Anrufe werden als Mehrverbrauch berechnet.',
+  // Said politely when a call or a purchase elsewhere changes the warning level.
+  warningChanged: (level) =>
+    ({
+      none: 'Sie haben wieder genug Minuten.',
+      low: 'Ihre Minuten werden jetzt knapp.',
+      exhausted: 'Ihre Tarifminuten sind aufgebraucht; Anrufe nutzen jetzt Ihre Zusatzminuten.',
+      empty: 'Keine Minuten mehr. Weitere Anrufe werden als Mehrverbrauch berechnet.',
+    })[level] ?? '',
   dialogTitle: 'Minuten nachkaufen',
   packagesLabel: 'Pakete',
   perMinute: (p) => `${p} pro Minute`,

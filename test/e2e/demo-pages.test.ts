@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, startDemoServer } from '../support/demo-server.js';
-import { expect } from '../support/page.js';
+import { eventually, expect } from '../support/page.js';
 
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
@@ -147,8 +147,26 @@ describe('demo pages', () => {
           if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
         });
         page.on('requestfailed', (r) => problems.push(`failed: ${r.url()}`));
-        // The page icon is fetched after load: wait until the network is quiet.
-        await page.goto(demo.base + path, { waitUntil: 'networkidle' });
+        // The network is never idle (the widget keeps its live balance stream
+        // open): wait for that stream, which comes after the widget's loading,
+        // and for the page icon, fetched after load, and for nothing else to be
+        // under way.
+        const pending = new Set<string>();
+        const done: string[] = [];
+        page.on('request', (r) => pending.add(r.url()));
+        page.on('requestfailed', (r) => pending.delete(r.url()));
+        page.on('requestfinished', (r) => (pending.delete(r.url()), done.push(r.url())));
+        const stream = page.waitForResponse((r) => r.url().endsWith('/events'));
+        await page.goto(demo.base + path);
+        assert.equal((await stream).status(), 200);
+        await eventually(async () => {
+          assert.ok(
+            done.some((url) => /favicon\.svg$/.test(url)),
+            'the icon was not fetched',
+          );
+          const others = [...pending].filter((url) => !url.endsWith('/events'));
+          assert.deepEqual(others, []);
+        });
         await expect(
           page.getByRole('heading', { name: /^(Extra minutes|Zusatzminuten)$/ }),
         ).toBeVisible();

@@ -31,11 +31,14 @@ describe('demo dashboard, end to end', () => {
     await browser?.close();
   });
 
+  /** The billing page of `account`, loaded and following its balance live. */
   async function billing(account: string): Promise<Page> {
     const page = await browser.newPage();
     page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
+    const live = page.waitForResponse((r) => r.url().endsWith('/events') && r.ok());
     await page.goto(`${base}/demo/billing?account=${account}`);
     await expect(page.getByRole('heading', { name: 'Extra minutes' })).toBeVisible();
+    await live;
     return page;
   }
 
@@ -149,6 +152,44 @@ describe('demo dashboard, end to end', () => {
       .getByRole('row', { name: /Medium/ });
     await expect(row).toContainText('30 min');
     await page.close();
+  });
+
+  it('keeps two tabs of one account in step, without a reload', async () => {
+    const [one, two] = [await billing('demo-running-low'), await billing('demo-running-low')];
+    const balanceReads = new Map<Page, number>([
+      [one, 0],
+      [two, 0],
+    ]);
+    for (const page of [one, two]) {
+      page.on('request', (r) => {
+        if (r.url().endsWith('/balance')) balanceReads.set(page, balanceReads.get(page)! + 1);
+      });
+      await expect(card(page)).toContainText('450 of 500 min used');
+      await expect(banner(page)).toContainText('running low');
+    }
+    // A purchase in the first tab…
+    await buy(one, /Medium/, 'Buy 100 minutes for $25.00');
+    for (const page of [one, two]) {
+      await expect(card(page)).toContainText('Extra balance: 100 min');
+      await expect(card(page)).toContainText('1 active package');
+      await expect(banner(page)).notToContainText('running low');
+    }
+    // …and a call in the second: both follow.
+    await simulate(two, '2 hours');
+    for (const page of [one, two]) {
+      await expect(card(page)).toContainText('500 of 500 min used');
+      await expect(card(page)).toContainText('Extra balance: 30 min');
+      await expect(banner(page)).toContainText('plan minutes are used up');
+    }
+    // The first tab's open history shows what the call left of the package.
+    await card(one).getByRole('button', { name: 'View packages' }).click();
+    const row = one
+      .getByRole('dialog', { name: 'Your packages' })
+      .getByRole('row', { name: /Medium/ });
+    await expect(row).toContainText('30 min');
+    assert.deepEqual([...balanceReads.values()], [0, 0], 'a tab read the balance again');
+    await one.close();
+    await two.close();
   });
 
   it('renders the partner portal with its own theme, strings and euro prices', async () => {
