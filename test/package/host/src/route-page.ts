@@ -5,6 +5,8 @@ const widget = document.createElement('minute-topup');
 widget.apiBase = '/api';
 widget.accountId = 'acme';
 widget.token = new URLSearchParams(location.search).get('token') ?? '';
+// page.route answers whole bodies: the live stream cannot pass through it.
+widget.live = false;
 widget.addEventListener('minute-topup-purchase', (e) => {
   document.title = `bought ${e.detail.purchase.packageId}`;
 });
