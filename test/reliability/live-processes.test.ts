@@ -16,6 +16,7 @@ import {
 import { API_SECRET, callApi } from '../support/http.js';
 import { adminUrl } from '../support/pg.js';
 import { reportReliability } from '../support/reliability-report.js';
+import { SseReader } from '../support/sse.js';
 
 /**
  * Live balance (DESIGN §9) across real API processes: a change recorded
@@ -31,112 +32,6 @@ after(cleanUpTargets);
 
 /** How long an event may take on a loaded machine (the design says within a second). */
 const EVENT_WAIT_MS = 15_000;
-
-interface SseEvent {
-  event: string;
-  id: string | undefined;
-  data: string;
-  /** `performance.now()` when it arrived. */
-  at: number;
-}
-
-/** A small `text/event-stream` reader over a fetch body (see test/server/live.test.ts). */
-class SseReader {
-  readonly received: SseEvent[] = [];
-  comments = 0;
-  finished = false;
-  error: unknown;
-  private readonly pending: SseEvent[] = [];
-  private readonly wakers = new Set<() => void>();
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly done: Promise<void>;
-
-  constructor(body: ReadableStream<Uint8Array>) {
-    this.reader = body.getReader();
-    this.done = this.pump();
-  }
-
-  private wake(): void {
-    for (const w of [...this.wakers]) w();
-  }
-
-  private async pump(): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    let data: string[] = [];
-    let event = '';
-    let id: string | undefined;
-    try {
-      for (;;) {
-        const { value, done } = await this.reader.read();
-        if (done) break;
-        const at = performance.now();
-        buffer += decoder.decode(value, { stream: true });
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, nl).replace(/\r$/, '');
-          buffer = buffer.slice(nl + 1);
-          if (line === '') {
-            if (data.length > 0) {
-              const e = { event: event || 'message', id, data: data.join('\n'), at };
-              this.received.push(e);
-              this.pending.push(e);
-            }
-            data = [];
-            event = '';
-            id = undefined;
-          } else if (line.startsWith(':')) {
-            this.comments += 1;
-          } else {
-            const colon = line.indexOf(':');
-            const field = colon < 0 ? line : line.slice(0, colon);
-            const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-            if (field === 'data') data.push(value);
-            else if (field === 'event') event = value;
-            else if (field === 'id') id = value;
-          }
-        }
-        this.wake();
-      }
-    } catch (error) {
-      this.error = error;
-    } finally {
-      this.finished = true;
-      this.wake();
-    }
-  }
-
-  async until(ready: () => boolean, what: string, timeoutMs = EVENT_WAIT_MS): Promise<void> {
-    if (ready()) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.wakers.delete(check);
-        reject(new Error(`${what}: nothing after ${timeoutMs} ms (received ${this.describe()})`));
-      }, timeoutMs);
-      const check = () => {
-        if (!ready()) return;
-        clearTimeout(timer);
-        this.wakers.delete(check);
-        resolve();
-      };
-      this.wakers.add(check);
-    });
-  }
-
-  async next(timeoutMs = EVENT_WAIT_MS): Promise<SseEvent | null> {
-    await this.until(() => this.pending.length > 0 || this.finished, 'next event', timeoutMs);
-    return this.pending.shift() ?? null;
-  }
-
-  async ended(timeoutMs = EVENT_WAIT_MS): Promise<SseEvent[]> {
-    await this.until(() => this.finished, 'end of the stream', timeoutMs);
-    return this.pending.splice(0);
-  }
-
-  describe(): string {
-    return `${this.received.length} event(s) [${this.received.map((e) => e.id).join(', ')}], ${this.comments} comment(s)${this.finished ? ', ended' : ''}`;
-  }
-}
 
 interface Stream {
   sse: SseReader;
@@ -167,7 +62,7 @@ async function openStream(
   clearTimeout(timer);
   assert.equal(res.status, 200, res.status === 200 ? '' : await res.text());
   assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-  const stream = { sse: new SseReader(res.body!), close: () => controller.abort() };
+  const stream = { sse: new SseReader(res.body!, EVENT_WAIT_MS), close: () => controller.abort() };
   streams.push(stream);
   return stream;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { BalanceDto } from '../../contract/index.js';
 import { fixture, SECRET, storeFactories, type Fixture } from '../support/api.js';
+import { SseReader } from '../support/sse.js';
 
 /**
  * Live balance (DESIGN §9), in process: `GET /v1/accounts/:id/events` read
@@ -15,130 +16,6 @@ import { fixture, SECRET, storeFactories, type Fixture } from '../support/api.js
 
 /** How long an event may take on a loaded machine (in process they take milliseconds). */
 const WAIT_MS = 10_000;
-
-interface SseEvent {
-  event: string;
-  id: string | undefined;
-  data: string;
-}
-
-/**
- * A small `text/event-stream` reader (the parts of the WHATWG rules the API
- * uses): `field: value` lines, a blank line dispatches an event that has
- * data, `:` lines are comments, `retry:` is kept.
- */
-class SseReader {
-  /** Every event received, in order. */
-  readonly received: SseEvent[] = [];
-  comments = 0;
-  retry: number | undefined;
-  finished = false;
-  error: unknown;
-  private readonly pending: SseEvent[] = [];
-  private readonly wakers = new Set<() => void>();
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
-  /** Resolves when the body has ended (or failed). */
-  readonly done: Promise<void>;
-
-  constructor(body: ReadableStream<Uint8Array>) {
-    this.reader = body.getReader();
-    this.done = this.pump();
-  }
-
-  private wake(): void {
-    for (const w of [...this.wakers]) w();
-  }
-
-  private async pump(): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    let data: string[] = [];
-    let event = '';
-    let id: string | undefined;
-    try {
-      for (;;) {
-        const { value, done } = await this.reader.read();
-        if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, nl).replace(/\r$/, '');
-          buffer = buffer.slice(nl + 1);
-          if (line === '') {
-            if (data.length > 0) {
-              const e = { event: event || 'message', id, data: data.join('\n') };
-              this.received.push(e);
-              this.pending.push(e);
-            }
-            data = [];
-            event = '';
-            id = undefined;
-            this.wake();
-          } else if (line.startsWith(':')) {
-            this.comments += 1;
-            this.wake();
-          } else {
-            const colon = line.indexOf(':');
-            const field = colon < 0 ? line : line.slice(0, colon);
-            const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-            if (field === 'data') data.push(value);
-            else if (field === 'event') event = value;
-            else if (field === 'id') id = value;
-            else if (field === 'retry') this.retry = Number(value);
-          }
-        }
-      }
-    } catch (error) {
-      this.error = error;
-    } finally {
-      this.finished = true;
-      this.wake();
-    }
-  }
-
-  /** Resolves once `ready()` holds (checked whenever something arrives); throws after `timeoutMs`. */
-  async until(ready: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-    if (ready()) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.wakers.delete(check);
-        reject(new Error(`${what}: nothing after ${timeoutMs} ms (received ${this.describe()})`));
-      }, timeoutMs);
-      const check = () => {
-        if (!ready()) return;
-        clearTimeout(timer);
-        this.wakers.delete(check);
-        resolve();
-      };
-      this.wakers.add(check);
-    });
-  }
-
-  /** The next event, or null once the body has ended. */
-  async next(timeoutMs = WAIT_MS): Promise<SseEvent | null> {
-    await this.until(() => this.pending.length > 0 || this.finished, 'next event', timeoutMs);
-    return this.pending.shift() ?? null;
-  }
-
-  /** Events received and not taken yet. */
-  get waiting(): number {
-    return this.pending.length;
-  }
-
-  /** Waits for the body to end; returns what had not been taken. */
-  async ended(timeoutMs = WAIT_MS): Promise<SseEvent[]> {
-    await this.until(() => this.finished, 'end of the stream', timeoutMs);
-    return this.pending.splice(0);
-  }
-
-  cancel(): Promise<void> {
-    return this.reader.cancel().catch(() => undefined);
-  }
-
-  describe(): string {
-    return `${this.received.length} event(s) [${this.received.map((e) => e.id).join(', ')}], ${this.comments} comment(s)${this.finished ? ', ended' : ''}`;
-  }
-}
 
 /** The next event, which must be a `balance` whose id is its data's version. */
 async function nextBalance(sse: SseReader, timeoutMs = WAIT_MS): Promise<BalanceDto> {
