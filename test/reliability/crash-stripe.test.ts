@@ -20,7 +20,7 @@ import {
 } from '../support/api-process.js';
 import { callApi, type Answer } from '../support/http.js';
 import { prng } from '../support/net.js';
-import { reportReliability } from '../support/reliability-report.js';
+import { reported } from '../support/reliability-report.js';
 import {
   startStripeDouble,
   type LoggedRequest,
@@ -115,20 +115,6 @@ async function allPurchases(store: LedgerStore, accounts: string[]): Promise<Pur
     },
     { readOnly: true },
   );
-}
-
-/** Runs `check`, then reports the scenario as held or not, and rethrows a failure. */
-async function reported(
-  row: { tried: string; check: string; figures: () => string },
-  check: () => Promise<void>,
-): Promise<void> {
-  let held = false;
-  try {
-    await check();
-    held = true;
-  } finally {
-    reportReliability({ tried: row.tried, figures: row.figures(), check: row.check, held });
-  }
 }
 
 interface Op {

@@ -15,7 +15,7 @@ import {
 } from '../support/api-process.js';
 import { API_SECRET, callApi } from '../support/http.js';
 import { adminUrl } from '../support/pg.js';
-import { reportReliability } from '../support/reliability-report.js';
+import { reported } from '../support/reliability-report.js';
 import { SseReader } from '../support/sse.js';
 
 /**
@@ -143,20 +143,6 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 };
 const ms = (x: number) => `${Math.round(x)} ms`;
-
-/** Runs `check`, then reports the scenario as held or not (rethrowing a failure). */
-async function reported(
-  row: { tried: string; check: string; figures: () => string },
-  check: () => Promise<void>,
-): Promise<void> {
-  let held = false;
-  try {
-    await check();
-    held = true;
-  } finally {
-    reportReliability({ tried: row.tried, figures: row.figures(), check: row.check, held });
-  }
-}
 
 /** The backends of the LISTEN connections (`minute-topup-notices`) on a database. */
 async function listeners(admin: pg.Client, database: string): Promise<number[]> {

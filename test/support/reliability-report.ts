@@ -20,3 +20,17 @@ export function reportReliability(row: ReliabilityRow): void {
   appendFileSync(REPORT_FILE, `${JSON.stringify(row)}\n`);
   console.log(`reliability: ${row.held ? 'held' : 'FAILED'} — ${row.tried}: ${row.figures}`);
 }
+
+/** Runs `check`, then reports the scenario as held or not, and rethrows a failure. */
+export async function reported(
+  row: { tried: string; check: string; figures: () => string },
+  check: () => Promise<void>,
+): Promise<void> {
+  let held = false;
+  try {
+    await check();
+    held = true;
+  } finally {
+    reportReliability({ tried: row.tried, figures: row.figures(), check: row.check, held });
+  }
+}
