@@ -104,7 +104,7 @@ export async function createMinuteTopupMocks(
     api,
     fetch: answer,
     get handlers() {
-      if (!handlers) throw mswMissing('failed' in msw ? msw.failed : msw);
+      if (!handlers) throw mswMissing((msw as { failed: unknown }).failed);
       return handlers;
     },
     token: (accountId, ttlSeconds) => api.mintToken(accountId, ttlSeconds),

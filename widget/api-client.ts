@@ -108,7 +108,8 @@ export function createApiClient(options: ApiClientOptions) {
   }
 
   /** The API's error body (or the status alone) as an `ApiError`. */
-  const failure = (res: Response, body: unknown) => {
+  const failure = async (res: Response) => {
+    const body: unknown = await res.json().catch(() => undefined);
     const error = (body as ErrorBody | undefined)?.error;
     return new ApiError(
       res.status,
@@ -119,9 +120,8 @@ export function createApiClient(options: ApiClientOptions) {
 
   async function request<T>(path: string, init: RequestInit = {}, auth = true): Promise<T> {
     const res = await send(path, init, auth);
-    const body = await res.json().catch(() => undefined);
-    if (res.ok) return body as T;
-    throw failure(res, body);
+    if (!res.ok) throw await failure(res);
+    return (await res.json().catch(() => undefined)) as T;
   }
 
   const account = `/accounts/${encodeURIComponent(options.accountId)}`;
@@ -154,7 +154,7 @@ export function createApiClient(options: ApiClientOptions) {
       if (lastEventId) headers['last-event-id'] = lastEventId;
       const res = await send(`${account}/events`, { headers, signal });
       if (res.ok && res.body) return res;
-      throw failure(res, await res.json().catch(() => undefined));
+      throw await failure(res);
     },
     /** Forget the cached token (the host set a new one). */
     resetToken: () => {

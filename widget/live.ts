@@ -9,8 +9,6 @@ export interface LiveBalanceOptions {
   version: () => number | undefined;
   /** Each `balance` event's balance, in the order the stream sent them. */
   balance: (balance: BalanceDto) => void;
-  /** 0 ≤ n < 1, for the jitter of the waits (default `Math.random`). */
-  random?: () => number;
 }
 
 /** The longest wait between two attempts. */
@@ -46,11 +44,6 @@ export class LiveBalance {
   private retryMs = 1000;
 
   constructor(private options: LiveBalanceOptions) {}
-
-  /** Whether a stream is open or being reconnected. */
-  get active(): boolean {
-    return this.running;
-  }
 
   start(): void {
     if (this.running || this.refused) return;
@@ -90,7 +83,7 @@ export class LiveBalance {
       const wait = Math.min(MAX_WAIT_MS, this.retryMs * 2 ** failures);
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        this.timer = setTimeout(resolve, wait * (0.5 + (this.options.random ?? Math.random)() / 2));
+        this.timer = setTimeout(resolve, wait * (0.5 + Math.random() / 2));
       });
     }
   }

@@ -23,6 +23,7 @@ export interface SseEvent {
 export function sseParser(
   onEvent: (event: SseEvent) => void,
   onRetry: (ms: number) => void = () => {},
+  onComment: () => void = () => {},
 ): (chunk: string) => void {
   let buffer = '';
   /** The last chunk ended in CR: an LF opening the next one belongs to it. */
@@ -39,7 +40,7 @@ export function sseParser(
       return;
     }
     const colon = text.indexOf(':');
-    if (colon === 0) return; // a comment
+    if (colon === 0) return onComment();
     const field = colon < 0 ? text : text.slice(0, colon);
     let value = colon < 0 ? '' : text.slice(colon + 1);
     if (value[0] === ' ') value = value.slice(1);

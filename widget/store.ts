@@ -11,8 +11,6 @@ import { mayHaveCharged, needsBank, selectionLocked, type BuyingState } from './
 import type { AuthenticateEventDetail, ErrorEventDetail, PurchaseEventDetail } from './events.js';
 import { randomUuid } from '../contract/random-uuid.js';
 
-export { mayHaveCharged, selectionLocked, type BuyingState } from './buying.js';
-
 /** Everything the views render. Immutable: every change publishes a new object. */
 export interface Snapshot {
   status: 'loading' | 'ready' | 'error';

@@ -147,17 +147,7 @@ export class Buying {
     // answer. A gateway that refuses the key (`charge_conflict`) or cannot
     // be reached (`payment_unavailable`) throws: the pending intent stays, as
     // a charge under this key may exist, for a retry or the recovery to find.
-    const request: ChargeRequest = {
-      idempotencyKey: await chargeKeyOf(accountId, idempotencyKey),
-      attempt: intent.attempt,
-      accountId,
-      purchaseKey: idempotencyKey,
-      packageId,
-      customerId: intent.customerId,
-      amountMinor: charged.priceMinor,
-      currency: charged.currency,
-      description: `${charged.name}: ${charged.minutes} voice minutes`,
-    };
+    const request = await chargeRequestOf(intent, charged);
     const lookup = { ...request, sinceMs: intent.createdAtMs };
     const state =
       intent.paymentRef && intent.paymentState
@@ -196,8 +186,7 @@ export class Buying {
           state.code ? state.reason : `Payment declined: ${state.reason}`,
         );
       default: {
-        const paymentState: 'requires_action' | 'processing' =
-          state.status === 'requires_action' ? 'requires_action' : 'processing';
+        const paymentState = state.status;
         const waiting = await this.store.transact(async (tx) => {
           await requireAccount(tx, intent.accountId, true);
           const now = await tx.findIntent(intent.accountId, intent.idempotencyKey);
@@ -282,16 +271,14 @@ export class Buying {
     charged: ChargedPackage,
   ): Promise<ChargeResult | null> {
     if (intent.paymentRef) return this.gateway.chargeState(intent.paymentRef);
-    const account = await this.store.transact((tx) => requireAccount(tx, intent.accountId), READ);
-    const found = await this.gateway.findCharge({
-      idempotencyKey: await chargeKeyOf(intent.accountId, intent.idempotencyKey),
-      attempt: intent.attempt,
-      accountId: intent.accountId,
-      customerId: account.stripeCustomerId,
-      amountMinor: charged.priceMinor,
-      currency: charged.currency,
-      sinceMs: intent.createdAtMs,
-    });
+    // The customer the attempt charged; an intent of an earlier version kept
+    // none: the account's.
+    const customerId =
+      intent.customerId ??
+      (await this.store.transact((tx) => requireAccount(tx, intent.accountId), READ))
+        .stripeCustomerId;
+    const request = await chargeRequestOf({ ...intent, customerId }, charged);
+    const found = await this.gateway.findCharge({ ...request, sinceMs: intent.createdAtMs });
     if (found) return found;
     const legacy = await this.findLegacyCharge(intent, charged);
     return legacy && { status: 'approved', reference: legacy.reference };
@@ -304,17 +291,12 @@ export class Buying {
    * first credits, the other replays. Each event applies once (`eventId`).
    */
   async paymentSucceeded(event: PaymentEvent): Promise<'applied' | 'duplicate' | 'unknown'> {
-    const pending = await this.store.transact(
-      (tx) => tx.findIntent(event.accountId, event.purchaseKey),
-      READ,
-    );
-    const charged = pending && this.chargedOf(pending);
     let version: number | undefined;
     const outcome = await this.store.transact(async (tx) => {
-      if (pending) await requireAccount(tx, event.accountId, true);
+      const account = await tx.getAccount(event.accountId, true);
       if (!(await this.recordEvent(tx, event))) return 'duplicate';
-      const intent = pending && (await tx.findIntent(event.accountId, event.purchaseKey));
-      if (!intent || !charged) {
+      const intent = account && (await tx.findIntent(event.accountId, event.purchaseKey));
+      if (!intent) {
         this.unpaired(event, 'no purchase waits for it');
         return 'unknown';
       }
@@ -336,6 +318,7 @@ export class Buying {
       }
       // This payment failed or was refunded before: it credits nothing.
       if (intent.paymentState === 'failed') return 'applied';
+      const charged = this.chargedOf(intent);
       version = (await this.creditIn(tx, intent, charged, event.paymentRef)).balance.version;
       return 'applied';
     });
@@ -359,15 +342,13 @@ export class Buying {
    */
   async paymentFailed(event: PaymentEvent): Promise<'applied' | 'duplicate'> {
     return this.store.transact(async (tx) => {
-      if (await tx.getAccount(event.accountId, true)) {
-        const intent = await tx.findIntent(event.accountId, event.purchaseKey);
-        if (!(await this.recordEvent(tx, event))) return 'duplicate';
-        if (intent?.status === 'pending' && intent.paymentRef === event.paymentRef) {
-          await tx.updateIntentPayment({ ...intent, paymentState: 'failed' });
-        }
-        return 'applied';
+      const account = await tx.getAccount(event.accountId, true);
+      if (!(await this.recordEvent(tx, event))) return 'duplicate';
+      const intent = account && (await tx.findIntent(event.accountId, event.purchaseKey));
+      if (intent?.status === 'pending' && intent.paymentRef === event.paymentRef) {
+        await tx.updateIntentPayment({ ...intent, paymentState: 'failed' });
       }
-      return (await this.recordEvent(tx, event)) ? 'applied' : 'duplicate';
+      return 'applied';
     });
   }
 
@@ -610,6 +591,24 @@ export type PurchaseOutcome =
   { status: 201; body: PurchaseResultDto } | { status: 202; body: PurchaseActionDto };
 
 const credited = (body: PurchaseResultDto): PurchaseOutcome => ({ status: 201, body });
+
+/** What the gateway is asked to charge for an intent's attempt. */
+async function chargeRequestOf(
+  intent: PurchaseIntentRow,
+  charged: ChargedPackage,
+): Promise<ChargeRequest> {
+  return {
+    idempotencyKey: await chargeKeyOf(intent.accountId, intent.idempotencyKey),
+    attempt: intent.attempt,
+    accountId: intent.accountId,
+    purchaseKey: intent.idempotencyKey,
+    packageId: intent.packageId,
+    customerId: intent.customerId,
+    amountMinor: charged.priceMinor,
+    currency: charged.currency,
+    description: `${charged.name}: ${charged.minutes} voice minutes`,
+  };
+}
 
 /** A processor's event about one purchase's payment (Stripe: a `payment_intent.*` webhook). */
 export interface PaymentEvent {

@@ -23,6 +23,8 @@ interface Watched {
   streams: Set<Entry>;
   /** The newest version a read has fanned out. */
   sentVersion: number;
+  /** The newest version a notice announced (a read then was, or will be, made). */
+  noticedVersion: number;
   /** A notice came that no read has answered yet. */
   dirty: boolean;
   /** The next read goes to every stream, even one that has its version (`refreshAll`). */
@@ -71,7 +73,14 @@ export class LiveBalances {
     }
     let w = this.watched.get(accountId);
     if (!w) {
-      w = { streams: new Set(), sentVersion: 0, dirty: false, force: false, reading: false };
+      w = {
+        streams: new Set(),
+        sentVersion: 0,
+        noticedVersion: 0,
+        dirty: false,
+        force: false,
+        reading: false,
+      };
       this.watched.set(accountId, w);
     }
     const entry: Entry = Object.assign(stream, { sentVersion, fresh: true });
@@ -95,7 +104,10 @@ export class LiveBalances {
   /** The ledger committed a change of `accountId`, now at `version`. */
   changed(accountId: string, version: number): void {
     const w = this.watched.get(accountId);
-    if (!w || version <= w.sentVersion) return;
+    // A version already read, or already noticed: a read made after that
+    // notice covers it (PostgreSQL's NOTIFY repeats this process's own commits).
+    if (!w || version <= Math.max(w.sentVersion, w.noticedVersion)) return;
+    w.noticedVersion = version;
     this.read(accountId, w);
   }
 

@@ -96,11 +96,6 @@ export class PostgresNotices {
     this.retry.unref?.();
   }
 
-  /** Whether the `LISTEN` connection is up now. */
-  get connected(): boolean {
-    return this.client !== undefined;
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retry);

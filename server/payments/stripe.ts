@@ -201,7 +201,8 @@ export class StripeGateway implements PaymentGateway {
       if (error instanceof Stripe.errors.StripeSignatureVerificationError) {
         throw new DomainError(
           'invalid_signature',
-          `The Stripe-Signature header does not verify: ${error.message}`,
+          // The SDK's first sentence: the rest is advice on several lines.
+          `The Stripe-Signature header does not verify: ${error.message.split(/(?<=\.)\s/)[0].trim()}`,
         );
       }
       throw error;

@@ -70,7 +70,7 @@ export class TestPaymentGateway implements PaymentGateway {
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     const earlier = this.lookup(request);
     if (earlier) return { status: 'approved', reference: earlier.reference };
-    const attemptKey = `${request.idempotencyKey}\n${request.attempt}`;
+    const attemptKey = attemptKeyOf(request);
     const waiting = this.awaitingByAttempt.get(attemptKey);
     if (waiting) return this.chargeState(waiting);
     if (this.declining.has(request.accountId)) {
@@ -114,7 +114,7 @@ export class TestPaymentGateway implements PaymentGateway {
   async findCharge(lookup: ChargeLookup): Promise<ChargeResult | null> {
     const c = this.lookup(lookup);
     if (c) return { status: 'approved', reference: c.reference };
-    const waiting = this.awaitingByAttempt.get(`${lookup.idempotencyKey}\n${lookup.attempt}`);
+    const waiting = this.awaitingByAttempt.get(attemptKeyOf(lookup));
     return waiting ? this.chargeState(waiting) : null;
   }
 
@@ -131,3 +131,7 @@ export class TestPaymentGateway implements PaymentGateway {
   /** Called after each new charge this gateway made (a test may simulate a crash here). */
   onCharge?: (charge: RecordedCharge) => void;
 }
+
+/** A charge's key and attempt, as one map key. */
+const attemptKeyOf = (c: { idempotencyKey: string; attempt: string }) =>
+  `${c.idempotencyKey}\n${c.attempt}`;

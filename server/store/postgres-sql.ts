@@ -42,9 +42,10 @@ export const SQL = {
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
   listPurchases: 'SELECT * FROM purchases WHERE account_id = $1 ORDER BY seq DESC',
   purchaseByKey: 'SELECT * FROM purchases WHERE account_id = $1 AND idempotency_key = $2',
+  /** The oldest pending intent charged by the payment (references are not UNIQUE). */
+  intentByPaymentRef: `SELECT * FROM purchase_intents WHERE payment_ref = $1 AND status = 'pending'
+    ORDER BY created_at_ms LIMIT 1`,
   /** The first purchase credited for the payment (references are not UNIQUE). */
-  intentByPaymentRef:
-    "SELECT * FROM purchase_intents WHERE payment_ref = $1 AND status = 'pending' LIMIT 1",
   purchaseByPaymentRef: 'SELECT * FROM purchases WHERE payment_ref = $1 ORDER BY seq LIMIT 1',
   markRefunded: `UPDATE purchases SET remaining_seconds = 0, status = 'used',
     refunded_seconds = $2 WHERE id = $1`,

@@ -54,10 +54,12 @@ export function prepareStatements(db: Database.Database) {
     purchaseByKey: db.prepare(
       'SELECT * FROM purchases WHERE account_id = ? AND idempotency_key = ?',
     ),
-    /** The first purchase credited for the payment (references are not UNIQUE). */
+    /** The oldest pending intent charged by the payment (references are not UNIQUE). */
     intentByPaymentRef: db.prepare(
-      "SELECT * FROM purchase_intents WHERE payment_ref = ? AND status = 'pending' LIMIT 1",
+      `SELECT * FROM purchase_intents WHERE payment_ref = ? AND status = 'pending'
+       ORDER BY created_at_ms LIMIT 1`,
     ),
+    /** The first purchase credited for the payment (references are not UNIQUE). */
     purchaseByPaymentRef: db.prepare(
       'SELECT * FROM purchases WHERE payment_ref = ? ORDER BY seq LIMIT 1',
     ),

@@ -181,7 +181,9 @@ export class SqliteStore implements LedgerStore {
         return false;
       },
       async bumpVersion(accountId) {
-        return num((q.bumpVersion.get(accountId) as Row).version);
+        const r = q.bumpVersion.get(accountId) as Row | undefined;
+        if (!r) throw new Error(`bumpVersion: no account ${accountId}`);
+        return num(r.version);
       },
       async adjustExtra(accountId, deltaSeconds, deltaActive) {
         q.adjustExtra.run(deltaSeconds, deltaActive, accountId);

@@ -5,8 +5,6 @@ import { MemoryStore } from '../store/memory.js';
 import { randomUuid } from '../../contract/random-uuid.js';
 import type { MockApi, MockApiOptions } from './mock-api-types.js';
 
-export type { MockAccountSeed, MockApi, MockApiOptions } from './mock-api-types.js';
-
 /**
  * The real minute-topup API, running wherever `fetch` runs (a browser, a
  * service worker, Node) over an in-memory ledger. The browser mocks wrap its

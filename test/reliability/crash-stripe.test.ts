@@ -522,9 +522,7 @@ async function crashUnderLoad(t: TestContext, target: LedgerTarget): Promise<voi
           `${recovered} recovered at start-up, in ${loadMs} ms`,
       );
       t.diagnostic(`kills (mode, wait for the moment + restart): ${timeline.join(', ')}`);
-      assert.equal(kills, KILLS);
       assert.deepEqual(replayMismatches, [], 'a key answered again replays its first answer');
-      assert.equal(windowsSeen, killsBy['after-success']);
       assert.ok(everLost().length > 0, 'some requests were in flight when the process was killed');
       assert.ok(
         everLost().some((o) => o.kind === 'purchase'),
@@ -542,13 +540,22 @@ async function crashUnderLoad(t: TestContext, target: LedgerTarget): Promise<voi
         ops.filter((o) => o.unavailable.length > 0 && o.kind !== 'purchase').map((o) => o.id),
         [],
       );
-      if (CONCURRENT === 'wait' || !creations().some((r) => r.status === 409)) {
-        assert.deepEqual(
-          unavailable().map((f) => f.text),
-          [],
-          'payment_unavailable only when Stripe answered 409',
-        );
-      }
+      // …and only one whose key Stripe answered with a 409 (none when it makes them wait).
+      const busy = new Set(
+        creations()
+          .filter((r) => r.status === 409)
+          .map((r) => {
+            const metadata = r.params.metadata as Record<string, string> | undefined;
+            return pairOf(metadata?.accountId ?? '', metadata?.purchaseKey ?? '');
+          }),
+      );
+      assert.deepEqual(
+        ops
+          .filter((o) => o.unavailable.length > 0 && !busy.has(pairOf(o.accountId, o.id)))
+          .map((o) => o.id),
+        [],
+        'payment_unavailable only for a key Stripe answered 409',
+      );
 
       // Every request re-sent with its key: acknowledged ones replay, the others are applied.
       const queue = [...ops];

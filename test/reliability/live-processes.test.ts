@@ -16,7 +16,7 @@ import {
 import { API_SECRET, callApi } from '../support/http.js';
 import { adminUrl } from '../support/pg.js';
 import { reported } from '../support/reliability-report.js';
-import { SseReader } from '../support/sse.js';
+import { nextBalance, SseReader } from '../support/sse.js';
 
 /**
  * Live balance (DESIGN §9) across real API processes: a change recorded
@@ -67,30 +67,23 @@ async function openStream(
   return stream;
 }
 
-/** The next event, which must be a `balance` whose id is its version. */
-async function nextBalance(
-  sse: SseReader,
-  timeoutMs = EVENT_WAIT_MS,
-): Promise<BalanceDto & { at: number }> {
-  const e = await sse.next(timeoutMs);
-  assert.ok(e, `a balance event, not the end of the stream (${sse.describe()})`);
-  assert.equal(e.event, 'balance');
-  const balance = JSON.parse(e.data) as BalanceDto;
-  assert.equal(e.id, String(balance.version), 'the event id is the version');
-  return { ...balance, at: e.at };
-}
-
 /** The balance without the arrival time. */
 function dto(event: BalanceDto & { at: number }): BalanceDto {
   const { at: _at, ...balance } = event;
   return balance;
 }
 
+/** The next balance, with when it arrived (`at`, `performance.now()`). */
+async function nextTimed(sse: SseReader): Promise<BalanceDto & { at: number }> {
+  const balance = await nextBalance(sse);
+  return { ...balance, at: sse.last!.at };
+}
+
 /** Events until one at `version` or later; ids must grow on the way. */
 async function balanceAt(sse: SseReader, version: number): Promise<BalanceDto & { at: number }> {
   let last = -1;
   for (;;) {
-    const b = await nextBalance(sse);
+    const b = await nextTimed(sse);
     assert.ok(b.version > last, `ids increase (${last} → ${b.version})`);
     last = b.version;
     if (b.version >= version) return b;
@@ -203,8 +196,8 @@ describe('live balance across API processes (PostgreSQL)', () => {
           // A widget token minted by B opens a stream on A: one secret, one ledger.
           const onA = await openStream(a, 'acme', { token: await mintToken(b, 'acme') });
           const onB = await openStream(b, 'beta', { token: await mintToken(a, 'beta') });
-          const firstA = await nextBalance(onA.sse);
-          const firstB = await nextBalance(onB.sse);
+          const firstA = await nextTimed(onA.sse);
+          const firstB = await nextTimed(onB.sse);
           assert.equal(firstA.version, 0);
           assert.equal(firstB.version, 0);
           for (let i = 1; i <= ROUNDS; i += 1) {
@@ -251,7 +244,7 @@ describe('live balance across API processes (PostgreSQL)', () => {
             let pids = await listeners(admin, database);
             assert.equal(pids.length, 2, 'one LISTEN connection per process');
             const onA = await openStream(a, 'acme');
-            const start = await nextBalance(onA.sse);
+            const start = await nextTimed(onA.sse);
             const kill = async () => {
               const { rows } = await admin.query<{ pid: number }>(
                 `SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity
@@ -268,7 +261,7 @@ describe('live balance across API processes (PostgreSQL)', () => {
 
             // 1. Nothing changes meanwhile: the stream gets the same version again (a refresh).
             const killed = await kill();
-            const refreshed = await nextBalance(onA.sse);
+            const refreshed = await nextTimed(onA.sse);
             reconnects.push(refreshed.at - killed);
             assert.equal(refreshed.version, start.version, 'the current balance, again');
             // Then a change through B arrives at A over the new connection.
@@ -331,7 +324,7 @@ describe('live balance and restarts (SQLite)', () => {
           ];
           open = opened.length;
           const firsts = [];
-          for (const s of opened) firsts.push(await nextBalance(s.sse));
+          for (const s of opened) firsts.push(await nextTimed(s.sse));
           const seen = firsts[1].version;
           assert.equal(seen, 1);
 
@@ -352,15 +345,15 @@ describe('live balance and restarts (SQLite)', () => {
             token: await mintToken(api, 'acme'),
             lastEventId: String(seen),
           });
-          const current = await nextBalance(back.sse);
+          const current = await nextTimed(back.sse);
           assert.deepEqual(dto(current), await balanceOf(api, 'acme'));
           assert.equal(current.version, missed.version);
           // One already up to date gets no first event: the next change is its first.
           const upToDate = await openStream(api, 'acme', { lastEventId: String(missed.version) });
           const next = await recordUsage(api, 'acme', 'after-restart');
-          assert.equal((await nextBalance(upToDate.sse)).version, next.version);
+          assert.equal((await nextTimed(upToDate.sse)).version, next.version);
           assert.equal(upToDate.sse.received.length, 1);
-          assert.equal((await nextBalance(back.sse)).version, next.version);
+          assert.equal((await nextTimed(back.sse)).version, next.version);
           const again = await terminateApi(api);
           assert.equal(again.code, 0);
           await back.sse.ended();

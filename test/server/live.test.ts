@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { BalanceDto } from '../../contract/index.js';
 import { fixture, SECRET, storeFactories, type Fixture } from '../support/api.js';
-import { SseReader } from '../support/sse.js';
+import { nextBalance, SseReader } from '../support/sse.js';
+import { LiveBalances } from '../../server/live/balances.js';
 
 /**
  * Live balance (DESIGN §9), in process: `GET /v1/accounts/:id/events` read
@@ -16,17 +17,6 @@ import { SseReader } from '../support/sse.js';
 
 /** How long an event may take on a loaded machine (in process they take milliseconds). */
 const WAIT_MS = 10_000;
-
-/** The next event, which must be a `balance` whose id is its data's version. */
-async function nextBalance(sse: SseReader, timeoutMs = WAIT_MS): Promise<BalanceDto> {
-  const e = await sse.next(timeoutMs);
-  assert.ok(e, `a balance event, not the end of the stream (${sse.describe()})`);
-  assert.equal(e.event, 'balance');
-  const balance = JSON.parse(e.data) as BalanceDto;
-  assert.equal(typeof balance.version, 'number');
-  assert.equal(e.id, String(balance.version), 'the event id is the version');
-  return balance;
-}
 
 for (const factory of storeFactories) {
   describe(`live balance stream (${factory.name} store)`, () => {
@@ -262,7 +252,7 @@ for (const factory of storeFactories) {
       await use('c2');
       // The balance of version 2 must come (the current one first, or only the change).
       const seen: number[] = [];
-      while (!seen.includes(2)) seen.push((await nextBalance(ahead.sse, 1_500)).version);
+      while (!seen.includes(2)) seen.push((await nextBalance(ahead.sse)).version);
       assert.deepEqual(seen.at(-1), 2);
     });
 
@@ -426,10 +416,37 @@ for (const factory of storeFactories) {
       // Ids only grow, and the balance after the change arrives.
       const seen: number[] = [];
       while (!seen.includes(1)) {
-        const b = await nextBalance(sse, 1_500);
+        const b = await nextBalance(sse);
         if (seen.length) assert.ok(b.version > seen.at(-1)!, 'ids increase');
         seen.push(b.version);
       }
     });
   });
 }
+
+describe('LiveBalances', () => {
+  it('reads once for a version noticed twice (a commit, then its NOTIFY mid-read)', async () => {
+    let version = 2;
+    let reads = 0;
+    let release: () => void = () => undefined;
+    const live = new LiveBalances({
+      maxStreamsPerAccount: 5,
+      readBalance: async () => {
+        reads += 1;
+        if (version === 3) await new Promise<void>((r) => (release = r));
+        return { version } as BalanceDto;
+      },
+    });
+    const sent: number[] = [];
+    live.watch('a', { send: (b) => sent.push(b.version), close: () => undefined }, -1);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(sent, [2], 'the first balance');
+    version = 3;
+    live.changed('a', 3); // this process's commit: a read starts
+    live.changed('a', 3); // the same commit, back through NOTIFY while that read runs
+    release();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(sent, [2, 3]);
+    assert.equal(reads, 2, 'one read for the stream, one for the change');
+  });
+});

@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultCatalog } from '../../server/domain/catalog.js';
+import { defaultCatalog, findPackage } from '../../server/domain/catalog.js';
+import { minutesToSeconds } from '../../server/domain/counters.js';
 import { DomainError } from '../../server/domain/errors.js';
 import { Ledger } from '../../server/ledger/ledger.js';
 import type {
@@ -47,7 +48,7 @@ const waiting = (reference: string): ChargeResult => ({
   reference,
   clientSecret: `${reference}_secret`,
 });
-const MEDIUM_SECONDS = 100 * 60;
+const MEDIUM_SECONDS = minutesToSeconds(findPackage(defaultCatalog, 'medium').minutes);
 
 for (const factory of storeFactories) {
   describe(`payments racing each other (${factory.name} store)`, () => {
@@ -160,6 +161,20 @@ for (const factory of storeFactories) {
       assert.equal(gateway.charges.length, 1, 'no second charge');
       assert.equal(await ledger.payments.paymentSucceeded(event('e1', 'pi_1')), 'applied');
       assert.equal(await extra(), MEDIUM_SECONDS, 'credited once');
+      assertInvariants(await store.audit());
+    });
+
+    it("recovers a lost answer's charge from the customer it was made for, after a relink", async () => {
+      const { gateway, store, ledger, extra } = await setup();
+      gateway.onCharge = async () => {
+        throw new DomainError('payment_unavailable', 'timeout');
+      };
+      await assert.rejects(ledger.purchase('a', 'medium', 'k'), /timeout/);
+      await ledger.putAccount('a', 'starter', undefined, 'cus_2');
+      gateway.onFind = async (lookup) =>
+        lookup.customerId === 'cus_1' ? { status: 'approved', reference: 'pi_1' } : null;
+      assert.equal(await ledger.completePendingPurchases(), 1);
+      assert.equal(await extra(), MEDIUM_SECONDS);
       assertInvariants(await store.audit());
     });
 

@@ -10,6 +10,8 @@ import {
   type LoggedRequest,
   type StripeDouble,
 } from '../support/stripe-double.js';
+import { defaultCatalog, findPackage, findPlan } from '../../server/domain/catalog.js';
+import { minutesToSeconds } from '../../server/domain/counters.js';
 
 /**
  * The whole API on Stripe (§8 of the design): the real SDK inside
@@ -21,10 +23,15 @@ import {
 const slow = { timeout: 120_000 };
 
 /** The medium package of the default catalog, in the ledger's and in Stripe's terms. */
-const MEDIUM = { seconds: 100 * 60, priceMinor: 2500, description: 'Medium: 100 voice minutes' };
-const SMALL_SECONDS = 50 * 60;
+const medium = findPackage(defaultCatalog, 'medium');
+const MEDIUM = {
+  seconds: minutesToSeconds(medium.minutes),
+  priceMinor: medium.priceMinor,
+  description: `${medium.name}: ${medium.minutes} voice minutes`,
+};
+const SMALL_SECONDS = minutesToSeconds(findPackage(defaultCatalog, 'small').minutes);
 /** The starter plan's monthly allowance. */
-const STARTER_SECONDS = 500 * 60;
+const STARTER_SECONDS = minutesToSeconds(findPlan(defaultCatalog, 'starter').monthlyMinutes);
 
 const isCreation = (r: LoggedRequest) => r.method === 'POST' && r.path === '/v1/payment_intents';
 const callOf = (r: LoggedRequest) => `${r.method} ${r.path}`;

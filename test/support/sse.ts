@@ -3,23 +3,29 @@
  * they arrive, awaited without fixed sleeps.
  */
 
+import assert from 'node:assert/strict';
+import type { BalanceDto } from '../../contract/index.js';
+import { sseParser } from '../../widget/sse.js';
+
 export interface SseEvent {
   event: string;
-  id: string | undefined;
+  /** The last id the stream gave (it carries over, as in a browser). */
+  id: string;
   data: string;
   /** `performance.now()` when it arrived. */
   at: number;
 }
 
 /**
- * A small `text/event-stream` reader (the parts of the WHATWG rules the API
- * uses): `field: value` lines, a blank line dispatches an event that has
- * data, `:` lines are comments, `retry:` is kept.
+ * A `text/event-stream` body read with the widget's parser: events in order,
+ * comments counted, `retry:` kept.
  */
 export class SseReader {
   /** Every event received, in order. */
   readonly received: SseEvent[] = [];
   comments = 0;
+  /** The event `next` took last. */
+  last: SseEvent | undefined;
   retry: number | undefined;
   finished = false;
   error: unknown;
@@ -44,47 +50,22 @@ export class SseReader {
 
   private async pump(): Promise<void> {
     const decoder = new TextDecoder();
-    let buffer = '';
-    let data: string[] = [];
-    let event = '';
-    let id: string | undefined;
+    // The widget's own parser (the HTML standard's rules).
+    const parse = sseParser(
+      (e) => {
+        const event = { event: e.type, id: e.id, data: e.data, at: performance.now() };
+        this.received.push(event);
+        this.pending.push(event);
+      },
+      (ms) => (this.retry = ms),
+      () => (this.comments += 1),
+    );
     try {
       for (;;) {
         const { value, done } = await this.reader.read();
         if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, nl).replace(/\r$/, '');
-          buffer = buffer.slice(nl + 1);
-          if (line === '') {
-            if (data.length > 0) {
-              const e = {
-                event: event || 'message',
-                id,
-                data: data.join('\n'),
-                at: performance.now(),
-              };
-              this.received.push(e);
-              this.pending.push(e);
-            }
-            data = [];
-            event = '';
-            id = undefined;
-            this.wake();
-          } else if (line.startsWith(':')) {
-            this.comments += 1;
-            this.wake();
-          } else {
-            const colon = line.indexOf(':');
-            const field = colon < 0 ? line : line.slice(0, colon);
-            const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-            if (field === 'data') data.push(value);
-            else if (field === 'event') event = value;
-            else if (field === 'id') id = value;
-            else if (field === 'retry') this.retry = Number(value);
-          }
-        }
+        parse(decoder.decode(value, { stream: true }));
+        this.wake();
       }
     } catch (error) {
       this.error = error;
@@ -115,7 +96,8 @@ export class SseReader {
   /** The next event, or null once the body has ended. */
   async next(timeoutMs = this.waitMs): Promise<SseEvent | null> {
     await this.until(() => this.pending.length > 0 || this.finished, 'next event', timeoutMs);
-    return this.pending.shift() ?? null;
+    this.last = this.pending.shift();
+    return this.last ?? null;
   }
 
   /** Events received and not taken yet. */
@@ -136,4 +118,15 @@ export class SseReader {
   describe(): string {
     return `${this.received.length} event(s) [${this.received.map((e) => e.id).join(', ')}], ${this.comments} comment(s)${this.finished ? ', ended' : ''}`;
   }
+}
+
+/** The next event, which must be a `balance` whose id is its data's version. */
+export async function nextBalance(sse: SseReader, timeoutMs?: number): Promise<BalanceDto> {
+  const e = await sse.next(timeoutMs);
+  assert.ok(e, `a balance event, not the end of the stream (${sse.describe()})`);
+  assert.equal(e.event, 'balance');
+  const balance = JSON.parse(e.data) as BalanceDto;
+  assert.equal(typeof balance.version, 'number');
+  assert.equal(e.id, String(balance.version), 'the event id is the version');
+  return balance;
 }
