@@ -6,6 +6,8 @@ import {
   type ChargeRequest,
   type ChargeResult,
   type PaymentGateway,
+  type RefundRequest,
+  type RefundResult,
 } from './gateway.js';
 
 export interface StripeGatewayOptions {
@@ -89,6 +91,11 @@ const CLOCK_SKEW_SECONDS = 300;
  * - `findCharge` (start-up recovery): `GET /v1/payment_intents?customer=…&created[gte]=…`
  *   (100 a page, every page since the intent was recorded, less 5 minutes of
  *   clock skew), matched on `metadata.chargeKey` and `metadata.attempt`.
+ * - `refund` (an operator's refund): one `POST /v1/refunds` (`payment_intent`,
+ *   `amount`, `metadata[accountId]`, `metadata[purchaseId]`) under the
+ *   request's `idempotencyKey` (`refundKeyOf(purchaseId)`). When Stripe
+ *   replays a refund that was not final then (`pending`, `requires_action`),
+ *   one `GET /v1/refunds/:id` follows: it may have failed since.
  * - `verifyWebhook`: no call; the SDK checks the signature locally.
  *
  * The SDK retries network failures and 409/5xx answers itself
@@ -179,6 +186,55 @@ export class StripeGateway implements PaymentGateway {
     // One per key and attempt, unless a retry came after Stripe forgot the key (24 h): a paid one wins.
     const found = matches.find((intent) => intent.status === 'succeeded') ?? matches[0];
     return found ? stateOf(found) : null;
+  }
+
+  /**
+   * Refunds exactly `amountMinor` of the PaymentIntent `paymentRef`, once per
+   * idempotency key. A refund Stripe accepted (`succeeded`, or `pending` /
+   * `requires_action`, which Stripe finishes on its own) is made; one that
+   * `failed` or was `canceled` is a `refund_failed` DomainError, as is a
+   * refusal (already refunded, more than remains refundable, no such or no
+   * paid PaymentIntent, the key used before with other parameters).
+   * Unreachable, a 5xx or a rate limit: `payment_unavailable`, and a retry
+   * under the same key finds any refund made. Stripe keeps a key 24 hours:
+   * a retry must come within them, with the same amount.
+   */
+  async refund(request: RefundRequest): Promise<RefundResult> {
+    if (!Number.isInteger(request.amountMinor) || request.amountMinor < 1) {
+      throw new RangeError(
+        `A refund is a whole number of minor units above 0, got ${request.amountMinor}`,
+      );
+    }
+    let refund: Stripe.Response<Stripe.Refund>;
+    try {
+      refund = await this.stripe.refunds.create(
+        {
+          payment_intent: request.paymentRef,
+          amount: request.amountMinor,
+          metadata: { accountId: request.accountId, purchaseId: request.purchaseId },
+        },
+        { idempotencyKey: request.idempotencyKey },
+      );
+    } catch (error) {
+      throw refundErrorOf(error);
+    }
+    // A replayed answer is the refund as it was then: one still under way may have failed since.
+    const replayed = refund.lastResponse?.headers?.['idempotent-replayed'] === 'true';
+    if (replayed && (refund.status === 'pending' || refund.status === 'requires_action')) {
+      try {
+        refund = await this.stripe.refunds.retrieve(refund.id);
+      } catch (error) {
+        throw refundErrorOf(error);
+      }
+    }
+    if (refund.status === 'failed' || refund.status === 'canceled') {
+      throw new DomainError(
+        'refund_failed',
+        `Stripe did not complete refund ${refund.id}: it is ${refund.status}` +
+          (refund.failure_reason ? ` (${refund.failure_reason}).` : '.'),
+      );
+    }
+    return { reference: refund.id };
   }
 
   /**
@@ -302,17 +358,7 @@ function paymentMethodRequired(reason: string): ChargeResult {
  */
 function unavailableOr(error: unknown): unknown {
   const { errors } = Stripe;
-  if (
-    error instanceof errors.StripeConnectionError ||
-    error instanceof errors.StripeAPIError ||
-    error instanceof errors.StripeRateLimitError
-  ) {
-    return new DomainError(
-      'payment_unavailable',
-      `Stripe could not be reached or did not answer (${error.message}). ` +
-        'A retry with the same key finds any PaymentIntent already made instead of making another.',
-    );
-  }
+  if (isUnreachable(error)) return unavailable(error, 'PaymentIntent');
   if (error instanceof errors.StripeIdempotencyError) {
     return new DomainError(
       'charge_conflict',
@@ -321,6 +367,55 @@ function unavailableOr(error: unknown): unknown {
     );
   }
   return error;
+}
+
+/**
+ * Stripe's failures of a refund in the port's terms: unreachable (network,
+ * 5xx, rate limit) → `payment_unavailable`; a refusal (an invalid request:
+ * already refunded, too large an amount, no such PaymentIntent; a card error;
+ * the key used with other parameters) → `refund_failed` with Stripe's
+ * message; anything else (a wrong secret key, say) as it is.
+ */
+function refundErrorOf(error: unknown): unknown {
+  const { errors } = Stripe;
+  if (isUnreachable(error)) return unavailable(error, 'refund');
+  if (error instanceof errors.StripeIdempotencyError) {
+    return new DomainError(
+      'refund_failed',
+      `Stripe holds a refund request under this purchase's refund key with other parameters (${error.message}); ` +
+        'this request was refused and made no new refund.',
+    );
+  }
+  if (
+    error instanceof errors.StripeInvalidRequestError ||
+    error instanceof errors.StripeCardError
+  ) {
+    return new DomainError('refund_failed', `Stripe refused the refund: ${error.message}`);
+  }
+  return error;
+}
+
+/** Stripe could not be reached, failed (5xx, including a 409 it kept answering) or limited the rate. */
+function isUnreachable(
+  error: unknown,
+): error is
+  | Stripe.errors.StripeConnectionError
+  | Stripe.errors.StripeAPIError
+  | Stripe.errors.StripeRateLimitError {
+  const { errors } = Stripe;
+  return (
+    error instanceof errors.StripeConnectionError ||
+    error instanceof errors.StripeAPIError ||
+    error instanceof errors.StripeRateLimitError
+  );
+}
+
+function unavailable(error: Error, made: 'PaymentIntent' | 'refund'): DomainError {
+  return new DomainError(
+    'payment_unavailable',
+    `Stripe could not be reached or did not answer (${error.message}). ` +
+      `A retry with the same key finds any ${made} already made instead of making another.`,
+  );
 }
 
 function webhookOf(event: Stripe.Event): StripeWebhook {

@@ -6,6 +6,8 @@ import {
   chargeKeyOf,
   type ChargeLookup,
   type ChargeRequest,
+  refundKeyOf,
+  type RefundRequest,
 } from '../../server/payments/gateway.js';
 import { StripeGateway, stripeIdempotencyKey } from '../../server/payments/stripe.js';
 import {
@@ -55,6 +57,7 @@ async function setup(
   double.addCustomer('cus_3ds', 'pm_card_authenticationRequired');
   double.addCustomer('cus_processing', 'pm_card_processing');
   double.addCustomer('cus_no_card', null);
+  double.addCustomer('cus_pending_refund', 'pm_card_pendingRefund');
   const gateway = new StripeGateway({
     secretKey: double.secretKey,
     webhookSecret: double.webhookSecret,
@@ -67,6 +70,25 @@ async function setup(
 const creations = (double: StripeDouble) =>
   double.requests.filter((r) => r.method === 'POST' && r.path === '/v1/payment_intents');
 const isCreation = (r: LoggedRequest) => r.method === 'POST' && r.path === '/v1/payment_intents';
+const isRefund = (r: LoggedRequest) => r.method === 'POST' && r.path === '/v1/refunds';
+const refundCalls = (double: StripeDouble) => double.requests.filter(isRefund);
+
+/** A purchase paid through the gateway: its PaymentIntent id. */
+async function paid(gateway: StripeGateway, over: Partial<ChargeRequest> = {}): Promise<string> {
+  const result = await gateway.charge(request(over));
+  assert.equal(result.status, 'approved');
+  return result.status === 'approved' ? result.reference : '';
+}
+
+const refundOf = (paymentRef: string, over: Partial<RefundRequest> = {}): RefundRequest => ({
+  idempotencyKey: refundKeyOf('pur-1'),
+  accountId: 'acct-1',
+  purchaseId: 'pur-1',
+  paymentRef,
+  amountMinor: 600,
+  currency: 'USD',
+  ...over,
+});
 
 const domainError = (code: string, message?: RegExp) => (error: unknown) => {
   assert.ok(error instanceof DomainError, `expected a DomainError, got ${String(error)}`);
@@ -398,6 +420,288 @@ describe('StripeGateway.charge', () => {
   });
 });
 
+describe('StripeGateway.refund', () => {
+  it(
+    'refunds exactly the amount asked, under the request’s key, with one call',
+    slow,
+    async (t) => {
+      const { double, gateway } = await setup(t);
+      const intentId = await paid(gateway);
+      const before = double.requests.length;
+      const result = await gateway.refund(refundOf(intentId));
+      const [refund] = double.refunds();
+      assert.deepEqual(result, { reference: refund.id });
+      assert.match(refund.id, /^re_/);
+      assert.deepEqual(
+        double.requests.slice(before).map((r) => `${r.method} ${r.path}`),
+        ['POST /v1/refunds'],
+      );
+      const [call] = refundCalls(double);
+      assert.equal(call.idempotencyKey, 'refund-pur-1');
+      assert.deepEqual(call.params, {
+        payment_intent: intentId,
+        amount: '600',
+        metadata: { accountId: 'acct-1', purchaseId: 'pur-1' },
+      });
+      const charge = double.chargeOf(intentId);
+      assert.equal(refund.amount, 600);
+      assert.equal(refund.status, 'succeeded');
+      assert.equal(refund.payment_intent, intentId);
+      assert.equal(refund.charge, charge.id);
+      assert.deepEqual(refund.metadata, { accountId: 'acct-1', purchaseId: 'pur-1' });
+      assert.deepEqual(charge, { id: charge.id, amount: 1500, amount_refunded: 600 });
+
+      // Stripe's charge.refunded that follows reads as a partial refund of the purchase's payment.
+      const event = double.chargeRefundedEvent(intentId);
+      assert.deepEqual(await gateway.verifyWebhook(event.body, event.signature), {
+        id: JSON.parse(event.body).id,
+        type: 'charge.refunded',
+        paymentIntentId: intentId,
+        amountRefundedMinor: 600,
+        amountMinor: 1500,
+      });
+    },
+  );
+
+  it('returns the first refund to a repeat, and Stripe makes one', slow, async (t) => {
+    const { double, gateway } = await setup(t);
+    const intentId = await paid(gateway);
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await gateway.refund(refundOf(intentId)));
+    const refunds = double.refunds();
+    assert.equal(refunds.length, 1);
+    for (const result of results) assert.deepEqual(result, { reference: refunds[0].id });
+    assert.deepEqual(
+      refundCalls(double).map((r) => [r.idempotencyKey, r.replayed ?? false]),
+      [
+        ['refund-pur-1', false],
+        ['refund-pur-1', true],
+        ['refund-pur-1', true],
+      ],
+    );
+    assert.equal(double.chargeOf(intentId).amount_refunded, 600);
+  });
+
+  it(
+    'refuses more than remains refundable as refund_failed, with Stripe’s message',
+    slow,
+    async (t) => {
+      const { double, gateway } = await setup(t);
+      const intentId = await paid(gateway);
+      const purchase = (id: string, amountMinor: number) =>
+        refundOf(intentId, { idempotencyKey: refundKeyOf(id), purchaseId: id, amountMinor });
+      await assert.rejects(
+        gateway.refund(purchase('p-a', 1501)),
+        domainError(
+          'refund_failed',
+          /^Stripe refused the refund: Refund amount \(\$15\.01\) is greater than charge amount \(\$15\.00\)/,
+        ),
+      );
+      assert.equal(double.refunds().length, 0);
+
+      await gateway.refund(purchase('p-b', 1000));
+      await assert.rejects(
+        gateway.refund(purchase('p-c', 600)),
+        domainError('refund_failed', /greater than unrefunded amount on charge \(\$5\.00\)/),
+      );
+      await gateway.refund(purchase('p-d', 500));
+      await assert.rejects(
+        gateway.refund(purchase('p-e', 1)),
+        domainError('refund_failed', /Charge ch_\w+ has already been refunded/),
+      );
+      assert.deepEqual(
+        double.refunds().map((r) => r.amount),
+        [1000, 500],
+      );
+      assert.equal(double.chargeOf(intentId).amount_refunded, 1500);
+      assert.deepEqual(
+        refundCalls(double).map((r) => r.status),
+        [400, 200, 400, 200, 400],
+      );
+    },
+  );
+
+  it('refuses a refund of no payment or of one not paid', slow, async (t) => {
+    const { double, gateway } = await setup(t);
+    await assert.rejects(
+      gateway.refund(refundOf('pi_unknown')),
+      domainError('refund_failed', /No such payment_intent: 'pi_unknown'/),
+    );
+    const waiting = await gateway.charge(request({ customerId: 'cus_3ds' }));
+    assert.equal(waiting.status, 'requires_action');
+    await assert.rejects(
+      gateway.refund(
+        refundOf(waiting.status === 'requires_action' ? waiting.reference : '', {
+          idempotencyKey: refundKeyOf('p-3ds'),
+        }),
+      ),
+      domainError('refund_failed', /does not have a successful charge/),
+    );
+    assert.equal(double.refunds().length, 0);
+    await assert.rejects(gateway.refund(refundOf('pi_x', { amountMinor: 0 })), RangeError);
+    assert.equal(refundCalls(double).length, 2, 'an amount of 0 never reaches Stripe');
+  });
+
+  it(
+    'is unavailable when the answer is lost, and a retry finds the same refund',
+    slow,
+    async (t) => {
+      const { double, gateway } = await setup(t, { maxNetworkRetries: 0 });
+      const intentId = await paid(gateway);
+      // The SDK retries a closed connection once even with no retries: two drops in a row.
+      double.failNextResponses(2, isRefund);
+      await assert.rejects(
+        gateway.refund(refundOf(intentId)),
+        domainError('payment_unavailable', /retry with the same key finds any refund/),
+      );
+      const [refund] = double.refunds();
+      assert.equal(double.refunds().length, 1, 'Stripe refunded before the connection broke');
+      assert.deepEqual(
+        refundCalls(double).map((r) => [r.idempotencyKey, r.dropped, r.replayed ?? false]),
+        [
+          ['refund-pur-1', true, false],
+          ['refund-pur-1', true, true],
+        ],
+      );
+      assert.deepEqual(await gateway.refund(refundOf(intentId)), { reference: refund.id });
+      assert.equal(double.refunds().length, 1);
+      assert.equal(double.chargeOf(intentId).amount_refunded, 600);
+    },
+  );
+
+  it('gets past one lost answer on its own', slow, async (t) => {
+    const { double, gateway } = await setup(t, { maxNetworkRetries: 0 });
+    const intentId = await paid(gateway);
+    double.failNextResponses(1, isRefund);
+    const result = await gateway.refund(refundOf(intentId));
+    assert.deepEqual(
+      double.refunds().map((r) => r.id),
+      [result.reference],
+    );
+    assert.deepEqual(
+      refundCalls(double).map((r) => [r.dropped ?? false, r.replayed ?? false]),
+      [
+        [true, false],
+        [false, true],
+      ],
+    );
+  });
+
+  it(
+    'is unavailable when Stripe fails or limits the rate, and refunds nothing',
+    slow,
+    async (t) => {
+      const { double, gateway } = await setup(t, { maxNetworkRetries: 0 });
+      const intentId = await paid(gateway);
+      double.rejectNextRequests(
+        1,
+        500,
+        { type: 'api_error', message: 'Something went wrong.' },
+        isRefund,
+      );
+      await assert.rejects(
+        gateway.refund(refundOf(intentId)),
+        domainError('payment_unavailable', /Something went wrong/),
+      );
+      double.rejectNextRequests(
+        1,
+        429,
+        { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests.' },
+        isRefund,
+      );
+      await assert.rejects(gateway.refund(refundOf(intentId)), domainError('payment_unavailable'));
+      assert.equal(double.refunds().length, 0);
+      assert.equal((await gateway.refund(refundOf(intentId))).reference, double.refunds()[0].id);
+    },
+  );
+
+  it('refuses a key used before with another amount as refund_failed', slow, async (t) => {
+    const { double, gateway } = await setup(t);
+    const intentId = await paid(gateway);
+    const first = await gateway.refund(refundOf(intentId));
+    await assert.rejects(
+      gateway.refund(refundOf(intentId, { amountMinor: 700 })),
+      domainError('refund_failed', /other parameters.*made no new refund/),
+    );
+    assert.deepEqual(
+      double.refunds().map((r) => [r.id, r.amount]),
+      [[first.reference, 600]],
+    );
+    assert.equal(refundCalls(double)[1].status, 400);
+    assert.equal(double.chargeOf(intentId).amount_refunded, 600);
+  });
+
+  it('counts a pending refund as made, and a repeat looks at it again', slow, async (t) => {
+    const { double, gateway } = await setup(t);
+    const intentId = await paid(gateway, { customerId: 'cus_pending_refund' });
+    const result = await gateway.refund(refundOf(intentId));
+    const [refund] = double.refunds();
+    assert.deepEqual(result, { reference: refund.id });
+    assert.equal(refund.status, 'pending');
+
+    // Still pending: the replay is followed by one look at the refund, which stands.
+    assert.deepEqual(await gateway.refund(refundOf(intentId)), result);
+    const retrievals = () =>
+      double.requests.filter((r) => r.method === 'GET' && r.path === `/v1/refunds/${refund.id}`);
+    assert.equal(retrievals().length, 1);
+
+    double.settleRefund(refund.id, 'failed');
+    await assert.rejects(
+      gateway.refund(refundOf(intentId)),
+      domainError('refund_failed', new RegExp(`${refund.id}: it is failed \\(declined\\)`)),
+    );
+    assert.equal(retrievals().length, 2);
+    assert.equal(double.chargeOf(intentId).amount_refunded, 0);
+    assert.equal(double.refunds().length, 1);
+  });
+
+  it(
+    'reports a canceled refund as refund_failed; a succeeded one needs no second look',
+    slow,
+    async (t) => {
+      const { double, gateway } = await setup(t);
+      const canceledIntent = await paid(gateway, {
+        customerId: 'cus_pending_refund',
+        idempotencyKey: 'k-canceled',
+      });
+      await gateway.refund(refundOf(canceledIntent, { idempotencyKey: 'r-canceled' }));
+      double.settleRefund(double.refunds()[0].id, 'canceled');
+      await assert.rejects(
+        gateway.refund(refundOf(canceledIntent, { idempotencyKey: 'r-canceled' })),
+        domainError('refund_failed', /it is canceled\.$/),
+      );
+
+      const intentId = await paid(gateway);
+      await gateway.refund(refundOf(intentId));
+      await gateway.refund(refundOf(intentId));
+      assert.equal(refundCalls(double).filter((r) => r.replayed).length, 2);
+      assert.equal(
+        double.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/refunds/'))
+          .length,
+        1,
+        'only the canceled one was looked at again',
+      );
+    },
+  );
+
+  it('passes on errors it cannot interpret, such as a wrong secret key', slow, async (t) => {
+    const { double, gateway } = await setup(t);
+    const intentId = await paid(gateway);
+    const wrong = new StripeGateway({
+      secretKey: 'sk_test_wrong_key_1234',
+      webhookSecret: double.webhookSecret,
+      apiBase: double.url,
+    });
+    await assert.rejects(wrong.refund(refundOf(intentId)), (error: unknown) => {
+      assert.ok(!(error instanceof DomainError));
+      assert.equal((error as Error & { type?: string }).type, 'StripeAuthenticationError');
+      return true;
+    });
+    assert.equal(refundCalls(double)[0].status, 401);
+    assert.equal(double.refunds().length, 0);
+  });
+});
+
 describe('the Stripe double', () => {
   it(
     'refuses a confirmation that may redirect without a return_url, and stores no answer for it',
@@ -455,6 +759,59 @@ describe('the Stripe double', () => {
         Authorization: 'Bearer sk_test_other',
       });
       assert.equal(unauthorized.status, 401);
+    },
+  );
+  it(
+    'refunds as Stripe does: what remains by default, refusals stored under the key',
+    slow,
+    async (t) => {
+      const { double, gateway } = await setup(t);
+      const intentId = await paid(gateway);
+      const unknown = await raw(
+        double,
+        '/v1/refunds',
+        `payment_intent=${intentId}&amount=100&refund_reason=x`,
+        {
+          'Idempotency-Key': 'r-raw',
+        },
+      );
+      assert.equal(unknown.status, 400);
+      assert.equal(unknown.body.error?.code, 'parameter_unknown');
+      // Validation failed, so the key is still free; with no amount all that remains is refunded.
+      const all = await raw(double, '/v1/refunds', `payment_intent=${intentId}`, {
+        'Idempotency-Key': 'r-raw',
+      });
+      assert.equal(all.status, 200);
+      assert.equal((all.body as { amount?: number }).amount, 1500);
+      assert.equal((all.body as { object?: string }).object, 'refund');
+      const again = await raw(double, '/v1/refunds', `payment_intent=${intentId}`, {
+        'Idempotency-Key': 'r-raw-2',
+      });
+      assert.equal(again.status, 400);
+      assert.equal(again.body.error?.type, 'invalid_request_error');
+      assert.equal(again.body.error?.code, 'charge_already_refunded');
+      const replay = await raw(double, '/v1/refunds', `payment_intent=${intentId}`, {
+        'Idempotency-Key': 'r-raw-2',
+      });
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.deepEqual(replay.body, again.body);
+      const otherEndpoint = await raw(double, '/v1/payment_intents', 'amount=1&currency=usd', {
+        'Idempotency-Key': 'r-raw',
+      });
+      assert.equal(otherEndpoint.body.error?.type, 'idempotency_error');
+      assert.equal(double.refunds().length, 1);
+
+      // A Dashboard refund (refundedEvent) counts too.
+      const second = await paid(gateway, { idempotencyKey: 'k-second' });
+      double.refundedEvent(second, 400);
+      assert.deepEqual(double.chargeOf(second).amount_refunded, 400);
+      assert.deepEqual(
+        double.refunds().map((r) => [r.payment_intent, r.amount]),
+        [
+          [intentId, 1500],
+          [second, 400],
+        ],
+      );
     },
   );
 });

@@ -25,12 +25,23 @@ import Stripe from 'stripe';
  * `pm_card_chargeDeclined` is declined (402 `card_declined`),
  * `pm_card_authenticationRequired` asks for 3-D Secure (`requires_action`; a 402
  * `authentication_required` when `off_session=true`), `pm_card_processing`
- * (ours, not Stripe's) stays `processing`.
+ * (ours, not Stripe's) stays `processing`, `pm_card_pendingRefund` succeeds
+ * and its refunds stay `pending` (until `settleRefund`).
+ *
+ * Refunds (`POST /v1/refunds`, `GET /v1/refunds/:id`) of a PaymentIntent's
+ * or a charge's successful charge: all that remains unless `amount`; more
+ * than remains is a 400 `invalid_request_error` on `amount` (Stripe's "…is
+ * greater than charge amount" / "…than unrefunded amount on charge"), a
+ * charge refunded in full a 400 `charge_already_refunded`, a PaymentIntent
+ * with no successful charge a 400 too; these refusals are stored under the
+ * key like any executed request. A refund adds to the charge's
+ * `amount_refunded` (a pending one too; one that fails gives it back).
  *
  * Not emulated: other resources and endpoints, `expand`, PaymentMethod
  * objects (a payment method stays its alias, not a fresh `pm_…`), attaching
  * payment methods to customers, the 24-hour expiry of idempotency keys,
- * captures, Connect, API-version differences, `Stripe-Should-Retry`.
+ * captures, Connect, API-version differences, `Stripe-Should-Retry`, listing
+ * or updating refunds, refunds that need the customer (`requires_action`).
  */
 export interface StripeDouble {
   /** `http://127.0.0.1:<port>`, for the gateway's `apiBase`. */
@@ -75,8 +86,20 @@ export interface StripeDouble {
   succeededEvent(paymentIntentId: string): { body: string; signature: string };
   /** `payment_intent.payment_failed` with the PaymentIntent as it stands (authenticate it with `false` first). */
   failedEvent(paymentIntentId: string): { body: string; signature: string };
-  /** Refunds the PaymentIntent's charge (all of it unless `amountMinor`) and returns `charge.refunded`. */
+  /**
+   * Refunds the PaymentIntent's charge (all of it unless `amountMinor`), as
+   * the Dashboard would (a refund is made, capped at what remains), and
+   * returns `charge.refunded`.
+   */
   refundedEvent(paymentIntentId: string, amountMinor?: number): { body: string; signature: string };
+  /** `charge.refunded` for the PaymentIntent's charge as it stands (after refunds made through the API), refunding nothing. */
+  chargeRefundedEvent(paymentIntentId: string): { body: string; signature: string };
+  /** All refunds made, oldest first (copies). */
+  refunds(): RefundObject[];
+  /** The PaymentIntent's latest charge: its id, amount and `amount_refunded`. */
+  chargeOf(paymentIntentId: string): { id: string; amount: number; amount_refunded: number };
+  /** A pending refund ends: `succeeded`, or `failed` / `canceled` (its amount is refundable again). */
+  settleRefund(refundId: string, status: 'succeeded' | 'failed' | 'canceled'): void;
 }
 
 export interface LoggedRequest {
@@ -110,6 +133,20 @@ export type PaymentIntentObject = {
   [field: string]: unknown;
 };
 
+export type RefundObject = {
+  id: string;
+  object: 'refund';
+  amount: number;
+  charge: string;
+  currency: string;
+  metadata: Record<string, string>;
+  payment_intent: string;
+  status: string;
+  created: number;
+  failure_reason?: string;
+  [field: string]: unknown;
+};
+
 type Answer = { status: number; body: unknown; executed: boolean };
 type Stored = { endpoint: string; params: string; status: number; body: string; requestId: string };
 type Charge = { id: string; paymentIntent: string; amount: number; amountRefunded: number };
@@ -119,6 +156,7 @@ const TEST_METHODS = new Set([
   'pm_card_chargeDeclined',
   'pm_card_authenticationRequired',
   'pm_card_processing',
+  'pm_card_pendingRefund',
 ]);
 const CREATE_PARAMS = new Set([
   'amount',
@@ -136,6 +174,20 @@ const CREATE_PARAMS = new Set([
   'setup_future_usage',
   'statement_descriptor_suffix',
   'expand',
+]);
+const REFUND_PARAMS = new Set([
+  'amount',
+  'charge',
+  'currency',
+  'customer',
+  'expand',
+  'instructions_email',
+  'metadata',
+  'origin',
+  'payment_intent',
+  'reason',
+  'refund_application_fee',
+  'reverse_transfer',
 ]);
 const AUTHENTICATION_FAILED =
   'The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.';
@@ -160,6 +212,7 @@ export async function startStripeDouble(
   >();
   const intents: PaymentIntentObject[] = [];
   const charges = new Map<string, Charge>();
+  const refunds: RefundObject[] = [];
   const stored = new Map<string, Stored>();
   const inFlight = new Map<string, Promise<void>>();
   const requests: LoggedRequest[] = [];
@@ -221,6 +274,21 @@ export async function startStripeDouble(
     };
   }
 
+  /** The `metadata` to store, or the refusal of a bad one. */
+  function metadataOf(params: Params): { metadata: Record<string, string> } | { refusal: Answer } {
+    const metadata: Record<string, string> = {};
+    const given = typeof params.metadata === 'object' ? params.metadata : {};
+    for (const [key, value] of Object.entries(given)) {
+      const refuse = (message: string) => ({ refusal: invalid(message, `metadata[${key}]`) });
+      if (typeof value !== 'string') return refuse('Invalid metadata value.');
+      if (key.length > 40) return refuse('Metadata keys can be at most 40 characters.');
+      if (value.length > 500) return refuse('Metadata values can be at most 500 characters.');
+      // Stripe keeps no empty value: setting one unsets the key.
+      if (value !== '') metadata[key] = value;
+    }
+    return { metadata };
+  }
+
   function createPaymentIntent(params: Params): Answer {
     for (const key of Object.keys(params)) {
       if (!CREATE_PARAMS.has(key)) {
@@ -261,16 +329,9 @@ export async function startStripeDouble(
         );
       }
     }
-    const metadata: Record<string, string> = {};
-    for (const [key, value] of Object.entries(nested('metadata'))) {
-      if (typeof value !== 'string') return invalid('Invalid metadata value.', `metadata[${key}]`);
-      if (key.length > 40)
-        return invalid('Metadata keys can be at most 40 characters.', `metadata[${key}]`);
-      if (value.length > 500)
-        return invalid('Metadata values can be at most 500 characters.', `metadata[${key}]`);
-      // Stripe keeps no empty value: setting one unsets the key.
-      if (value !== '') metadata[key] = value;
-    }
+    const checked = metadataOf(params);
+    if ('refusal' in checked) return checked.refusal;
+    const { metadata } = checked;
     const confirm = text('confirm') === 'true';
     const offSession = text('off_session') === 'true';
     if (confirm && !paymentMethod) {
@@ -380,6 +441,140 @@ export async function startStripeDouble(
     return { status: 200, body: { ...intent }, executed: true };
   }
 
+  /** Stripe's way of writing an amount in an error message: `$15.00`. */
+  const money = (minor: number, currency: string) =>
+    currency === 'usd'
+      ? `$${(minor / 100).toFixed(2)}`
+      : `${(minor / 100).toFixed(2)} ${currency.toUpperCase()}`;
+
+  function createRefund(params: Params): Answer {
+    for (const key of Object.keys(params)) {
+      if (!REFUND_PARAMS.has(key)) {
+        return invalid(`Received unknown parameter: ${key}`, key, 'parameter_unknown');
+      }
+    }
+    const text = (key: string) =>
+      typeof params[key] === 'string' ? (params[key] as string) : undefined;
+    const amountText = text('amount');
+    if (amountText !== undefined && !/^\d+$/.test(amountText)) {
+      return invalid(`Invalid integer: ${amountText}`, 'amount', 'parameter_invalid_integer');
+    }
+    if (amountText !== undefined && Number(amountText) < 1) {
+      return invalid('Invalid positive integer', 'amount', 'parameter_invalid_integer');
+    }
+    const reason = text('reason');
+    if (
+      reason !== undefined &&
+      !['duplicate', 'fraudulent', 'requested_by_customer'].includes(reason)
+    ) {
+      return invalid(
+        `Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer`,
+        'reason',
+      );
+    }
+    const checked = metadataOf(params);
+    if ('refusal' in checked) return checked.refusal;
+    const { metadata } = checked;
+    const intentId = text('payment_intent');
+    const chargeId = text('charge');
+    if (intentId === undefined && chargeId === undefined) {
+      return invalid(
+        'One of the following params should be provided for this request: payment_intent or charge.',
+      );
+    }
+    let charge: Charge | undefined;
+    if (intentId !== undefined) {
+      const intent = find(intentId);
+      if (!intent) return missing('payment_intent', intentId, 'payment_intent');
+      charge = intent.latest_charge ? charges.get(intent.latest_charge) : undefined;
+      if (!charge || intent.status !== 'succeeded') {
+        return {
+          ...invalid('This PaymentIntent does not have a successful charge to refund.'),
+          executed: true,
+        };
+      }
+      if (chargeId !== undefined && chargeId !== charge.id) {
+        return invalid(
+          `The charge ${chargeId} does not belong to PaymentIntent ${intentId}.`,
+          'charge',
+        );
+      }
+    } else if (chargeId !== undefined) {
+      charge = charges.get(chargeId);
+      if (!charge) return missing('charge', chargeId, 'charge');
+    }
+    if (!charge) throw new Error('unreachable: a refund without a charge');
+    const intent = find(charge.paymentIntent);
+    if (!intent) throw new Error(`The Stripe double lost PaymentIntent ${charge.paymentIntent}`);
+
+    // From here on the endpoint executes: a refusal is stored under the key too.
+    const remaining = charge.amount - charge.amountRefunded;
+    if (remaining === 0) {
+      return {
+        ...invalid(
+          `Charge ${charge.id} has already been refunded.`,
+          undefined,
+          'charge_already_refunded',
+        ),
+        executed: true,
+      };
+    }
+    const amount = amountText === undefined ? remaining : Number(amountText);
+    if (amount > remaining) {
+      const than =
+        charge.amountRefunded === 0
+          ? `charge amount (${money(charge.amount, intent.currency)})`
+          : `unrefunded amount on charge (${money(remaining, intent.currency)})`;
+      return {
+        ...invalid(
+          `Refund amount (${money(amount, intent.currency)}) is greater than ${than}`,
+          'amount',
+        ),
+        executed: true,
+      };
+    }
+    const refund = makeRefund(charge, intent, amount, metadata, reason ?? null);
+    return { status: 200, body: { ...refund }, executed: true };
+  }
+
+  /** Makes a refund of `amount` (at most what remains) on `charge`. */
+  function makeRefund(
+    charge: Charge,
+    intent: PaymentIntentObject,
+    amount: number,
+    metadata: Record<string, string>,
+    reason: string | null,
+  ): RefundObject {
+    const pending = intent.payment_method === 'pm_card_pendingRefund';
+    const refund: RefundObject = {
+      id: id('re'),
+      object: 'refund',
+      amount,
+      balance_transaction: pending ? null : id('txn'),
+      charge: charge.id,
+      created: now(),
+      currency: intent.currency,
+      destination_details: {
+        card: {
+          reference_status: pending ? 'pending' : 'available',
+          reference_type: 'acquirer_reference_number',
+          type: 'refund',
+        },
+        type: 'card',
+      },
+      metadata,
+      payment_intent: intent.id,
+      reason,
+      receipt_number: null,
+      source_transfer_reversal: null,
+      status: pending ? 'pending' : 'succeeded',
+      transfer_reversal: null,
+    };
+    charge.amountRefunded += amount;
+    refunds.push(refund);
+    return refund;
+  }
+
   function listPaymentIntents(query: Params): Answer {
     const limitText = typeof query.limit === 'string' ? query.limit : '10';
     const limit = Number(limitText);
@@ -427,6 +622,14 @@ export async function startStripeDouble(
       return createPaymentIntent(params);
     }
     if (method === 'GET' && path === '/v1/payment_intents') return listPaymentIntents(params);
+    if (method === 'POST' && path === '/v1/refunds') return createRefund(params);
+    const refund = /^\/v1\/refunds\/([^/]+)$/.exec(path);
+    if (method === 'GET' && refund) {
+      const found = refunds.find((r) => r.id === decodeURIComponent(refund[1]));
+      return found
+        ? { status: 200, body: { ...found }, executed: true }
+        : missing('refund', decodeURIComponent(refund[1]));
+    }
     const intent = /^\/v1\/payment_intents\/([^/]+)$/.exec(path);
     if (method === 'GET' && intent) {
       const found = find(decodeURIComponent(intent[1]));
@@ -691,32 +894,60 @@ export async function startStripeDouble(
     failedEvent: (intentId) =>
       webhook('payment_intent.payment_failed', { ...intentOrThrow(intentId) }),
     refundedEvent(intentId, amountMinor) {
-      const intent = intentOrThrow(intentId);
-      const charge = intent.latest_charge ? charges.get(intent.latest_charge) : undefined;
-      if (!charge || intent.status !== 'succeeded') {
-        throw new Error(`PaymentIntent ${intentId} has no successful charge to refund`);
+      const { intent, charge } = paidCharge(intentId);
+      const amount = Math.min(charge.amount - charge.amountRefunded, amountMinor ?? charge.amount);
+      if (amount > 0) makeRefund(charge, intent, amount, {}, null);
+      return refundedEventOf(intent, charge);
+    },
+    chargeRefundedEvent(intentId) {
+      const { intent, charge } = paidCharge(intentId);
+      return refundedEventOf(intent, charge);
+    },
+    refunds: () => refunds.map((refund) => structuredClone(refund)),
+    chargeOf(intentId) {
+      const { charge } = paidCharge(intentId);
+      return { id: charge.id, amount: charge.amount, amount_refunded: charge.amountRefunded };
+    },
+    settleRefund(refundId, status) {
+      const refund = refunds.find((r) => r.id === refundId);
+      if (!refund) throw new Error(`The Stripe double has no refund ${refundId}`);
+      if (refund.status !== 'pending') {
+        throw new Error(`Refund ${refundId} is not pending (${refund.status})`);
       }
-      charge.amountRefunded = Math.min(
-        charge.amount,
-        charge.amountRefunded + (amountMinor ?? charge.amount),
-      );
-      return webhook('charge.refunded', {
-        id: charge.id,
-        object: 'charge',
-        amount: charge.amount,
-        amount_captured: charge.amount,
-        amount_refunded: charge.amountRefunded,
-        captured: true,
-        currency: intent.currency,
-        customer: intent.customer,
-        metadata: intent.metadata,
-        paid: true,
-        payment_intent: intentId,
-        refunded: charge.amountRefunded === charge.amount,
-        status: 'succeeded',
-      });
+      refund.status = status;
+      if (status === 'succeeded') return;
+      const charge = charges.get(refund.charge);
+      if (charge) charge.amountRefunded -= refund.amount;
+      if (status === 'failed') refund.failure_reason = 'declined';
     },
   };
+
+  function paidCharge(intentId: string): { intent: PaymentIntentObject; charge: Charge } {
+    const intent = intentOrThrow(intentId);
+    const charge = intent.latest_charge ? charges.get(intent.latest_charge) : undefined;
+    if (!charge || intent.status !== 'succeeded') {
+      throw new Error(`PaymentIntent ${intentId} has no successful charge to refund`);
+    }
+    return { intent, charge };
+  }
+
+  function refundedEventOf(intent: PaymentIntentObject, charge: Charge) {
+    return webhook('charge.refunded', {
+      id: charge.id,
+      object: 'charge',
+      amount: charge.amount,
+      amount_captured: charge.amount,
+      amount_refunded: charge.amountRefunded,
+      captured: true,
+      currency: intent.currency,
+      customer: intent.customer,
+      metadata: intent.metadata,
+      paid: true,
+      payment_intent: intent.id,
+      refunded: charge.amountRefunded === charge.amount,
+      status: 'succeeded',
+    });
+  }
 }
 
 /** Stripe's answer to a request without the right secret key, or null when the key is right. */
