@@ -68,9 +68,14 @@ export interface BalanceDto {
 export type PurchaseStatus =
   'pending' | 'requires_action' | 'active' | 'used' | 'failed' | 'refunded';
 
+/** `package`: bought from the catalog; `grant`: free minutes an operator gave (price 0). */
+export type PurchaseKind = 'package' | 'grant';
+
 export interface PurchaseDto {
   id: string;
+  /** The catalog package bought; `grant` for a grant. */
   packageId: string;
+  kind: PurchaseKind;
   name: string;
   minutes: number;
   priceMinor: number;
@@ -81,6 +86,26 @@ export interface PurchaseDto {
   status: PurchaseStatus;
   /** Seconds a refund voided (what remained when it was refunded); only on `refunded` purchases. */
   refundedSeconds?: number;
+  /** Money refunded, minor units (the unused share of the price, rounded down); only on `refunded` purchases. */
+  refundMinor?: number;
+  /** When it was refunded; only on `refunded` purchases. */
+  refundedAt?: Iso8601;
+  /** Why an operator granted the minutes; only on grants. */
+  reason?: string;
+}
+
+/** `POST /v1/accounts/:id/grants` (secret key, `Idempotency-Key`): free minutes from an operator. */
+export interface GrantRequest {
+  /** Whole minutes, 1–100,000. */
+  minutes: number;
+  /** Why, for the history and the export (1–200 characters). */
+  reason: string;
+}
+
+/** The answer to a grant (201) and to a refund (200). */
+export interface PurchaseChangeDto {
+  purchase: PurchaseDto;
+  balance: BalanceDto;
 }
 
 export interface PurchaseListDto {
@@ -122,6 +147,34 @@ export interface UsageDto {
   overageSeconds: number;
 }
 
+/** One call in the usage history: its split, each package part named. */
+export interface UsageHistoryItemDto {
+  callId: string;
+  seconds: number;
+  occurredAt: Iso8601;
+  fromPlanSeconds: number;
+  fromExtra: {
+    purchaseId: string;
+    /** The package's name (a grant: `Grant`). */
+    name: string;
+    kind: PurchaseKind;
+    /** When that package was bought or granted. */
+    purchasedAt: Iso8601;
+    seconds: number;
+  }[];
+  overageSeconds: number;
+}
+
+/**
+ * `GET /v1/accounts/:id/usage?limit=&cursor=`: calls newest first (in the
+ * order the ledger recorded them); `nextCursor` fetches the page after this
+ * one, null on the last.
+ */
+export interface UsagePageDto {
+  usage: UsageHistoryItemDto[];
+  nextCursor: string | null;
+}
+
 export interface UsageResultDto {
   usage: UsageDto;
   balance: BalanceDto;
@@ -141,15 +194,23 @@ export interface AccountDto {
   stripeCustomerId: string | null;
 }
 
+/**
+ * What a widget token may do: `buy` (the default) reads its account and buys;
+ * `view` only reads (a 403 on purchases and on any other change).
+ */
+export type TokenScope = 'buy' | 'view';
+
 export interface SessionRequest {
   accountId: string;
   ttlSeconds?: number;
+  scope?: TokenScope;
 }
 
 export interface SessionDto {
   token: string;
   accountId: string;
   expiresAt: Iso8601;
+  scope: TokenScope;
 }
 
 export interface RecommendationDto {
@@ -180,12 +241,16 @@ export type ErrorCode =
   | 'account_not_found'
   | 'package_not_found'
   | 'plan_not_found'
+  /** 404: no purchase with that id on the account (a refund). */
+  | 'purchase_not_found'
   | 'not_found'
   | 'payment_declined'
   /** 402: the account has no payment method to charge (no Stripe customer, or no default card); nothing was charged. */
   | 'payment_method_required'
   /** 502: the payment processor could not be reached; a retry with the same key finds any charge already made. */
   | 'payment_unavailable'
+  /** 502: the payment processor refused a refund (its reason in the message); the minutes stay voided, a retry with the same key asks again. */
+  | 'refund_failed'
   /** 400: a webhook whose signature does not verify; nothing was applied. */
   | 'invalid_signature'
   | 'conflict'

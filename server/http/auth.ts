@@ -1,35 +1,48 @@
 import type { MiddlewareHandler } from 'hono';
 import { sign, verify } from 'hono/jwt';
+import type { TokenScope } from '../../contract/index.js';
 import type { Clock } from '../clock.js';
 import { HttpError } from './errors.js';
 
 /** Who is calling: the host's backend (secret key) or a widget for one account. */
 export type Caller =
   | { kind: 'secret' }
-  /** A widget token: its account, and when it expires (a live stream ends then). */
-  | { kind: 'widget'; accountId: string; expiresAtMs: number };
+  /**
+   * A widget token: its account, what it may do (`view` only reads), and
+   * when it expires (a live stream ends then).
+   */
+  | { kind: 'widget'; accountId: string; scope: TokenScope; expiresAtMs: number };
 
 export type AuthEnv = { Variables: { caller: Caller } };
 
 const AUDIENCE = 'minute-topup-widget';
 
 export interface TokenIssuer {
-  mint(accountId: string, ttlSeconds: number): Promise<{ token: string; expiresAtMs: number }>;
-  check(token: string): Promise<{ accountId: string; expiresAtMs: number }>;
+  mint(
+    accountId: string,
+    ttlSeconds: number,
+    scope?: TokenScope,
+  ): Promise<{ token: string; expiresAtMs: number }>;
+  check(token: string): Promise<{ accountId: string; scope: TokenScope; expiresAtMs: number }>;
 }
 
 /**
  * Short-lived widget tokens: HS256 JWTs that carry the account (`sub`), the
- * audience and the expiry, and nothing else. The signing key is derived from
- * the secret key, so a token is never the key itself.
+ * audience, the scope and the expiry, and nothing else. The signing key is
+ * derived from the secret key, so a token is never the key itself. A token
+ * without a scope (minted before scopes existed) may buy, as it could then.
  */
 export function tokenIssuer(secretKey: string, clock: Clock): TokenIssuer {
   const signingKey = `minute-topup-widget-token:${secretKey}`;
   return {
-    async mint(accountId, ttlSeconds) {
+    async mint(accountId, ttlSeconds, scope = 'buy') {
       const iat = Math.floor(clock.now() / 1000);
       const exp = iat + ttlSeconds;
-      const token = await sign({ sub: accountId, aud: AUDIENCE, iat, exp }, signingKey, 'HS256');
+      const token = await sign(
+        { sub: accountId, aud: AUDIENCE, scope, iat, exp },
+        signingKey,
+        'HS256',
+      );
       return { token, expiresAtMs: exp * 1000 };
     },
     async check(token) {
@@ -46,11 +59,16 @@ export function tokenIssuer(secretKey: string, clock: Clock): TokenIssuer {
       } catch {
         throw unauthorized('The token is not valid.');
       }
-      if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number') {
+      const scope = payload.scope ?? 'buy';
+      if (
+        typeof payload.sub !== 'string' ||
+        typeof payload.exp !== 'number' ||
+        (scope !== 'buy' && scope !== 'view')
+      ) {
         throw unauthorized('The token is not valid.');
       }
       if (payload.exp * 1000 <= clock.now()) throw unauthorized('The token has expired.');
-      return { accountId: payload.sub, expiresAtMs: payload.exp * 1000 };
+      return { accountId: payload.sub, scope, expiresAtMs: payload.exp * 1000 };
     },
   };
 }
@@ -88,6 +106,18 @@ export function authenticate(secretKey: string, tokens: TokenIssuer): Middleware
 export const secretOnly: MiddlewareHandler<AuthEnv> = async function secretOnly(c, next) {
   if (c.get('caller').kind !== 'secret') {
     throw new HttpError('forbidden', 'This route needs the secret key, not a widget token.');
+  }
+  await next();
+};
+
+/**
+ * The secret key, or a widget token for the account in the path (`:id`)
+ * that may spend: a `view` token gets a 403.
+ */
+export const buyAccess: MiddlewareHandler<AuthEnv> = async function buyAccess(c, next) {
+  const caller = c.get('caller');
+  if (caller.kind === 'widget' && caller.scope !== 'buy') {
+    throw new HttpError('forbidden', 'This token may only view the account.');
   }
   await next();
 };

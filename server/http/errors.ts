@@ -15,6 +15,7 @@ const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   account_not_found: 404,
   package_not_found: 404,
   plan_not_found: 404,
+  purchase_not_found: 404,
   not_found: 404,
   conflict: 409,
   charge_conflict: 409,
@@ -25,6 +26,7 @@ const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   rate_limited: 429,
   internal_error: 500,
   payment_unavailable: 502,
+  refund_failed: 502,
 };
 
 export function errorBody(code: ErrorCode, message: string): ErrorBody {

@@ -52,6 +52,7 @@ export const schemas = {
   session: z.strictObject({
     accountId: idSchema,
     ttlSeconds: z.int().min(60).max(86_400).optional(),
+    scope: z.enum(['buy', 'view']).optional(),
   }),
   account: z.strictObject({
     planId: idSchema,
@@ -63,6 +64,26 @@ export const schemas = {
       .optional(),
   }),
   purchase: z.strictObject({ packageId: idSchema }),
+  grant: z.strictObject({
+    minutes: z.int().min(1).max(100_000),
+    reason: z
+      .string()
+      .trim()
+      .min(1, 'must say why (1–200 characters)')
+      .max(200, 'must be at most 200 characters')
+      .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters'),
+  }),
+  /** A refund takes no body; `{}` is accepted, anything else is refused. */
+  refund: z.strictObject({}),
+  usagePage: z.strictObject({
+    limit: z
+      .string()
+      .regex(/^\d{1,3}$/, 'must be a whole number from 1 to 100')
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 100, 'must be a whole number from 1 to 100')
+      .optional(),
+    cursor: z.string().max(200).optional(),
+  }),
   usage: z.strictObject({
     callId: idSchema,
     seconds: z
@@ -76,3 +97,15 @@ export const schemas = {
 export const idempotencyKeySchema = z
   .string()
   .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1–255 visible ASCII characters');
+
+/** The request's `Idempotency-Key` header, or a 400 naming what it is needed for. */
+export function idempotencyKey(c: Context, what: string): string {
+  const key = idempotencyKeySchema.safeParse(c.req.header('idempotency-key'));
+  if (!key.success) {
+    throw new HttpError(
+      'invalid_request',
+      `Send an Idempotency-Key header (1–255 visible ASCII characters) with every ${what}.`,
+    );
+  }
+  return key.data;
+}

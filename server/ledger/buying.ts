@@ -8,7 +8,8 @@ import {
   type PackageDef,
 } from '../domain/index.js';
 import type { Clock } from '../clock.js';
-import { balanceOf, iso, purchaseDto, READ, requireAccount } from './reads.js';
+import { isOperatorIntent } from './operator-keys.js';
+import { balanceOf, iso, purchaseDto, READ, requireAccount, voidPurchase } from './reads.js';
 import { randomUuid } from '../../contract/random-uuid.js';
 import {
   ChargeConflictError,
@@ -246,7 +247,9 @@ export class Buying {
     const pending = await this.store.transact((tx) => tx.pendingIntents(), READ);
     let completed = 0;
     for (const intent of pending) {
-      if (intent.paymentState === 'failed') continue;
+      // A failed payment waits for the customer; an operator's refund is the
+      // operators' to finish (`Operators.completePendingRefunds`).
+      if (intent.paymentState === 'failed' || isOperatorIntent(intent)) continue;
       // One intent that cannot be completed (its package left the catalog,
       // say) must not keep the others — or the server — from starting.
       try {
@@ -384,13 +387,17 @@ export class Buying {
         return 'applied';
       }
       if (purchase.refundedSeconds !== null) return 'applied';
-      await tx.markRefunded(purchase.id, purchase.remainingSeconds);
-      await tx.adjustExtra(
-        purchase.accountId,
-        -purchase.remainingSeconds,
-        purchase.status === 'active' ? -1 : 0,
+      // The processor refunded the whole payment (a partial refund is not
+      // reported here): its price came back.
+      const account = await requireAccount(tx, purchase.accountId, true);
+      const { version } = await voidPurchase(
+        tx,
+        account,
+        purchase,
+        purchase.priceMinor,
+        this.clock.now(),
       );
-      changed = [purchase.accountId, await tx.bumpVersion(purchase.accountId)];
+      changed = [purchase.accountId, version];
       return 'applied';
     });
     if (changed) this.changed(...changed);
@@ -538,6 +545,10 @@ export class Buying {
       paymentRef,
       idempotencyKey: bought.idempotencyKey,
       refundedSeconds: null,
+      kind: 'package',
+      reason: null,
+      refundMinor: null,
+      refundedAtMs: null,
     };
     await tx.insertPurchase(row);
     await tx.adjustExtra(account.id, row.totalSeconds, 1);
@@ -630,6 +641,7 @@ export function awaitingPurchaseDto(
   return {
     id: intent.purchaseId ?? `${intent.accountId}:${intent.idempotencyKey}`,
     packageId: intent.packageId,
+    kind: 'package',
     name: charged.name,
     minutes: charged.minutes,
     priceMinor: charged.priceMinor,

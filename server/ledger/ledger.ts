@@ -1,9 +1,11 @@
 import type {
   AccountDto,
   BalanceDto,
+  PurchaseChangeDto,
   PurchaseDto,
   PurchaseResultDto,
   RecommendationDto,
+  UsagePageDto,
   UsageResultDto,
 } from '../../contract/index.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -37,6 +39,7 @@ import type {
   UsageRow,
 } from '../store/types.js';
 import { awaitingPurchaseDto, Buying, type PurchaseOutcome } from './buying.js';
+import { Operators } from './operators.js';
 import { balanceOf, iso, purchaseDto, READ, requireAccount } from './reads.js';
 import { randomUuid } from '../../contract/random-uuid.js';
 
@@ -79,6 +82,7 @@ export class Ledger {
   private readonly lowThreshold: number;
   private readonly futureToleranceMs: number;
   private readonly buying: Buying;
+  private readonly operators: Operators;
 
   constructor(options: LedgerOptions) {
     this.store = options.store;
@@ -92,6 +96,15 @@ export class Ledger {
     this.buying = new Buying({
       changed: this.changed,
       logError: options.logError ?? ((error) => console.error(`minute-topup: ${error.message}`)),
+      store: this.store,
+      catalog: this.catalog,
+      gateway: this.gateway,
+      clock: this.clock,
+      newId: this.newId,
+      lowThreshold: this.lowThreshold,
+    });
+    this.operators = new Operators({
+      changed: this.changed,
       store: this.store,
       catalog: this.catalog,
       gateway: this.gateway,
@@ -215,11 +228,50 @@ export class Ledger {
     return this.buying;
   }
 
-  /** Completes purchases a crash interrupted between charge and credit; run at start-up. */
-  completePendingPurchases(
+  /**
+   * Completes what a crash (or an unreachable processor) interrupted:
+   * purchases between charge and credit, and refunds owed; run at start-up.
+   * Returns how many it completed.
+   */
+  async completePendingPurchases(
     onError?: (intent: PurchaseIntentRow, error: unknown) => void,
   ): Promise<number> {
-    return this.buying.completePendingPurchases(onError);
+    return (
+      (await this.buying.completePendingPurchases(onError)) +
+      (await this.operators.completePendingRefunds(onError))
+    );
+  }
+
+  /** An operator grants free minutes (see `Operators.grant`). */
+  grant(
+    accountId: string,
+    minutes: number,
+    reason: string,
+    idempotencyKey: string,
+  ): Promise<PurchaseChangeDto> {
+    return this.operators.grant(accountId, minutes, reason, idempotencyKey);
+  }
+
+  /** An operator refunds a purchase's unused share (see `Operators.refund`). */
+  refund(
+    accountId: string,
+    purchaseId: string,
+    idempotencyKey: string,
+  ): Promise<PurchaseChangeDto> {
+    return this.operators.refund(accountId, purchaseId, idempotencyKey);
+  }
+
+  /** The account's calls, newest first, a page at a time (see `Operators.usageHistory`). */
+  usageHistory(
+    accountId: string,
+    page?: { limit?: number; cursor?: string },
+  ): Promise<UsagePageDto> {
+    return this.operators.usageHistory(accountId, page);
+  }
+
+  /** The account's ledger as CSV lines (see `Operators.exportCsv`). */
+  exportCsv(accountId: string): Promise<AsyncIterable<string>> {
+    return this.operators.exportCsv(accountId);
   }
 
   /**
@@ -284,6 +336,7 @@ export class Ledger {
         overageSeconds: allocation.overageSeconds,
         fromExtra: allocation.fromExtra,
         response: JSON.stringify(result),
+        version,
       });
       return result;
     });

@@ -74,6 +74,8 @@ export function purchaseDto(row: PurchaseRow): PurchaseDto {
   return {
     id: row.id,
     packageId: row.packageId,
+    kind: row.kind,
+    ...(row.reason === null ? {} : { reason: row.reason }),
     name: row.name,
     minutes: row.minutes,
     priceMinor: row.priceMinor,
@@ -83,6 +85,47 @@ export function purchaseDto(row: PurchaseRow): PurchaseDto {
     remainingSeconds: row.remainingSeconds,
     ...(row.refundedSeconds === null
       ? { status: row.status }
-      : { status: 'refunded', refundedSeconds: row.refundedSeconds }),
+      : {
+          status: 'refunded',
+          refundedSeconds: row.refundedSeconds,
+          ...(row.refundMinor === null ? {} : { refundMinor: row.refundMinor }),
+          ...(row.refundedAtMs === null ? {} : { refundedAt: iso(row.refundedAtMs) }),
+        }),
+  };
+}
+
+/**
+ * Refunds a purchase inside a transaction that holds its account's lock: its
+ * remaining seconds are voided (the extra balance and the active count drop
+ * with them; used seconds stay used), `refundMinor` is recorded and taken off
+ * the top-up spend of the cycle it was bought in (the upgrade advice counts
+ * what was kept), and the version grows. Returns the row as refunded and the
+ * new version.
+ */
+export async function voidPurchase(
+  tx: LedgerTx,
+  account: AccountRow,
+  purchase: PurchaseRow,
+  refundMinor: number,
+  nowMs: number,
+): Promise<{ purchase: PurchaseRow; version: number }> {
+  const seconds = purchase.remainingSeconds;
+  await tx.markRefunded(purchase.id, { seconds, minor: refundMinor, atMs: nowMs });
+  await tx.adjustExtra(account.id, -seconds, purchase.status === 'active' ? -1 : 0);
+  if (refundMinor > 0) {
+    const cycle = cycleContaining(account.cycleAnchorMs, purchase.purchasedAtMs);
+    await tx.addToCycle(account.id, cycle.start, { topupSpendMinor: -refundMinor });
+  }
+  const version = await tx.bumpVersion(account.id);
+  return {
+    purchase: {
+      ...purchase,
+      remainingSeconds: 0,
+      status: 'used',
+      refundedSeconds: seconds,
+      refundMinor,
+      refundedAtMs: nowMs,
+    },
+    version,
   };
 }

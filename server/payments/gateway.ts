@@ -102,6 +102,39 @@ export interface PaymentGateway {
   findCharge(lookup: ChargeLookup): Promise<ChargeResult | null>;
   /** Where the charge `reference` stands now (after the customer authenticated, say). */
   chargeState(reference: string): Promise<ChargeResult>;
+  /**
+   * Refunds `amountMinor` of the payment `paymentRef`, once per
+   * `idempotencyKey`: a repeat returns the first refund. A processor that
+   * cannot be reached throws `payment_unavailable` (a retry with the same key
+   * finds any refund made); one that refuses the refund throws
+   * `refund_failed` with its reason.
+   */
+  refund(request: RefundRequest): Promise<RefundResult>;
+}
+
+export interface RefundRequest {
+  /** Unique per refunded purchase (`refundKeyOf`): the same key never refunds twice. */
+  idempotencyKey: string;
+  accountId: string;
+  purchaseId: string;
+  /** The processor's reference of the purchase's payment (Stripe: the PaymentIntent id). */
+  paymentRef: string;
+  /** What to refund, minor units (> 0; at most what was charged). */
+  amountMinor: number;
+  currency: string;
+}
+
+export interface RefundResult {
+  /** The processor's reference of the refund (Stripe: `re_…`). */
+  reference: string;
+}
+
+/**
+ * The gateway key of a purchase's refund. A purchase is refunded at most
+ * once, so its id alone names the refund, whichever operator key asked.
+ */
+export function refundKeyOf(purchaseId: string): string {
+  return `refund-${purchaseId}`;
 }
 
 /**

@@ -8,7 +8,10 @@ import {
   type ChargeResult,
   type PaymentGateway,
   type RecordedCharge,
+  type RefundRequest,
+  type RefundResult,
 } from './gateway.js';
+import { DomainError } from '../domain/errors.js';
 
 /**
  * A gateway for tests and the demo: approves, keeps every approved charge (in
@@ -127,6 +130,30 @@ export class TestPaymentGateway implements PaymentGateway {
     this.charges.set(key, known);
     return known;
   }
+
+  /** The refunds this gateway made, by idempotency key. */
+  readonly refunds = new Map<string, RefundRequest & { reference: string }>();
+  /** While true, refunds fail as if the processor could not be reached. */
+  refundsUnavailable = false;
+
+  async refund(request: RefundRequest): Promise<RefundResult> {
+    if (this.refundsUnavailable) {
+      throw new DomainError('payment_unavailable', 'The payment processor could not be reached.');
+    }
+    const earlier = this.refunds.get(request.idempotencyKey);
+    if (earlier) return { reference: earlier.reference };
+    const charge = [...this.charges.values()].find((c) => c.reference === request.paymentRef);
+    if (charge && request.amountMinor > charge.amountMinor) {
+      throw new DomainError('refund_failed', 'The refund is larger than the payment.');
+    }
+    const refund = { ...request, reference: `test_re_${randomUuid()}` };
+    this.refunds.set(request.idempotencyKey, refund);
+    this.onRefund?.(refund);
+    return { reference: refund.reference };
+  }
+
+  /** Called after each new refund this gateway made (a test may simulate a crash here). */
+  onRefund?: (refund: RefundRequest & { reference: string }) => void;
 
   /** Called after each new charge this gateway made (a test may simulate a crash here). */
   onCharge?: (charge: RecordedCharge) => void;

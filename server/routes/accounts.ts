@@ -1,8 +1,15 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { PurchaseListDto } from '../../contract/index.js';
-import { accountAccess, secretOnly, type AuthEnv } from '../http/auth.js';
+import { accountAccess, buyAccess, secretOnly, type AuthEnv } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
-import { idempotencyKeySchema, idSchema, jsonBody, pathId, schemas } from '../http/validation.js';
+import {
+  describeIssues,
+  idempotencyKey,
+  idSchema,
+  jsonBody,
+  pathId,
+  schemas,
+} from '../http/validation.js';
 import type { Clock } from '../clock.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { rateLimit } from '../http/rate-limit.js';
@@ -13,6 +20,25 @@ import { balanceStream } from '../live/stream.js';
 function lastEventId(header: string | undefined): number {
   const n = Number(header);
   return header && /^\d{1,15}$/.test(header.trim()) && Number.isSafeInteger(n) ? n : -1;
+}
+
+/** A refund's body: none, or `{}` (a field there would be ignored, so it is refused). */
+async function assertNoRefundBody(c: Context): Promise<void> {
+  const text = await c.req.text();
+  if (text.trim() === '') return;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new HttpError('invalid_json', 'The body is not valid JSON.');
+  }
+  const parsed = schemas.refund.safeParse(value);
+  if (!parsed.success) {
+    throw new HttpError(
+      'invalid_request',
+      `A refund takes no body: it returns the unused share of the price (${describeIssues(parsed.error)}).`,
+    );
+  }
 }
 
 /** `/v1/accounts/:id/…`: balances, packages, usage and upgrade advice. */
@@ -96,23 +122,57 @@ export function accountRoutes(
       .post(
         '/:id/purchases',
         accountAccess,
+        buyAccess,
         purchaseLimit,
         jsonBody(schemas.purchase),
         async (c) => {
           const id = pathId(c);
-          const key = idempotencyKeySchema.safeParse(c.req.header('idempotency-key'));
-          if (!key.success) {
-            throw new HttpError(
-              'invalid_request',
-              'Send an Idempotency-Key header (1–255 visible ASCII characters) with every purchase.',
-            );
-          }
+          const key = idempotencyKey(c, 'purchase');
           const { packageId } = c.req.valid('json');
           // 201 credited; 202 while the payment waits for the customer or the processor.
-          const outcome = await ledger.purchase(id, packageId, key.data);
+          const outcome = await ledger.purchase(id, packageId, key);
           return outcome.status === 201 ? c.json(outcome.body, 201) : c.json(outcome.body, 202);
         },
       )
+      .post('/:id/purchases/:purchaseId/refund', secretOnly, async (c) => {
+        const id = pathId(c);
+        const purchaseId = pathId(c, 'purchaseId');
+        const key = idempotencyKey(c, 'refund');
+        await assertNoRefundBody(c);
+        return c.json(await ledger.refund(id, purchaseId, key));
+      })
+      .post('/:id/grants', secretOnly, jsonBody(schemas.grant), async (c) => {
+        const id = pathId(c);
+        const key = idempotencyKey(c, 'grant');
+        const { minutes, reason } = c.req.valid('json');
+        return c.json(await ledger.grant(id, minutes, reason, key), 201);
+      })
+      .get('/:id/usage', accountAccess, async (c) => {
+        const query = schemas.usagePage.safeParse(c.req.query());
+        if (!query.success) throw new HttpError('invalid_request', describeIssues(query.error));
+        return c.json(await ledger.usageHistory(pathId(c), query.data));
+      })
+      .get('/:id/ledger.csv', secretOnly, async (c) => {
+        const id = pathId(c);
+        const rows = (await ledger.exportCsv(id))[Symbol.asyncIterator]();
+        const body = new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            const next = await rows.next();
+            if (next.done) controller.close();
+            else controller.enqueue(new TextEncoder().encode(next.value));
+          },
+          async cancel() {
+            await rows.return?.();
+          },
+        });
+        return new Response(body, {
+          headers: {
+            'content-type': 'text/csv; charset=utf-8',
+            'content-disposition': `attachment; filename="minute-topup-${id}-ledger.csv"`,
+            'cache-control': 'no-store',
+          },
+        });
+      })
       .post('/:id/usage', secretOnly, jsonBody(schemas.usage), async (c) => {
         const { callId, seconds, occurredAt } = c.req.valid('json');
         return c.json(await ledger.recordUsage(pathId(c), callId, seconds, occurredAt));

@@ -22,10 +22,19 @@ export function sessionRoutes(
     message: 'Too many widget tokens minted for this account.',
   });
   return new Hono<AuthEnv>().post('/', secretOnly, jsonBody(schemas.session), limit, async (c) => {
-    const { accountId, ttlSeconds } = c.req.valid('json');
+    const { accountId, ttlSeconds, scope = 'buy' } = c.req.valid('json');
     await ledger.getAccount(accountId);
-    const { token, expiresAtMs } = await tokens.mint(accountId, ttlSeconds ?? defaultTtlSeconds);
-    const body: SessionDto = { token, accountId, expiresAt: new Date(expiresAtMs).toISOString() };
+    const { token, expiresAtMs } = await tokens.mint(
+      accountId,
+      ttlSeconds ?? defaultTtlSeconds,
+      scope,
+    );
+    const body: SessionDto = {
+      token,
+      accountId,
+      expiresAt: new Date(expiresAtMs).toISOString(),
+      scope,
+    };
     return c.json(body, 201);
   });
 }

@@ -17,6 +17,8 @@ interface State {
   purchases: Map<string, PurchaseRow>;
   cycles: Map<string, CycleCounters & { accountId: string; cycleStartMs: number }>;
   usages: Map<string, UsageRow>;
+  /** Each account's usage in the order recorded (ascending version): the history's index. */
+  usageByAccount: Map<string, UsageRow[]>;
   intents: Map<string, PurchaseIntentRow>;
   /** The processor's events applied, by id. */
   paymentEvents: Map<string, { type: string; receivedAtMs: number }>;
@@ -30,6 +32,7 @@ function emptyState(): State {
     purchases: new Map(),
     cycles: new Map(),
     usages: new Map(),
+    usageByAccount: new Map(),
     intents: new Map(),
     paymentEvents: new Map(),
   };
@@ -151,7 +154,14 @@ export class MemoryStore implements LedgerStore {
             throw new Error('duplicate purchase idempotency key');
           }
         }
-        s.purchases.set(row.id, { ...row, refundedSeconds: row.refundedSeconds ?? null });
+        s.purchases.set(row.id, {
+          ...row,
+          refundedSeconds: row.refundedSeconds ?? null,
+          kind: row.kind ?? 'package',
+          reason: row.reason ?? null,
+          refundMinor: row.refundMinor ?? null,
+          refundedAtMs: row.refundedAtMs ?? null,
+        });
       },
       async findPurchaseByKey(accountId, idempotencyKey) {
         for (const p of s.purchases.values()) {
@@ -170,11 +180,29 @@ export class MemoryStore implements LedgerStore {
         for (const p of s.purchases.values()) if (p.paymentRef === paymentRef) return { ...p };
         return null;
       },
-      async markRefunded(purchaseId, refundedSeconds) {
+      async getPurchase(accountId, purchaseId) {
+        const p = s.purchases.get(purchaseId);
+        return p && p.accountId === accountId ? { ...p } : null;
+      },
+      async purchasesByIds(accountId, ids) {
+        return [...new Set(ids)]
+          .map((id) => s.purchases.get(id))
+          .filter((p): p is PurchaseRow => p !== undefined && p.accountId === accountId)
+          .map((p) => ({ ...p }));
+      },
+      async markRefunded(purchaseId, refund) {
         const p = s.purchases.get(purchaseId);
         if (!p) throw new Error(`markRefunded: no purchase ${purchaseId}`);
-        if (refundedSeconds < 0) throw new Error('refunded seconds must not be negative');
-        Object.assign(p, { remainingSeconds: 0, status: 'used', refundedSeconds });
+        if (refund.seconds < 0 || refund.minor < 0) {
+          throw new Error('a refund must not be negative');
+        }
+        Object.assign(p, {
+          remainingSeconds: 0,
+          status: 'used',
+          refundedSeconds: refund.seconds,
+          refundMinor: refund.minor,
+          refundedAtMs: refund.atMs,
+        });
       },
       async listPurchases(accountId) {
         return [...s.purchases.values()]
@@ -189,7 +217,34 @@ export class MemoryStore implements LedgerStore {
       async insertUsage(row) {
         const k = key(row.accountId, row.callId);
         if (s.usages.has(k)) throw new Error('duplicate call id');
-        s.usages.set(k, structuredClone(row));
+        const list = s.usageByAccount.get(row.accountId) ?? [];
+        const last = list.at(-1);
+        if (last && last.version >= row.version) throw new Error('usage version must grow');
+        const stored = structuredClone(row);
+        s.usages.set(k, stored);
+        list.push(stored);
+        s.usageByAccount.set(row.accountId, list);
+      },
+      async listUsage(accountId, range) {
+        const list = s.usageByAccount.get(accountId) ?? [];
+        // The first index whose version is above `v` (the list ascends by version).
+        const above = (v: number) => {
+          let lo = 0;
+          let hi = list.length;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (list[mid].version > v) hi = mid;
+            else lo = mid + 1;
+          }
+          return lo;
+        };
+        const from = range.afterVersion === undefined ? 0 : above(range.afterVersion);
+        const to = range.beforeVersion === undefined ? list.length : above(range.beforeVersion - 1);
+        const slice =
+          range.order === 'asc'
+            ? list.slice(from, Math.min(to, from + range.limit))
+            : list.slice(Math.max(from, to - range.limit), to).reverse();
+        return slice.map(({ response: _response, ...entry }) => structuredClone(entry));
       },
       async findIntent(accountId, idempotencyKey) {
         const i = s.intents.get(key(accountId, idempotencyKey));

@@ -156,4 +156,22 @@ export const postgresMigrations: readonly string[] = [
   `
   ALTER TABLE purchase_intents ADD COLUMN customer_id TEXT;
   `,
+  // 7: operators, as in \`sqlite-migrations.ts\` (a purchase's kind, the
+  // reason of a grant, the money and time of a refund, the ledger version of
+  // each usage — negative on usage recorded before, in the order of its time).
+  `
+  ALTER TABLE purchases ADD COLUMN kind TEXT NOT NULL DEFAULT 'package'
+    CHECK (kind IN ('package', 'grant'));
+  ALTER TABLE purchases ADD COLUMN reason TEXT;
+  ALTER TABLE purchases ADD COLUMN refund_minor BIGINT CHECK (refund_minor >= 0);
+  ALTER TABLE purchases ADD COLUMN refunded_at_ms BIGINT;
+  ALTER TABLE usages ADD COLUMN version BIGINT;
+  UPDATE usages SET version = v.n FROM (
+    SELECT account_id, call_id,
+      ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY occurred_at_ms, call_id)
+        - COUNT(*) OVER (PARTITION BY account_id) - 1 AS n
+    FROM usages
+  ) AS v WHERE usages.account_id = v.account_id AND usages.call_id = v.call_id;
+  CREATE UNIQUE INDEX usages_by_version ON usages (account_id, version);
+  `,
 ];

@@ -38,8 +38,8 @@ export const SQL = {
     WHERE id = $1 RETURNING status`,
   insertPurchase: `INSERT INTO purchases (id, account_id, package_id, name, minutes, price_minor,
       currency, purchased_at_ms, total_seconds, remaining_seconds, status, payment_ref,
-      idempotency_key, refunded_seconds)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      idempotency_key, refunded_seconds, kind, reason, refund_minor, refunded_at_ms)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
   listPurchases: 'SELECT * FROM purchases WHERE account_id = $1 ORDER BY seq DESC',
   purchaseByKey: 'SELECT * FROM purchases WHERE account_id = $1 AND idempotency_key = $2',
   /** The oldest pending intent charged by the payment (references are not UNIQUE). */
@@ -47,8 +47,25 @@ export const SQL = {
     ORDER BY created_at_ms LIMIT 1`,
   /** The first purchase credited for the payment (references are not UNIQUE). */
   purchaseByPaymentRef: 'SELECT * FROM purchases WHERE payment_ref = $1 ORDER BY seq LIMIT 1',
+  getPurchase: 'SELECT * FROM purchases WHERE account_id = $1 AND id = $2',
+  purchasesByIds: 'SELECT * FROM purchases WHERE account_id = $1 AND id = ANY($2::text[])',
   markRefunded: `UPDATE purchases SET remaining_seconds = 0, status = 'used',
-    refunded_seconds = $2 WHERE id = $1`,
+    refunded_seconds = $2, refund_minor = $3, refunded_at_ms = $4 WHERE id = $1`,
+  /** A page of usage with its allocations (in allocation order), newest first. */
+  usageNewestFirst: `SELECT u.account_id, u.call_id, u.seconds, u.occurred_at_ms,
+      u.cycle_start_ms, u.from_plan_seconds, u.overage_seconds, u.version, COALESCE(
+      (SELECT json_agg(json_build_array(a.purchase_id, a.seconds) ORDER BY a.ord)
+       FROM usage_allocations a WHERE a.account_id = u.account_id AND a.call_id = u.call_id),
+      '[]'::json) AS allocations
+    FROM usages u WHERE u.account_id = $1 AND u.version > $2 AND u.version < $3
+    ORDER BY u.version DESC LIMIT $4`,
+  usageOldestFirst: `SELECT u.account_id, u.call_id, u.seconds, u.occurred_at_ms,
+      u.cycle_start_ms, u.from_plan_seconds, u.overage_seconds, u.version, COALESCE(
+      (SELECT json_agg(json_build_array(a.purchase_id, a.seconds) ORDER BY a.ord)
+       FROM usage_allocations a WHERE a.account_id = u.account_id AND a.call_id = u.call_id),
+      '[]'::json) AS allocations
+    FROM usages u WHERE u.account_id = $1 AND u.version > $2 AND u.version < $3
+    ORDER BY u.version LIMIT $4`,
   /** The usage and its allocations (in allocation order) in one round trip. */
   findUsage: `SELECT u.*, COALESCE(
       (SELECT json_agg(json_build_array(a.purchase_id, a.seconds) ORDER BY a.ord)
@@ -58,8 +75,8 @@ export const SQL = {
   /** The usage row and all of its allocation rows in one statement. */
   insertUsage: `WITH u AS (
       INSERT INTO usages (account_id, call_id, seconds, occurred_at_ms, cycle_start_ms,
-        from_plan_seconds, overage_seconds, response)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        from_plan_seconds, overage_seconds, response, version)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11)
       RETURNING account_id, call_id
     )
     INSERT INTO usage_allocations (account_id, call_id, purchase_id, seconds, ord)

@@ -12,6 +12,8 @@ import {
   paymentValues,
   purchaseFrom,
   sqlAudit,
+  usageBounds,
+  usageEntryFrom,
   usageFrom,
   type Row,
 } from './rows.js';
@@ -156,6 +158,14 @@ export class PostgresStore implements LedgerStore {
   }
 }
 
+/** The `allocations` column of `findUsage` and the usage pages: `[[purchaseId, seconds], …]`. */
+function allocationsFrom(r: Row): UsageRow['fromExtra'] {
+  return (r.allocations as [string, number | string][]).map(([purchaseId, seconds]) => ({
+    purchaseId: String(purchaseId),
+    seconds: num(seconds),
+  }));
+}
+
 function createTx(client: pg.PoolClient): LedgerTx {
   const run = (name: StatementName, values: unknown[]) =>
     client.query<Row>({ name: `mt_${name}`, text: SQL[name], values });
@@ -224,6 +234,10 @@ function createTx(client: pg.PoolClient): LedgerTx {
         p.paymentRef,
         p.idempotencyKey,
         p.refundedSeconds ?? null,
+        p.kind ?? 'package',
+        p.reason ?? null,
+        p.refundMinor ?? null,
+        p.refundedAtMs ?? null,
       ]);
     },
     async listPurchases(accountId) {
@@ -241,17 +255,31 @@ function createTx(client: pg.PoolClient): LedgerTx {
       const row = await one('purchaseByPaymentRef', [paymentRef]);
       return row ? purchaseFrom(row) : null;
     },
-    async markRefunded(purchaseId, refundedSeconds) {
-      const { rowCount } = await run('markRefunded', [purchaseId, refundedSeconds]);
+    async getPurchase(accountId, purchaseId) {
+      const row = await one('getPurchase', [accountId, purchaseId]);
+      return row ? purchaseFrom(row) : null;
+    },
+    async purchasesByIds(accountId, ids) {
+      if (ids.length === 0) return [];
+      return (await run('purchasesByIds', [accountId, ids])).rows.map(purchaseFrom);
+    },
+    async markRefunded(purchaseId, refund) {
+      const { rowCount } = await run('markRefunded', [
+        purchaseId,
+        refund.seconds,
+        refund.minor,
+        refund.atMs,
+      ]);
       if (rowCount !== 1) throw new Error(`markRefunded: no purchase ${purchaseId}`);
     },
     async findUsage(accountId, callId) {
       const r = await one('findUsage', [accountId, callId]);
-      if (!r) return null;
-      const fromExtra: UsageRow['fromExtra'] = (r.allocations as [string, number | string][]).map(
-        ([purchaseId, seconds]) => ({ purchaseId: String(purchaseId), seconds: num(seconds) }),
-      );
-      return usageFrom(r, fromExtra);
+      return r ? usageFrom(r, allocationsFrom(r)) : null;
+    },
+    async listUsage(accountId, range) {
+      const name = range.order === 'desc' ? 'usageNewestFirst' : 'usageOldestFirst';
+      const { rows } = await run(name, [accountId, ...usageBounds(range), range.limit]);
+      return rows.map((r) => usageEntryFrom(r, allocationsFrom(r)));
     },
     async insertUsage(u) {
       await run('insertUsage', [
@@ -265,6 +293,7 @@ function createTx(client: pg.PoolClient): LedgerTx {
         u.response,
         u.fromExtra.map((x) => x.purchaseId),
         u.fromExtra.map((x) => x.seconds),
+        u.version,
       ]);
     },
     async findIntent(accountId, key) {

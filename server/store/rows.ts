@@ -5,6 +5,8 @@ import type {
   LedgerAudit,
   PurchaseIntentRow,
   PurchaseRow,
+  UsageEntry,
+  UsageRange,
   UsageRow,
 } from './types.js';
 
@@ -50,6 +52,23 @@ export function purchaseFrom(r: Row): PurchaseRow {
     paymentRef: String(r.payment_ref),
     idempotencyKey: String(r.idempotency_key),
     refundedSeconds: numOrNull(r.refunded_seconds),
+    // Schema version 7; packages and NULLs on rows written before.
+    kind: r.kind === 'grant' ? 'grant' : 'package',
+    reason: textOrNull(r.reason),
+    refundMinor: numOrNull(r.refund_minor),
+    refundedAtMs: numOrNull(r.refunded_at_ms),
+  };
+}
+
+/** A purchase's columns by name, as the SQL stores' `insertPurchase` takes them. */
+export function purchaseValues(p: PurchaseRow) {
+  return {
+    ...p,
+    refundedSeconds: p.refundedSeconds ?? null,
+    kind: p.kind ?? 'package',
+    reason: p.reason ?? null,
+    refundMinor: p.refundMinor ?? null,
+    refundedAtMs: p.refundedAtMs ?? null,
   };
 }
 
@@ -112,7 +131,12 @@ export function countersFrom(r: Row): CycleCounters {
 }
 
 export function usageFrom(r: Row, fromExtra: UsageRow['fromExtra']): UsageRow {
+  return { ...usageEntryFrom(r, fromExtra), response: String(r.response) };
+}
+
+export function usageEntryFrom(r: Row, fromExtra: UsageRow['fromExtra']): UsageEntry {
   return {
+    version: num(r.version ?? 0),
     accountId: String(r.account_id),
     callId: String(r.call_id),
     seconds: num(r.seconds),
@@ -121,8 +145,15 @@ export function usageFrom(r: Row, fromExtra: UsageRow['fromExtra']): UsageRow {
     fromPlanSeconds: num(r.from_plan_seconds),
     overageSeconds: num(r.overage_seconds),
     fromExtra,
-    response: String(r.response),
   };
+}
+
+/** The SQL bounds of a `UsageRange` (versions strictly between them). */
+export function usageBounds(range: UsageRange): [after: number, before: number] {
+  return [
+    range.afterVersion ?? Number.MIN_SAFE_INTEGER,
+    range.beforeVersion ?? Number.MAX_SAFE_INTEGER,
+  ];
 }
 
 /** The audit queries, shared by the SQL stores (plain SQL both dialects accept). */

@@ -154,4 +154,26 @@ export const sqliteMigrations: readonly string[] = [
   `
   ALTER TABLE purchase_intents ADD COLUMN customer_id TEXT;
   `,
+  // 7: operators (DESIGN §11). A purchase is a package or a grant (free
+  // minutes an operator gave, with the reason); a refund records the money
+  // returned and when. Each usage keeps the ledger version it made (unique
+  // per account, in the order the ledger recorded it): the usage history
+  // pages over it, newest first, through its index. Usage recorded before
+  // gets negative versions in the order of its time (as on PostgreSQL, which
+  // keeps no order of insertion).
+  `
+  ALTER TABLE purchases ADD COLUMN kind TEXT NOT NULL DEFAULT 'package'
+    CHECK (kind IN ('package', 'grant'));
+  ALTER TABLE purchases ADD COLUMN reason TEXT;
+  ALTER TABLE purchases ADD COLUMN refund_minor INTEGER CHECK (refund_minor >= 0);
+  ALTER TABLE purchases ADD COLUMN refunded_at_ms INTEGER;
+  ALTER TABLE usages ADD COLUMN version INTEGER;
+  UPDATE usages SET version = v.n FROM (
+    SELECT rowid AS r,
+      ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY occurred_at_ms, call_id)
+        - COUNT(*) OVER (PARTITION BY account_id) - 1 AS n
+    FROM usages
+  ) AS v WHERE usages.rowid = v.r;
+  CREATE UNIQUE INDEX usages_by_version ON usages (account_id, version);
+  `,
 ];

@@ -45,10 +45,10 @@ export function prepareStatements(db: Database.Database) {
     insertPurchase: db.prepare(
       `INSERT INTO purchases (id, account_id, package_id, name, minutes, price_minor, currency,
          purchased_at_ms, total_seconds, remaining_seconds, status, payment_ref, idempotency_key,
-         refunded_seconds)
+         refunded_seconds, kind, reason, refund_minor, refunded_at_ms)
        VALUES (@id, @accountId, @packageId, @name, @minutes, @priceMinor, @currency,
          @purchasedAtMs, @totalSeconds, @remainingSeconds, @status, @paymentRef, @idempotencyKey,
-         @refundedSeconds)`,
+         @refundedSeconds, @kind, @reason, @refundMinor, @refundedAtMs)`,
     ),
     listPurchases: db.prepare('SELECT * FROM purchases WHERE account_id = ? ORDER BY seq DESC'),
     purchaseByKey: db.prepare(
@@ -63,14 +63,35 @@ export function prepareStatements(db: Database.Database) {
     purchaseByPaymentRef: db.prepare(
       'SELECT * FROM purchases WHERE payment_ref = ? ORDER BY seq LIMIT 1',
     ),
+    getPurchase: db.prepare('SELECT * FROM purchases WHERE account_id = ? AND id = ?'),
+    /** `?` 2 is a JSON array of ids. */
+    purchasesByIds: db.prepare(
+      'SELECT * FROM purchases WHERE account_id = ? AND id IN (SELECT value FROM json_each(?))',
+    ),
     markRefunded: db.prepare(
-      `UPDATE purchases SET remaining_seconds = 0, status = 'used', refunded_seconds = ?
+      `UPDATE purchases SET remaining_seconds = 0, status = 'used', refunded_seconds = ?,
+         refund_minor = ?, refunded_at_ms = ?
        WHERE id = ?`,
+    ),
+    usageNewestFirst: db.prepare(
+      `SELECT account_id, call_id, seconds, occurred_at_ms, cycle_start_ms, from_plan_seconds,
+         overage_seconds, version FROM usages
+       WHERE account_id = ? AND version > ? AND version < ? ORDER BY version DESC LIMIT ?`,
+    ),
+    usageOldestFirst: db.prepare(
+      `SELECT account_id, call_id, seconds, occurred_at_ms, cycle_start_ms, from_plan_seconds,
+         overage_seconds, version FROM usages
+       WHERE account_id = ? AND version > ? AND version < ? ORDER BY version LIMIT ?`,
+    ),
+    /** The allocations of the calls named in `?` 2 (a JSON array), in allocation order. */
+    allocationsOfCalls: db.prepare(
+      `SELECT call_id, purchase_id, seconds FROM usage_allocations
+       WHERE account_id = ? AND call_id IN (SELECT value FROM json_each(?)) ORDER BY rowid`,
     ),
     findUsage: db.prepare('SELECT * FROM usages WHERE account_id = ? AND call_id = ?'),
     insertUsage: db.prepare(
       `INSERT INTO usages (account_id, call_id, seconds, occurred_at_ms, cycle_start_ms,
-         from_plan_seconds, overage_seconds, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+         from_plan_seconds, overage_seconds, response, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertAllocation: db.prepare(
       `INSERT INTO usage_allocations (account_id, call_id, purchase_id, seconds)

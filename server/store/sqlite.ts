@@ -13,11 +13,14 @@ import {
   num,
   paymentValues,
   purchaseFrom,
+  purchaseValues,
   sqlAudit,
+  usageBounds,
+  usageEntryFrom,
   usageFrom,
   type Row,
 } from './rows.js';
-import type { LedgerAudit, LedgerStore, LedgerTx } from './types.js';
+import type { LedgerAudit, LedgerStore, LedgerTx, UsageRow } from './types.js';
 
 export interface SqliteStoreOptions {
   /** `synchronous` pragma: FULL (default) survives power loss, NORMAL only a crash. */
@@ -206,7 +209,7 @@ export class SqliteStore implements LedgerStore {
         return { usedUp: r?.status === 'used' };
       },
       async insertPurchase(row) {
-        q.insertPurchase.run({ ...row, refundedSeconds: row.refundedSeconds ?? null });
+        q.insertPurchase.run(purchaseValues(row));
       },
       async listPurchases(accountId) {
         return (q.listPurchases.all(accountId) as Row[]).map(purchaseFrom);
@@ -223,10 +226,33 @@ export class SqliteStore implements LedgerStore {
         const r = q.purchaseByPaymentRef.get(paymentRef) as Row | undefined;
         return r ? purchaseFrom(r) : null;
       },
-      async markRefunded(purchaseId, refundedSeconds) {
-        if (q.markRefunded.run(refundedSeconds, purchaseId).changes !== 1) {
-          throw new Error(`markRefunded: no purchase ${purchaseId}`);
+      async getPurchase(accountId, purchaseId) {
+        const r = q.getPurchase.get(accountId, purchaseId) as Row | undefined;
+        return r ? purchaseFrom(r) : null;
+      },
+      async purchasesByIds(accountId, ids) {
+        if (ids.length === 0) return [];
+        return (q.purchasesByIds.all(accountId, JSON.stringify(ids)) as Row[]).map(purchaseFrom);
+      },
+      async markRefunded(purchaseId, refund) {
+        const done = q.markRefunded.run(refund.seconds, refund.minor, refund.atMs, purchaseId);
+        if (done.changes !== 1) throw new Error(`markRefunded: no purchase ${purchaseId}`);
+      },
+      async listUsage(accountId, range) {
+        const rows = (range.order === 'desc' ? q.usageNewestFirst : q.usageOldestFirst).all(
+          accountId,
+          ...usageBounds(range),
+          range.limit,
+        ) as Row[];
+        if (rows.length === 0) return [];
+        const parts = new Map<string, UsageRow['fromExtra']>();
+        const callIds = JSON.stringify(rows.map((r) => String(r.call_id)));
+        for (const a of q.allocationsOfCalls.all(accountId, callIds) as Row[]) {
+          const list = parts.get(String(a.call_id)) ?? [];
+          list.push({ purchaseId: String(a.purchase_id), seconds: num(a.seconds) });
+          parts.set(String(a.call_id), list);
         }
+        return rows.map((r) => usageEntryFrom(r, parts.get(String(r.call_id)) ?? []));
       },
       async findUsage(accountId, callId) {
         const r = q.findUsage.get(accountId, callId) as Row | undefined;
@@ -247,6 +273,7 @@ export class SqliteStore implements LedgerStore {
           u.fromPlanSeconds,
           u.overageSeconds,
           u.response,
+          u.version,
         );
         for (const part of u.fromExtra) {
           q.insertAllocation.run(u.accountId, u.callId, part.purchaseId, part.seconds);

@@ -46,6 +46,21 @@ export interface PurchaseRow {
   idempotencyKey: string;
   /** Seconds a refund voided; null unless refunded (schema version 4). */
   refundedSeconds: number | null;
+  /** `grant`: free minutes an operator gave (price 0, no payment); else `package` (schema 7). */
+  kind: 'package' | 'grant';
+  /** Why the minutes were granted; null on packages. */
+  reason: string | null;
+  /** Money refunded, minor units; null unless refunded (or refunded before schema 7). */
+  refundMinor: number | null;
+  /** When it was refunded; null unless refunded (or refunded before schema 7). */
+  refundedAtMs: number | null;
+}
+
+/** A purchase's refund: the seconds voided, the money returned and when. */
+export interface RefundValues {
+  seconds: number;
+  minor: number;
+  atMs: number;
 }
 
 export type { CycleCounters } from '../domain/counters.js';
@@ -62,6 +77,23 @@ export interface UsageRow {
   fromExtra: { purchaseId: string; seconds: number }[];
   /** The JSON body of the first answer, replayed for a repeated callId. */
   response: string;
+  /**
+   * The account's ledger version the usage made (schema 7): unique per
+   * account, in the order the ledger recorded its usage — the key the usage
+   * history pages over. Usage recorded before schema 7 has negative ones.
+   */
+  version: number;
+}
+
+/** A usage as the history lists it: everything but the stored answer. */
+export type UsageEntry = Omit<UsageRow, 'response'>;
+
+/** Which usage `listUsage` reads: versions strictly between the bounds, in `order`, at most `limit`. */
+export interface UsageRange {
+  afterVersion?: number;
+  beforeVersion?: number;
+  order: 'asc' | 'desc';
+  limit: number;
 }
 
 /**
@@ -148,14 +180,21 @@ export interface LedgerTx {
   findPurchaseByKey(accountId: string, idempotencyKey: string): Promise<PurchaseRow | null>;
   /** The purchase paid by the processor's payment `paymentRef`, if any. */
   findPurchaseByPaymentRef(paymentRef: string): Promise<PurchaseRow | null>;
+  /** The account's purchase `purchaseId`, if any. */
+  getPurchase(accountId: string, purchaseId: string): Promise<PurchaseRow | null>;
+  /** The account's purchases among `ids` (in no particular order). */
+  purchasesByIds(accountId: string, ids: readonly string[]): Promise<PurchaseRow[]>;
   /**
    * Refunds a purchase: its remaining seconds are voided (remaining 0,
-   * status `used`) and recorded as `refundedSeconds`.
+   * status `used`) and recorded as `refundedSeconds`, with the money
+   * returned and when.
    */
-  markRefunded(purchaseId: string, refundedSeconds: number): Promise<void>;
+  markRefunded(purchaseId: string, refund: RefundValues): Promise<void>;
 
   findUsage(accountId: string, callId: string): Promise<UsageRow | null>;
   insertUsage(row: UsageRow): Promise<void>;
+  /** The account's usage in `range` (by ledger version), with each usage's allocations. */
+  listUsage(accountId: string, range: UsageRange): Promise<UsageEntry[]>;
 
   findIntent(accountId: string, idempotencyKey: string): Promise<PurchaseIntentRow | null>;
   insertIntent(row: PurchaseIntentRow): Promise<void>;

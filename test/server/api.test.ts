@@ -157,9 +157,10 @@ for (const factory of storeFactories) {
         assert.equal(theirs.status, 403);
         assert.equal(theirs.body.error.code, 'forbidden');
       });
-      it('carries only the account, audience and times', async () => {
+      it('carries only the account, audience, scope and times', async () => {
         const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
-        assert.deepEqual(Object.keys(payload).sort(), ['aud', 'exp', 'iat', 'sub']);
+        assert.deepEqual(Object.keys(payload).sort(), ['aud', 'exp', 'iat', 'scope', 'sub']);
+        assert.equal(payload.scope, 'buy');
       });
       it('expires: an old token is a 401', async () => {
         f.clock.advance(901_000);

@@ -15,8 +15,10 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type {
   BalanceDto,
+  PurchaseChangeDto,
   PurchaseDto,
   PurchaseResultDto,
+  UsagePageDto,
   UsageResultDto,
 } from '../../contract/index.js';
 import {
@@ -27,7 +29,7 @@ import {
 } from '../../server/domain/index.js';
 import type { PurchaseOutcome } from '../../server/ledger/buying.js';
 import { Ledger } from '../../server/ledger/ledger.js';
-import { chargeKeyOf } from '../../server/payments/gateway.js';
+import { chargeKeyOf, refundKeyOf } from '../../server/payments/gateway.js';
 import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { MemoryStore } from '../../server/store/memory.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
@@ -101,6 +103,17 @@ type Cmd =
   | { k: 'webhook'; acc: number; pick: number; kind: 'succeeded' | 'failed'; dup: boolean }
   /** The processor refunded one of the account's credited purchases (`charge.refunded`), maybe twice. */
   | { k: 'refund'; acc: number; pick: number; dup: boolean }
+  /**
+   * An operator grants free minutes under a fresh key, or again under an
+   * earlier key of the account (a grant's or a purchase's), with the same
+   * figures or others.
+   */
+  | { k: 'grant'; acc: number; minutes: number; repeat: number | null; same: boolean }
+  /**
+   * An operator refunds one of the account's purchases (or grants) under a
+   * fresh key, or repeats an earlier refund's key; the processor may be away.
+   */
+  | { k: 'opRefund'; acc: number; pick: number; repeat: boolean; down: boolean }
   | { k: 'recover' };
 
 /** An account: the first (which every run creates) half the time. */
@@ -204,6 +217,26 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
       dup: fc.boolean(),
     }),
   },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant('grant' as const),
+      acc: accIx,
+      minutes: fc.integer({ min: 1, max: 300 }),
+      repeat: pick,
+      same: mostly,
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      k: fc.constant('opRefund' as const),
+      acc: accIx,
+      pick: fc.nat(50),
+      repeat: sometimes,
+      down: rarely,
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ k: 'recover' as const }) },
 );
 
@@ -236,6 +269,8 @@ interface ModelAccount {
   purchases: ModelPurchase[];
   cycles: Map<number, ModelCycle>;
   keys: string[];
+  /** The keys of the operators' grants and refunds of the account. */
+  operatorKeys: string[];
   calls: string[];
   /** The ledger version: one more with each usage, credit, refund and plan change. */
   version: number;
@@ -243,15 +278,34 @@ interface ModelAccount {
 
 interface ModelPurchase {
   id: string;
+  /** A package's id, or `grant`. */
   packageId: string;
+  kind: 'package' | 'grant';
+  /** A grant's minutes and reason. */
+  grant?: { minutes: number; reason: string };
   purchasedAtMs: number;
   totalSeconds: number;
   remainingSeconds: number;
   /** What a refund voided (what remained then); null unless refunded. */
   refundedSeconds: number | null;
+  /** The money a refund returned, and when. */
+  refundMinor?: number;
+  refundedAtMs?: number;
   /** The gateway's reference of the charge that paid it. */
   ref: string;
 }
+
+/** A grant (its figures) or a refund (its purchase; `result` once paid back) under an operator's key. */
+type ModelOperation =
+  | { kind: 'grant'; minutes: number; reason: string; result: PurchaseChangeDto }
+  | {
+      kind: 'refund';
+      accountId: string;
+      key: string;
+      purchaseId: string;
+      minor: number;
+      result: PurchaseChangeDto | null;
+    };
 
 interface ModelCycle {
   planUsedSeconds: number;
@@ -297,6 +351,11 @@ interface Stats {
   staleFailure: number;
   refunds: number;
   usageAfterRefund: number;
+  grants: number;
+  grantReplays: number;
+  operatorRefunds: number;
+  refundsOwed: number;
+  refundsRefused: number;
 }
 
 const noStats = (): Stats => ({
@@ -310,6 +369,11 @@ const noStats = (): Stats => ({
   staleFailure: 0,
   refunds: 0,
   usageAfterRefund: 0,
+  grants: 0,
+  grantReplays: 0,
+  operatorRefunds: 0,
+  refundsOwed: 0,
+  refundsRefused: 0,
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -350,6 +414,7 @@ function packageFields(packageId: string) {
   const pkg = packageOf(packageId);
   return {
     packageId: pkg.id,
+    kind: 'package' as const,
     name: pkg.name,
     minutes: pkg.minutes,
     priceMinor: pkg.priceMinor,
@@ -369,6 +434,10 @@ class Model {
   >();
   readonly declining = new Set<string>();
   readonly authenticating = new Set<string>();
+  /** The operators' grants and refunds, by account and key. */
+  readonly operations = new Map<string, ModelOperation>();
+  /** The money refunds paid back, by purchase (refunds owed are not here yet). */
+  readonly refundsPaid = new Map<string, number>();
   /** Purchase ids given out (`newId`): at a credit, or with a purchase's first 202. */
   ids = 0;
   /** Charges the gateway made: at once, or when the customer authenticated. */
@@ -442,13 +511,48 @@ class Model {
   purchaseDto(p: ModelPurchase): PurchaseDto {
     return {
       id: p.id,
-      ...packageFields(p.packageId),
+      ...(p.grant
+        ? {
+            packageId: 'grant',
+            kind: 'grant' as const,
+            reason: p.grant.reason,
+            name: 'Grant',
+            minutes: p.grant.minutes,
+            priceMinor: 0,
+            currency: defaultCatalog.currency,
+            totalSeconds: p.totalSeconds,
+          }
+        : packageFields(p.packageId)),
       purchasedAt: iso(p.purchasedAtMs),
       remainingSeconds: p.remainingSeconds,
       ...(p.refundedSeconds === null
         ? { status: p.remainingSeconds > 0 ? ('active' as const) : ('used' as const) }
-        : { status: 'refunded' as const, refundedSeconds: p.refundedSeconds }),
+        : {
+            status: 'refunded' as const,
+            refundedSeconds: p.refundedSeconds,
+            refundMinor: p.refundMinor!,
+            refundedAt: iso(p.refundedAtMs!),
+          }),
     };
+  }
+
+  /** A refund paid back: its answer, as of now. */
+  paid(op: Extract<ModelOperation, { kind: 'refund' }>): PurchaseChangeDto {
+    const a = this.accounts.get(op.accountId)!;
+    const p = a.purchases.find((x) => x.id === op.purchaseId)!;
+    if (op.minor > 0) this.refundsPaid.set(op.purchaseId, op.minor);
+    op.result = { purchase: this.purchaseDto(p), balance: this.balance(op.accountId) };
+    return op.result;
+  }
+
+  /** Voids what remains of a purchase, returning `minor`: the version grows, the spend of its cycle drops. */
+  void(a: ModelAccount, p: ModelPurchase, minor: number): void {
+    p.refundedSeconds = p.remainingSeconds;
+    p.remainingSeconds = 0;
+    p.refundMinor = minor;
+    p.refundedAtMs = this.now;
+    a.version += 1;
+    if (minor > 0) this.cycle(a, p.purchasedAtMs).topupSpendMinor -= minor;
   }
 
   /**
@@ -490,6 +594,7 @@ class Model {
     const purchase: ModelPurchase = {
       id,
       packageId: pkg.id,
+      kind: 'package',
       purchasedAtMs: this.now,
       totalSeconds,
       remainingSeconds: totalSeconds,
@@ -636,7 +741,10 @@ async function run(store: LedgerStore, s: Scenario): Promise<Stats> {
     const mkey = intentKey(id, key);
     const intent = model.intents.get(mkey);
     const chargesBefore = gateway.chargeCount;
-    if (intent && intent.packageId !== packageId) {
+    if (model.operations.has(mkey)) {
+      // An operator's grant or refund holds the key: refused, nothing charged.
+      await assert.rejects(ask(id, packageId, key, strict), isDomain('idempotency_key_reused'));
+    } else if (intent && intent.packageId !== packageId) {
       // Another purchase under the key, even one that failed: refused.
       await assert.rejects(ask(id, packageId, key, strict), isDomain('idempotency_key_reused'));
     } else if (intent?.state === 'done') {
@@ -753,6 +861,7 @@ async function run(store: LedgerStore, s: Scenario): Promise<Stats> {
             purchases: [],
             cycles: new Map(),
             keys: [],
+            operatorKeys: [],
             calls: [],
             version: 0,
           });
@@ -987,11 +1096,13 @@ async function run(store: LedgerStore, s: Scenario): Promise<Stats> {
         const row = (await store.transact((tx) => tx.listPurchases(id))).find((r) => r.id === p.id);
         assert.ok(row, `purchase ${p.id} stored`);
         assert.equal(row.paymentRef, p.ref, `purchase ${p.id} paid by its charge`);
+        if (p.kind === 'grant') {
+          // A grant was not paid: no processor speaks of it.
+          break;
+        }
         if (p.refundedSeconds === null) {
-          // What remained is voided; what was used stays used.
-          p.refundedSeconds = p.remainingSeconds;
-          p.remainingSeconds = 0;
-          a.version += 1;
+          // What remained is voided; what was used stays used; the whole price came back.
+          model.void(a, p, packageOf(p.packageId).priceMinor);
           model.stats.refunds += 1;
         }
         assert.equal(await send(row.paymentRef), 'applied');
@@ -1001,6 +1112,143 @@ async function run(store: LedgerStore, s: Scenario): Promise<Stats> {
           assert.deepEqual(await store.audit(), once, 'an event applies once');
         }
         assertInvariants(await store.audit());
+        break;
+      }
+
+      case 'grant': {
+        const id = ACCOUNTS[c.acc];
+        const a = model.accounts.get(id);
+        const reason = `goodwill, call ${c.minutes}`;
+        if (!a) {
+          await assert.rejects(
+            ledger.grant(id, c.minutes, reason, `g${++fresh}`),
+            isDomain('account_not_found'),
+          );
+          break;
+        }
+        // An earlier key of the account (a purchase's, a grant's or a refund's), or a fresh one.
+        const earlier = [...a.keys, ...a.operatorKeys];
+        const key =
+          c.repeat === null || earlier.length === 0
+            ? `g${++fresh}`
+            : earlier[c.repeat % earlier.length];
+        const op = model.operations.get(intentKey(id, key));
+        if (op?.kind === 'grant' && c.same) {
+          // The same grant again: its first answer, nothing granted twice.
+          const before = await store.audit();
+          assert.deepEqual(await ledger.grant(id, op.minutes, op.reason, key), op.result);
+          assert.deepEqual(await store.audit(), before);
+          model.stats.grantReplays += 1;
+          break;
+        }
+        if (op || model.intents.has(intentKey(id, key))) {
+          // A key that named another grant, a refund or a purchase: 422, nothing changes.
+          const before = await store.audit();
+          const minutes = op?.kind === 'grant' ? op.minutes + 1 : c.minutes;
+          await assert.rejects(
+            ledger.grant(id, minutes, reason, key),
+            isDomain('idempotency_key_reused'),
+          );
+          assert.deepEqual(await store.audit(), before);
+          break;
+        }
+        const p: ModelPurchase = {
+          id: model.nextId(),
+          packageId: 'grant',
+          kind: 'grant',
+          grant: { minutes: c.minutes, reason },
+          purchasedAtMs: model.now,
+          totalSeconds: c.minutes * 60,
+          remainingSeconds: c.minutes * 60,
+          refundedSeconds: null,
+          ref: '',
+        };
+        a.purchases.push(p);
+        a.version += 1;
+        const result = { purchase: model.purchaseDto(p), balance: model.balance(id) };
+        assert.deepEqual(await ledger.grant(id, c.minutes, reason, key), result);
+        model.operations.set(intentKey(id, key), {
+          kind: 'grant',
+          minutes: c.minutes,
+          reason,
+          result,
+        });
+        a.operatorKeys.push(key);
+        model.stats.grants += 1;
+        break;
+      }
+
+      case 'opRefund': {
+        const id = ACCOUNTS[c.acc];
+        const a = model.accounts.get(id);
+        if (!a) {
+          await assert.rejects(
+            ledger.refund(id, 'pur_1', `r${++fresh}`),
+            isDomain('account_not_found'),
+          );
+          break;
+        }
+        gateway.refundsUnavailable = c.down;
+        try {
+          const refunds = a.operatorKeys
+            .map((k) => model.operations.get(intentKey(id, k))!)
+            .filter((o) => o.kind === 'refund');
+          if (c.repeat && refunds.length > 0) {
+            // The same refund again: paid back now if it was owed, else its first answer.
+            const op = refunds[c.pick % refunds.length];
+            if (op.result) {
+              assert.deepEqual(await ledger.refund(id, op.purchaseId, op.key), op.result);
+            } else if (c.down) {
+              await assert.rejects(
+                ledger.refund(id, op.purchaseId, op.key),
+                isDomain('payment_unavailable'),
+              );
+            } else {
+              assert.deepEqual(await ledger.refund(id, op.purchaseId, op.key), model.paid(op));
+            }
+            break;
+          }
+          const key = `r${++fresh}`;
+          if (a.purchases.length === 0) {
+            await assert.rejects(
+              ledger.refund(id, 'pur_none', key),
+              isDomain('purchase_not_found'),
+            );
+            break;
+          }
+          const p = a.purchases[c.pick % a.purchases.length];
+          if (p.kind === 'grant' || p.refundedSeconds !== null || p.remainingSeconds === 0) {
+            // A grant, a purchase refunded or used up: 409, nothing changes.
+            const before = await store.audit();
+            await assert.rejects(ledger.refund(id, p.id, key), isDomain('conflict'));
+            assert.deepEqual(await store.audit(), before);
+            model.stats.refundsRefused += 1;
+            break;
+          }
+          const price = packageOf(p.packageId).priceMinor;
+          const minor = Math.floor((price * p.remainingSeconds) / p.totalSeconds);
+          model.void(a, p, minor);
+          const op = {
+            kind: 'refund' as const,
+            accountId: id,
+            key,
+            purchaseId: p.id,
+            minor,
+            result: null,
+          };
+          model.operations.set(intentKey(id, key), op);
+          a.operatorKeys.push(key);
+          model.stats.operatorRefunds += 1;
+          if (c.down && minor > 0) {
+            // The minutes are voided at once; the money is owed until the processor answers.
+            await assert.rejects(ledger.refund(id, p.id, key), isDomain('payment_unavailable'));
+            model.stats.refundsOwed += 1;
+          } else {
+            assert.deepEqual(await ledger.refund(id, p.id, key), model.paid(op));
+          }
+        } finally {
+          gateway.refundsUnavailable = false;
+        }
         break;
       }
 
@@ -1044,7 +1292,14 @@ async function recover(ledger: Ledger, model: Model): Promise<void> {
     model.credit(intent.accountId, intent.key);
     credited.push(intent);
   }
-  assert.equal(await ledger.completePendingPurchases(), credited.length);
+  const owed = [...model.operations.values()].filter(
+    (o): o is Extract<ModelOperation, { kind: 'refund' }> => o.kind === 'refund' && !o.result,
+  );
+  for (const op of owed) model.paid(op);
+  assert.equal(await ledger.completePendingPurchases(), credited.length + owed.length);
+  for (const op of owed) {
+    assert.deepEqual(await ledger.refund(op.accountId, op.purchaseId, op.key), op.result);
+  }
   for (const intent of credited) {
     // The stored first result is what a retry with the key now returns.
     assert.deepEqual(await ledger.purchase(intent.accountId, intent.packageId, intent.key), {
@@ -1131,20 +1386,83 @@ async function checkInvariants(
   // No charge without minutes, no minutes without a charge, none twice — none
   // for a purchase still waiting or failed: each purchase paid by its own charge.
   const done = [...model.intents.values()].filter((i) => i.state === 'done').length;
-  assert.equal(audit.purchases.length, done);
+  assert.equal(audit.purchases.length, done + model.stats.grants);
   assert.equal(gateway.chargeCount, done);
   assert.equal(gateway.charges.size, done);
   const paidBy: string[] = [];
   for (const id of model.accounts.keys()) {
-    const rows = await ledger.store.transact((tx) => tx.listPurchases(id));
+    const rows = (await ledger.store.transact((tx) => tx.listPurchases(id))).filter(
+      (r) => r.kind === 'package',
+    );
     paidBy.push(...rows.map((r) => r.paymentRef));
     assert.deepEqual(
       rows.map((r) => [r.id, r.paymentRef]).sort(),
       model.accounts
         .get(id)!
-        .purchases.map((p) => [p.id, p.ref])
+        .purchases.filter((p) => p.kind === 'package')
+        .map((p) => [p.id, p.ref])
         .sort(),
       `payments of ${id}`,
+    );
+  }
+
+  // Each refund paid back once, of the unused share, for the payment of its purchase.
+  assert.deepEqual(
+    [...gateway.refunds.values()]
+      .map((r) => [r.idempotencyKey, r.purchaseId, r.amountMinor])
+      .sort(),
+    [...model.refundsPaid].map(([id, minor]) => [refundKeyOf(id), id, minor]).sort(),
+    'refunds paid',
+  );
+
+  // Every call traced to its sources, page by page, newest first, each once.
+  for (const [id, a] of model.accounts) {
+    const seen: UsagePageDto['usage'] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await ledger.usageHistory(id, { limit: 7, cursor });
+      assert.ok(page.usage.length <= 7);
+      seen.push(...page.usage);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    const byId = new Map(a.purchases.map((p) => [p.id, p]));
+    assert.deepEqual(
+      seen,
+      [...a.calls].reverse().map((callId) => {
+        const { usage } = model.usages.get(callId)!.result;
+        return {
+          ...usage,
+          fromExtra: usage.fromExtra.map((x) => {
+            const p = byId.get(x.purchaseId)!;
+            return {
+              purchaseId: x.purchaseId,
+              name: p.kind === 'grant' ? 'Grant' : packageOf(p.packageId).name,
+              kind: p.kind,
+              purchasedAt: iso(p.purchasedAtMs),
+              seconds: x.seconds,
+            };
+          }),
+        };
+      }),
+      `usage history of ${id}`,
+    );
+
+    // The export adds up to the extra balance, one row per purchase, grant, refund and allocation.
+    let csv = '';
+    for await (const chunk of await ledger.exportCsv(id)) csv += chunk;
+    const rows = csv
+      .trimEnd()
+      .split('\r\n')
+      .slice(1)
+      .map((line) => line.split(','));
+    const extra = sum(rows.map((r) => Number(r[7])));
+    assert.equal(extra, (await ledger.balance(id)).extra.remainingSeconds, `export of ${id}`);
+    const count = (type: string) => rows.filter((r) => r[1] === type).length;
+    assert.equal(count('purchase') + count('grant'), a.purchases.length);
+    assert.equal(count('refund'), a.purchases.filter((p) => p.refundedSeconds !== null).length);
+    assert.equal(
+      sum(rows.filter((r) => r[1] === 'usage').map((r) => Number(r[6]))),
+      sum(a.calls.map((c) => model.usages.get(c)!.seconds)),
     );
   }
   assert.deepEqual(

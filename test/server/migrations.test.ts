@@ -9,7 +9,7 @@ import { postgresMigrations } from '../../server/store/postgres-migrations.js';
 import { PostgresStore } from '../../server/store/postgres.js';
 import { sqliteMigrations } from '../../server/store/sqlite-migrations.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
-import type { LedgerStore } from '../../server/store/types.js';
+import type { LedgerStore, LedgerTx } from '../../server/store/types.js';
 import { defaultCatalog } from '../../server/domain/index.js';
 import { Ledger } from '../../server/ledger/ledger.js';
 import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
@@ -279,6 +279,13 @@ function version3Rows(p: (i: number) => string): [string, unknown[]][] {
         created_at_ms, package_name, minutes, price_minor, currency) VALUES (${values(10)})`,
       ['acme', 'k2', 'medium', 'pending', null, T + 1, 'Medium', 120, 3000, 'USD'],
     ],
+    // Two calls, the later one recorded first (an occurredAt a client sent late): the
+    // migration orders them by their time.
+    ...(['c2', 'c1'] as const).map((callId): [string, unknown[]] => [
+      `INSERT INTO usages (account_id, call_id, seconds, occurred_at_ms, cycle_start_ms,
+        from_plan_seconds, overage_seconds, response) VALUES (${values(8)})`,
+      ['acme', callId, 60, callId === 'c1' ? T + 10 : T + 20, T, 60, 0, '{}'],
+    ]),
   ];
 }
 
@@ -331,8 +338,37 @@ async function assertVersion3RowsRead(
       paymentRef: 'pi_old',
       idempotencyKey: 'k1',
       refundedSeconds: null,
+      kind: 'package',
+      reason: null,
+      refundMinor: null,
+      refundedAtMs: null,
     },
   ]);
+  // Version 7: the calls recorded before have versions below any new one,
+  // in the order of their time, and page as the history does.
+  const calls = (range: Parameters<LedgerTx['listUsage']>[1]) =>
+    store.transact(async (tx) => (await tx.listUsage('acme', range)).map((u) => u.callId));
+  assert.deepEqual(await calls({ order: 'desc', limit: 10 }), ['c2', 'c1']);
+  await store.transact((tx) =>
+    tx.insertUsage({
+      accountId: 'acme',
+      callId: 'c3',
+      seconds: 0,
+      occurredAtMs: T,
+      cycleStartMs: T,
+      fromPlanSeconds: 0,
+      overageSeconds: 0,
+      fromExtra: [],
+      response: '{}',
+      version: 1,
+    }),
+  );
+  assert.deepEqual(await calls({ order: 'desc', limit: 2 }), ['c3', 'c2']);
+  assert.deepEqual(await calls({ order: 'asc', limit: 10 }), ['c1', 'c2', 'c3']);
+  const [, second] = await store.transact((tx) =>
+    tx.listUsage('acme', { order: 'desc', limit: 2 }),
+  );
+  assert.deepEqual(await calls({ order: 'desc', limit: 5, beforeVersion: second.version }), ['c1']);
   const noPayment = {
     attempt: '',
     purchaseId: null,
@@ -404,7 +440,7 @@ async function assertVersion3RowsRead(
   await store.transact(async (tx) => {
     assert.equal(await tx.putAccount('acme', 'growth', T, 0, 'cus_1'), false);
     assert.equal((await tx.findPurchaseByPaymentRef('pi_old'))?.id, 'pur_old');
-    await tx.markRefunded('pur_old', 3000);
+    await tx.markRefunded('pur_old', { seconds: 3000, minor: 1500, atMs: T });
     await tx.adjustExtra('acme', -3000, -1);
     const pending = (await tx.findIntent('acme', 'k2'))!;
     await tx.updateIntentPayment({

@@ -17,6 +17,7 @@ import type {
   ChargeRequest,
   ChargeResult,
   PaymentGateway,
+  RefundResult,
 } from '../../server/payments/gateway.js';
 import type { LedgerStore } from '../../server/store/types.js';
 import { assertInvariants, storeFactories } from '../support/api.js';
@@ -40,6 +41,9 @@ class ScriptedGateway implements PaymentGateway {
   }
   findCharge(lookup: ChargeLookup) {
     return this.onFind(lookup);
+  }
+  async refund(): Promise<RefundResult> {
+    throw new Error('no refund scripted');
   }
 }
 

@@ -49,6 +49,10 @@ function purchase(id: string, paymentRef: string, fields: Partial<PurchaseRow> =
     paymentRef,
     idempotencyKey: `key_${id}`,
     refundedSeconds: null,
+    kind: 'package',
+    reason: null,
+    refundMinor: null,
+    refundedAtMs: null,
     ...fields,
   };
 }
@@ -228,7 +232,7 @@ for (const factory of storeFactories) {
       });
       await store.transact(async (tx) => {
         const p = (await tx.findPurchaseByPaymentRef('pi_a'))!;
-        await tx.markRefunded(p.id, p.remainingSeconds);
+        await tx.markRefunded(p.id, { seconds: p.remainingSeconds, minor: 900, atMs: T });
         await tx.adjustExtra('acme', -p.remainingSeconds, p.status === 'active' ? -1 : 0);
       });
       const read = await store.transact(async (tx) => ({
@@ -239,7 +243,13 @@ for (const factory of storeFactories) {
       }));
       assert.deepEqual(
         read.refunded,
-        purchase('pur_1', 'pi_a', { remainingSeconds: 0, status: 'used', refundedSeconds: 2400 }),
+        purchase('pur_1', 'pi_a', {
+          remainingSeconds: 0,
+          status: 'used',
+          refundedSeconds: 2400,
+          refundMinor: 900,
+          refundedAtMs: T,
+        }),
       );
       assert.deepEqual(read.active, [{ id: 'pur_2', remainingSeconds: 3000 }]);
       assert.deepEqual(
@@ -265,10 +275,12 @@ for (const factory of storeFactories) {
       );
 
       await assert.rejects(
-        store.transact((tx) => tx.markRefunded('pur_none', 0)),
+        store.transact((tx) => tx.markRefunded('pur_none', { seconds: 0, minor: 0, atMs: T })),
         /no purchase/,
       );
-      await assert.rejects(store.transact((tx) => tx.markRefunded('pur_2', -1)));
+      await assert.rejects(
+        store.transact((tx) => tx.markRefunded('pur_2', { seconds: -1, minor: 0, atMs: T })),
+      );
       assert.deepEqual(
         await store.transact((tx) => tx.activePurchases('acme')),
         [{ id: 'pur_2', remainingSeconds: 3000 }],
