@@ -26,6 +26,7 @@ type Credential =
   | 'wrong signature'
   | "another account's token"
   | 'widget token (own account)'
+  | 'view token (own account)'
   | 'secret key';
 
 const CREDENTIALS: Credential[] = [
@@ -35,17 +36,24 @@ const CREDENTIALS: Credential[] = [
   'wrong signature',
   "another account's token",
   'widget token (own account)',
+  'view token (own account)',
   'secret key',
 ];
+
+/** A view-only token answers as a buying one, unless the route says otherwise (it may not spend). */
+type Expectations = Record<Exclude<Credential, 'view token (own account)'>, number> & {
+  'view token (own account)'?: number;
+};
 
 interface Route {
   name: string;
   method: string;
-  path: string;
+  /** A function for a path that must differ per request (a purchase to refund). */
+  path: string | (() => string);
   body?: () => unknown;
   headers?: () => Record<string, string>;
   /** Expected status per credential. */
-  expect: Record<Credential, number>;
+  expect: Expectations;
   /** The error code of a refusal that is not about the bearer credential (default: 401 unauthorized, 403 forbidden). */
   refusal?: string;
   /** A stream that stays open: its body is cancelled once the status is known. */
@@ -74,6 +82,8 @@ function signEvent(): Record<string, string> {
 
 const refusedAll = { none: 401, malformed: 401, expired: 401, 'wrong signature': 401 } as const;
 let keys = 0;
+/** Purchases of `acme` bought for the refund route, one per request. */
+let refundable: string[] = [];
 
 const ROUTES: Route[] = [
   {
@@ -196,7 +206,55 @@ const ROUTES: Route[] = [
       ...refusedAll,
       "another account's token": 403,
       'widget token (own account)': 201,
+      'view token (own account)': 403,
       'secret key': 201,
+    },
+  },
+  {
+    name: 'POST /v1/accounts/:id/grants',
+    method: 'POST',
+    path: '/v1/accounts/acme/grants',
+    body: () => ({ minutes: 1, reason: 'matrix' }),
+    headers: () => ({ 'idempotency-key': `matrix-${++keys}` }),
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 403,
+      'secret key': 201,
+    },
+  },
+  {
+    name: 'POST /v1/accounts/:id/purchases/:purchaseId/refund',
+    method: 'POST',
+    path: () => `/v1/accounts/acme/purchases/${refundable.pop()}/refund`,
+    headers: () => ({ 'idempotency-key': `matrix-${++keys}` }),
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 403,
+      'secret key': 200,
+    },
+  },
+  {
+    name: 'GET /v1/accounts/:id/usage',
+    method: 'GET',
+    path: '/v1/accounts/acme/usage?limit=5',
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 200,
+      'secret key': 200,
+    },
+  },
+  {
+    name: 'GET /v1/accounts/:id/ledger.csv',
+    method: 'GET',
+    path: '/v1/accounts/acme/ledger.csv',
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 403,
+      'secret key': 200,
     },
   },
   {
@@ -228,14 +286,17 @@ const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
 
 /** The `Authorization` headers of each kind (several for the kinds that come in several forms). */
 async function credentials(f: Fixture): Promise<Record<Credential, (string | null)[]>> {
-  const mint = async (accountId: string, ttlSeconds: number) => {
-    const res = await f.call('POST', '/v1/sessions', { body: { accountId, ttlSeconds } });
+  const mint = async (accountId: string, ttlSeconds: number, scope?: 'view') => {
+    const res = await f.call('POST', '/v1/sessions', {
+      body: { accountId, ttlSeconds, ...(scope ? { scope } : {}) },
+    });
     assert.equal(res.status, 201);
     return res.body.token as string;
   };
   const expiring = await mint('acme', 60);
   const own = await mint('acme', 3600);
   const theirs = await mint('other', 3600);
+  const viewer = await mint('acme', 3600, 'view');
   // Let the 60-second token run out; the others have an hour.
   f.clock.advance(60_000);
 
@@ -276,6 +337,7 @@ async function credentials(f: Fixture): Promise<Record<Credential, (string | nul
     ],
     "another account's token": [`Bearer ${theirs}`],
     'widget token (own account)': [`Bearer ${own}`],
+    'view token (own account)': [`Bearer ${viewer}`],
     'secret key': [`Bearer ${SECRET}`],
   };
 }
@@ -317,6 +379,15 @@ for (const factory of storeFactories) {
         );
       }
       const creds = await credentials(f);
+      refundable = [];
+      for (let i = 0; i < 2 * CREDENTIALS.length + 12; i += 1) {
+        const bought = await f.call('POST', '/v1/accounts/acme/purchases', {
+          body: { packageId: 'small' },
+          headers: { 'idempotency-key': `matrix-refundable-${i}` },
+        });
+        assert.equal(bought.status, 201);
+        refundable.push(bought.body.purchase.id);
+      }
       for (const route of ROUTES) {
         for (const credential of CREDENTIALS) {
           matrix.cells += 1;
@@ -327,7 +398,8 @@ for (const factory of storeFactories) {
             if (authorization !== null) headers.authorization = authorization;
             const body = route.body?.();
             if (body !== undefined) headers['content-type'] = 'application/json';
-            const res = await f.app.request(route.path, {
+            const path = typeof route.path === 'function' ? route.path() : route.path;
+            const res = await f.app.request(path, {
               method: route.method,
               headers,
               body: body === undefined ? undefined : JSON.stringify(body),
@@ -343,7 +415,7 @@ for (const factory of storeFactories) {
               error?: { code: string; message: string };
             };
             matrix.requests += 1;
-            const expected = route.expect[credential];
+            const expected = route.expect[credential] ?? route.expect['widget token (own account)'];
             const label = `${route.name} × ${credential} (${String(authorization).slice(0, 40)}…)`;
             if (res.status !== expected)
               matrix.failures.push(`${label}: ${res.status} ≠ ${expected}`);
@@ -377,7 +449,7 @@ describe('widget tokens', () => {
   });
   after(() => f.store.close());
 
-  it('carry only the account, the audience and the times, signed HS256, and not the key', async () => {
+  it('carry only the account, the audience, the scope and the times, signed HS256, and not the key', async () => {
     const res = await f.call('POST', '/v1/sessions', {
       body: { accountId: 'acme', ttlSeconds: 300 },
     });
@@ -385,8 +457,9 @@ describe('widget tokens', () => {
     const header = JSON.parse(Buffer.from(head, 'base64url').toString());
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
     assert.deepEqual(header, { alg: 'HS256', typ: 'JWT' });
-    assert.deepEqual(Object.keys(claims).sort(), ['aud', 'exp', 'iat', 'sub']);
+    assert.deepEqual(Object.keys(claims).sort(), ['aud', 'exp', 'iat', 'scope', 'sub']);
     assert.equal(claims.sub, 'acme');
+    assert.equal(claims.scope, 'buy');
     assert.equal(claims.aud, 'minute-topup-widget');
     assert.equal(claims.iat, Math.floor(f.clock.now() / 1000));
     assert.equal(claims.exp - claims.iat, 300);
@@ -420,10 +493,10 @@ describe('the demo, as a browser sees it', () => {
     await demo?.stop();
     const rows = ROUTES.length * CREDENTIALS.length;
     reportReliability({
-      tried: `Auth matrix: every route × no/malformed/expired/forged credentials, another account’s token, a widget token, the secret key (${storeFactories.map((f) => f.name).join(' + ')}); the demo’s pages, assets and API answers searched for the secret key`,
+      tried: `Auth matrix: every route × no/malformed/expired/forged credentials, another account’s token, a widget token, a view-only token, the secret key (${storeFactories.map((f) => f.name).join(' + ')}); the demo’s pages, assets and API answers searched for the secret key`,
       figures: `${ROUTES.length} routes × ${CREDENTIALS.length} credentials = ${rows} cells per store, ${matrix.requests} requests, ${matrix.failures.length} failures; ${fetched.length} demo responses, ${leaks} with the key`,
       check:
-        'each answer as designed (401/403/2xx), a refused request changes nothing, tokens carry only sub/aud/iat/exp, the secret key in no demo response',
+        'each answer as designed (401/403/2xx; a view token spends nothing), a refused request changes nothing, tokens carry only sub/aud/scope/iat/exp, the secret key in no demo response',
       held:
         matrix.failures.length === 0 &&
         matrix.cells === rows * storeFactories.length &&
@@ -473,7 +546,7 @@ describe('the demo, as a browser sees it', () => {
         assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'a JWT');
         assert.notEqual(token, KEY);
         const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
-        assert.deepEqual(Object.keys(claims).sort(), ['aud', 'exp', 'iat', 'sub']);
+        assert.deepEqual(Object.keys(claims).sort(), ['aud', 'exp', 'iat', 'scope', 'sub']);
       }
     }
     assert.equal(leaks, 0);
