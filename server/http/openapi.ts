@@ -21,11 +21,20 @@ const accountParam = {
   schema: z.toJSONSchema(idSchema),
 };
 
+const keyParam = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: true,
+  schema: z.toJSONSchema(idempotencyKeySchema),
+};
+
 const auth = [{ bearer: [] }];
 const common = {
   '400': errorResponse('Bad input; nothing was changed.'),
   '401': errorResponse('Missing, malformed or expired credentials.'),
-  '403': errorResponse('A widget token for another account, or on a secret-key route.'),
+  '403': errorResponse(
+    'A widget token for another account, or on a secret-key route, or a view-only token on a change.',
+  ),
   '404': errorResponse('Unknown account, package or plan.'),
 };
 
@@ -66,15 +75,20 @@ export function openApiDocument(): object {
       },
     },
     paths: {
+      '/v1/openapi.json': {
+        get: { summary: 'This document', responses: ok('The OpenAPI 3.1 document.') },
+      },
       '/v1/catalog': {
         get: { summary: 'Packages, plan tiers and currency', responses: ok('The catalog.') },
       },
       '/v1/sessions': {
         post: {
-          summary: 'Mint a short-lived widget token for one account (secret key)',
+          summary:
+            'Mint a short-lived widget token for one account (secret key); scope `buy` (default) ' +
+            'or `view` (reads only: a 403 on purchases and any other change)',
           security: auth,
           requestBody: json(schemas.session),
-          responses: { ...ok('{token, accountId, expiresAt}', '201'), ...common },
+          responses: { ...ok('{token, accountId, expiresAt, scope}', '201'), ...common },
         },
       },
       '/v1/accounts/{id}': {
@@ -125,17 +139,9 @@ export function openApiDocument(): object {
           responses: { ...ok('{purchases}'), ...common },
         },
         post: {
-          summary: 'Buy a package',
+          summary: 'Buy a package (secret key, or a token of scope `buy`)',
           security: auth,
-          parameters: [
-            accountParam,
-            {
-              name: 'Idempotency-Key',
-              in: 'header',
-              required: true,
-              schema: z.toJSONSchema(idempotencyKeySchema),
-            },
-          ],
+          parameters: [accountParam, keyParam],
           requestBody: json(schemas.purchase),
           responses: {
             ...ok('{purchase, balance}: paid and credited.', '201'),
@@ -180,7 +186,82 @@ export function openApiDocument(): object {
           },
         },
       },
+      '/v1/accounts/{id}/grants': {
+        post: {
+          summary:
+            'Grant free minutes (secret key): a package of kind `grant`, price 0, drawn oldest ' +
+            'first with the others',
+          security: auth,
+          parameters: [accountParam, keyParam],
+          requestBody: json(schemas.grant),
+          responses: {
+            ...ok('{purchase, balance}; the same key and body replay the first answer.', '201'),
+            ...common,
+            '422': errorResponse(
+              'The Idempotency-Key was used for another grant, a refund or a purchase.',
+            ),
+          },
+        },
+      },
+      '/v1/accounts/{id}/purchases/{purchaseId}/refund': {
+        post: {
+          summary:
+            'Refund a purchase (secret key): its remaining minutes are voided and the unused ' +
+            'share of its price (pro rata, rounded down to the minor unit) is refunded through ' +
+            'the payment gateway. No body.',
+          security: auth,
+          parameters: [accountParam, { ...accountParam, name: 'purchaseId' }, keyParam],
+          responses: {
+            ...ok(
+              '{purchase, balance}: `status: refunded` with `refundedSeconds`, `refundMinor` and ' +
+                '`refundedAt`; the same key replays it.',
+            ),
+            ...common,
+            '404': errorResponse('`purchase_not_found` or `account_not_found`.'),
+            '409': errorResponse(
+              'Already refunded, a grant, used up, or not paid yet: nothing was changed.',
+            ),
+            '422': errorResponse('The Idempotency-Key was used for another operation.'),
+            '502': errorResponse(
+              '`payment_unavailable` or `refund_failed`: the minutes are voided and the refund ' +
+                'is owed; a retry with the same key (or the start-up recovery) pays it once.',
+            ),
+          },
+        },
+      },
+      '/v1/accounts/{id}/ledger.csv': {
+        get: {
+          summary:
+            'The ledger as CSV (secret key), streamed, oldest first: one row per purchase, grant, ' +
+            'refund and usage allocation (columns at, type, purchase_id, call_id, name, source, ' +
+            'seconds, extra_seconds, amount_minor, currency, reason); `extra_seconds` adds up to ' +
+            'the extra balance when the export began',
+          security: auth,
+          parameters: [accountParam],
+          responses: {
+            '200': { description: 'The CSV.', content: { 'text/csv': {} } },
+            ...common,
+          },
+        },
+      },
       '/v1/accounts/{id}/usage': {
+        get: {
+          summary:
+            'The calls, newest first, each with its split and every package part named ' +
+            '(`{usage, nextCursor}`); `limit` 1–100 (default 20), `cursor` from the page before',
+          security: auth,
+          parameters: [
+            accountParam,
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              schema: { type: 'integer', minimum: 1, maximum: 100 },
+            },
+            { name: 'cursor', in: 'query', required: false, schema: { type: 'string' } },
+          ],
+          responses: { ...ok('{usage, nextCursor}'), ...common },
+        },
         post: {
           summary: 'Record the seconds of one call (secret key)',
           security: auth,
