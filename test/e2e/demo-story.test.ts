@@ -1,11 +1,13 @@
 /**
- * The demo's sentences about an account and a call (demo/story.ts): pure
- * functions of the live balance and the recorded usage.
+ * The demo's sentences about an account and a call (demo/story.ts), and its
+ * operator panel's (demo/operator.ts): pure functions of the live balance, the
+ * recorded usage and the purchases.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { describeGrant, describeRefund, minutes, money, operatorRow } from '../../demo/operator.js';
 import { describeBalance, describeCall, duration } from '../../demo/story.js';
-import type { BalanceDto } from '../../contract/index.js';
+import type { BalanceDto, PurchaseDto } from '../../contract/index.js';
 
 const balance = (over: {
   used?: number;
@@ -93,6 +95,105 @@ describe('demo story', () => {
     assert.equal(
       describeBalance(balance({ used: 30_000, overage: 61, warning: 'empty' })),
       'Plan and packages used up: calls run into overage (2 minutes this cycle).',
+    );
+  });
+});
+
+describe('demo operator panel sentences', () => {
+  const purchase = (over: Partial<PurchaseDto>): PurchaseDto => ({
+    id: 'p1',
+    packageId: 'medium',
+    kind: 'package',
+    name: 'Medium',
+    minutes: 100,
+    priceMinor: 2500,
+    currency: 'USD',
+    purchasedAt: '2026-11-12T00:00:00.000Z',
+    totalSeconds: 6000,
+    remainingSeconds: 3600,
+    status: 'active',
+    ...over,
+  });
+
+  it('formats money in the currency’s minor units, and time in minutes and seconds', () => {
+    assert.equal(money(1500, 'USD'), '$15.00');
+    assert.equal(money(0, 'USD'), '$0.00');
+    assert.equal(money(1400, 'EUR'), '€14.00');
+    assert.equal(money(1500, 'JPY'), '¥1,500');
+    assert.equal(minutes(3600), '60 min');
+    assert.equal(minutes(90), '1 min 30 s');
+    assert.equal(minutes(0), '0 min');
+  });
+
+  it('lists a package with what is left, and offers only an active package for refund', () => {
+    assert.deepEqual(operatorRow(purchase({})), {
+      id: 'p1',
+      name: 'Medium',
+      date: 'Nov 12, 2026',
+      price: '$25.00',
+      left: '60 of 100 min',
+      status: 'Active',
+      refundable: true,
+      label: 'Medium (Nov 12, 2026): 60 of 100 min left',
+    });
+    assert.equal(operatorRow(purchase({ status: 'used', remainingSeconds: 0 })).refundable, false);
+    assert.equal(operatorRow(purchase({ status: 'pending' })).refundable, false);
+  });
+
+  it('shows a refund with the money returned, and a grant as free with its reason', () => {
+    const refunded = operatorRow(
+      purchase({
+        status: 'refunded',
+        remainingSeconds: 0,
+        refundedSeconds: 3600,
+        refundMinor: 1500,
+      }),
+    );
+    assert.equal(refunded.status, 'Refunded $15.00');
+    assert.equal(refunded.refundable, false);
+    const grant = operatorRow(
+      purchase({
+        kind: 'grant',
+        packageId: 'grant',
+        name: 'Grant',
+        priceMinor: 0,
+        reason: 'Outage',
+      }),
+    );
+    assert.equal(grant.name, 'Grant: Outage');
+    assert.equal(grant.price, 'Free');
+    assert.equal(grant.refundable, false, 'a grant cost nothing to refund');
+  });
+
+  it('says what a grant and a refund did', () => {
+    const after = balance({ extra: 1800 + 59, packages: 1 });
+    assert.equal(
+      describeGrant({
+        purchase: purchase({ kind: 'grant', name: 'Grant', minutes: 30, reason: 'Outage' }),
+        balance: after,
+      }),
+      'Granted 30 free minutes (Outage). Extra balance: 30 min.',
+    );
+    assert.equal(
+      describeGrant({ purchase: purchase({ kind: 'grant', minutes: 1 }), balance: after }),
+      'Granted 1 free minute. Extra balance: 30 min.',
+    );
+    const refund = purchase({
+      status: 'refunded',
+      remainingSeconds: 0,
+      refundedSeconds: 3630,
+      refundMinor: 1512,
+    });
+    assert.equal(
+      describeRefund({ purchase: refund, balance: balance({ extra: 15_000, packages: 1 }) }),
+      'Refunded $15.12 of $25.00 for Medium: its 60 min 30 s left are void. Extra balance: 250 min.',
+    );
+    assert.equal(
+      describeRefund({
+        purchase: { ...refund, refundedSeconds: 0, refundMinor: 0 },
+        balance: balance({}),
+      }),
+      'Refunded $0.00 of $25.00 for Medium: it had no minutes left. Extra balance: 0 min.',
     );
   });
 });
