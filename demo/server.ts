@@ -7,9 +7,10 @@ import type { TokenIssuer } from '../server/http/auth.js';
 import { readBody } from '../server/http/body.js';
 import { HttpError } from '../server/http/errors.js';
 import { rateLimit } from '../server/http/rate-limit.js';
-import { jsonBody } from '../server/http/validation.js';
+import { idSchema, jsonBody, schemas } from '../server/http/validation.js';
 import { systemClock, type Clock } from '../server/clock.js';
 import type { Ledger } from '../server/ledger/ledger.js';
+import { describeGrant, describeRefund, operatorRow } from './operator.js';
 import { demoAccounts, type DemoAccount } from './seed.js';
 import { describeBalance, describeCall } from './story.js';
 
@@ -57,11 +58,54 @@ const knownAccount = z.enum(demoAccounts.map((a) => a.id) as [string, ...string[
 const tenant = z.enum(['main', 'partner']).default('main');
 
 /**
+ * Who is signed in to the dashboard, as the host knows it: the account's
+ * owner may buy; a viewer (say, a colleague from accounting) only reads, so
+ * the host backend asks the API for a `view` token for them.
+ */
+const role = z.enum(['owner', 'viewer']).default('owner');
+const scopeOf = { owner: 'buy', viewer: 'view' } as const;
+
+/**
+ * The key the operator panel sends with a grant or a refund: one per
+ * submission, the same again when it retries, so a double click or a lost
+ * answer never grants or refunds twice.
+ */
+function operatorKey(c: Context, action: 'grant' | 'refund'): string {
+  const key = c.req.header('idempotency-key') ?? '';
+  if (!/^[A-Za-z0-9-]{8,64}$/.test(key)) {
+    throw new HttpError(
+      'invalid_request',
+      `Send an Idempotency-Key header (8–64 letters, digits or -) with every ${action}.`,
+    );
+  }
+  // The operator's keys apart from the widget's purchase keys.
+  return `demo-operator-${action}:${key}`;
+}
+
+/** A body that reads `lines` as the client takes them (a long ledger is never held whole). */
+function streamOf(lines: AsyncIterable<string>): ReadableStream<Uint8Array> {
+  const rows = lines[Symbol.asyncIterator]();
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await rows.next();
+      if (next.done) controller.close();
+      else controller.enqueue(encoder.encode(next.value));
+    },
+    async cancel() {
+      await rows.return?.();
+    },
+  });
+}
+
+/**
  * The demo dashboard and its small "host backend". The `/demo/api/*` routes
  * are what a customer's own backend does: it knows who is signed in, and uses
- * the secret key — which never reaches the page — to mint widget tokens and to
- * record calls. Like the API, they read at most 16 KiB of a body and answer a
- * client that asks too often with 429 and `Retry-After`.
+ * the secret key — which never reaches the page — to mint widget tokens (a
+ * read-only one for a viewer), to record calls, and, for the operator panel,
+ * to grant minutes, refund packages and export the ledger. Like the API,
+ * they read at most 16 KiB of a body and answer a client that asks too often
+ * with 429 and `Retry-After`.
  */
 export function demoRoutes({
   main,
@@ -107,14 +151,20 @@ export function demoRoutes({
     return c.json(await withStory(account, main.ledger));
   });
 
-  // The host backend mints a widget token for the signed-in user's account.
+  // The host backend mints a widget token for the signed-in user's account,
+  // with the scope their role allows.
   app.post(
     '/demo/api/session',
-    jsonBody(z.strictObject({ accountId: knownAccount, tenant })),
+    jsonBody(z.strictObject({ accountId: knownAccount, tenant, role })),
     async (c) => {
-      const { accountId, tenant } = c.req.valid('json');
-      const { token, expiresAtMs } = await tenants[tenant].tokens.mint(accountId, tokenTtlSeconds);
-      return c.json({ token, accountId, expiresAt: new Date(expiresAtMs).toISOString() });
+      const { accountId, tenant, role } = c.req.valid('json');
+      const scope = scopeOf[role];
+      const { token, expiresAtMs } = await tenants[tenant].tokens.mint(
+        accountId,
+        tokenTtlSeconds,
+        scope,
+      );
+      return c.json({ token, accountId, expiresAt: new Date(expiresAtMs).toISOString(), scope });
     },
   );
 
@@ -143,6 +193,65 @@ export function demoRoutes({
       });
     },
   );
+
+  // The operator panel: what a support console's backend does with the secret
+  // key (a real one behind its operators' sign-in; the demo's panel is open to
+  // any visitor, on the demo accounts only). The account's purchases and
+  // grants, listed for the panel…
+  app.get('/demo/api/accounts/:id/purchases', async (c) => {
+    const account = accountOf(c.req.param('id'));
+    if (!account) throw new HttpError('account_not_found', 'No such demo account.');
+    const purchases = await main.ledger.listPurchases(account.id);
+    return c.json({ purchases: purchases.map(operatorRow) });
+  });
+
+  // …free minutes for an account…
+  app.post(
+    '/demo/api/grants',
+    jsonBody(schemas.grant.extend({ accountId: knownAccount })),
+    async (c) => {
+      const { accountId, minutes, reason } = c.req.valid('json');
+      const key = operatorKey(c, 'grant');
+      const result = await main.ledger.grant(accountId, minutes, reason, key);
+      return c.json(
+        {
+          ...result,
+          message: describeGrant(result),
+          story: await story(accountOf(accountId)!, main.ledger),
+        },
+        201,
+      );
+    },
+  );
+
+  // …the unused share of a package back to the customer…
+  app.post(
+    '/demo/api/refunds',
+    jsonBody(z.strictObject({ accountId: knownAccount, purchaseId: idSchema })),
+    async (c) => {
+      const { accountId, purchaseId } = c.req.valid('json');
+      const key = operatorKey(c, 'refund');
+      const result = await main.ledger.refund(accountId, purchaseId, key);
+      return c.json({
+        ...result,
+        message: describeRefund(result),
+        story: await story(accountOf(accountId)!, main.ledger),
+      });
+    },
+  );
+
+  // …and the account's ledger to download.
+  app.get('/demo/api/accounts/:id/ledger.csv', async (c) => {
+    const account = accountOf(c.req.param('id'));
+    if (!account) throw new HttpError('account_not_found', 'No such demo account.');
+    return new Response(streamOf(await main.ledger.exportCsv(account.id)), {
+      headers: {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="minute-topup-${account.id}-ledger.csv"`,
+        'cache-control': 'no-store',
+      },
+    });
+  });
 
   app.get('/', (c) => c.redirect('/demo/billing'));
   app.get('/demo', (c) => c.redirect('/demo/billing'));
