@@ -4,6 +4,7 @@
  * median of several runs. `npm run bench -- http scaling` runs some sections.
  */
 import { cpus } from 'node:os';
+import { historyBench } from './history.js';
 import { httpBench, type Row } from './http.js';
 import { liveBench } from './live.js';
 import { postgresBench } from './postgres.js';
@@ -16,6 +17,7 @@ const sections: Record<string, () => Promise<Row[]>> = {
   scaling: () => scalingBench(),
   postgres: () => postgresBench(),
   live: () => liveBench(),
+  history: () => historyBench(),
 };
 
 const only = process.argv.slice(2);
