@@ -1,4 +1,10 @@
-import type { AccountDto, PurchaseResultDto, UsageResultDto } from '../../contract/index.js';
+import type {
+  AccountDto,
+  PurchaseChangeDto,
+  PurchaseResultDto,
+  TokenScope,
+  UsageResultDto,
+} from '../../contract/index.js';
 import type { Clock } from '../clock.js';
 import type { Catalog } from '../domain/catalog.js';
 
@@ -15,8 +21,12 @@ export interface MockAccountSeed {
   cycleAnchor?: string;
   /** Packages bought at start, oldest first (by package id). */
   packages?: string[];
-  /** Seconds of calls already made this cycle (drawn plan first, then packages). */
+  /** Minutes granted at start, after the packages (drawn with them, oldest first). */
+  grants?: { minutes: number; reason: string }[];
+  /** Seconds of calls already made this cycle, as one call (drawn plan first, then packages). */
   usedSeconds?: number;
+  /** Calls made after `usedSeconds`, oldest first: the seconds of each (the Recent calls). */
+  calls?: number[];
   /** Whether the test gateway declines this account's card. */
   declining?: boolean;
 }
@@ -37,14 +47,25 @@ export interface MockApi {
   readonly secretKey: string;
   /** Answers one request as the real API would (`…/v1/…` URLs, any origin). */
   fetch(request: Request): Promise<Response>;
-  /** A widget token for an account (default lifetime: the API's, 15 minutes). */
-  mintToken(accountId: string, ttlSeconds?: number): Promise<string>;
+  /**
+   * A widget token for an account (default lifetime: the API's, 15 minutes).
+   * `scope` `view` (default `buy`): it reads everything and buys nothing (the
+   * widget shows no buy controls; a purchase is a 403).
+   */
+  mintToken(accountId: string, ttlSeconds?: number, scope?: TokenScope): Promise<string>;
   /** Creates or updates an account (default plan: the catalog's first). */
   putAccount(id: string, planId?: string, cycleAnchor?: string): Promise<AccountDto>;
   /** Buys a package for an account, as a purchase through the API would. */
   buy(accountId: string, packageId: string): Promise<PurchaseResultDto>;
   /** Records a call of `seconds` (plan first, then packages oldest first, then overage). */
   recordUsage(accountId: string, seconds: number, callId?: string): Promise<UsageResultDto>;
+  /** Grants free minutes, as an operator would (a package of kind `grant`, price 0). */
+  grant(accountId: string, minutes: number, reason: string): Promise<PurchaseChangeDto>;
+  /**
+   * Refunds a purchase, as an operator would: its remaining minutes are voided
+   * and the unused share of its price refunded (status `refunded`).
+   */
+  refund(accountId: string, purchaseId: string): Promise<PurchaseChangeDto>;
   /** Makes the test gateway decline (or, with `false`, approve again) this account's card. */
   setDeclining(accountId: string, declining?: boolean): void;
   /**

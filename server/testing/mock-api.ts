@@ -3,6 +3,7 @@ import { defaultCatalog } from '../domain/catalog.js';
 import { TestPaymentGateway } from '../payments/test-gateway.js';
 import { MemoryStore } from '../store/memory.js';
 import { randomUuid } from '../../contract/random-uuid.js';
+import type { TokenScope } from '../../contract/index.js';
 import type { MockApi, MockApiOptions } from './mock-api-types.js';
 
 /**
@@ -12,7 +13,7 @@ import type { MockApi, MockApiOptions } from './mock-api-types.js';
  *
  * @example
  * const api = await createMockApi({ accounts: [{ id: 'acme', usedSeconds: 27_000 }] });
- * const token = await api.mintToken('acme');
+ * const token = await api.mintToken('acme'); // or ('acme', 900, 'view'): no buying
  * const res = await api.fetch(new Request('http://x/v1/accounts/acme/balance',
  *   { headers: { authorization: `Bearer ${token}` } }));
  */
@@ -41,8 +42,9 @@ export async function createMockApi(
     async mintToken(
       accountId: string,
       ttlSeconds: number = APP_DEFAULTS.tokenTtlSeconds,
+      scope: TokenScope = 'buy',
     ): Promise<string> {
-      return (await app.tokens.mint(accountId, ttlSeconds)).token;
+      return (await app.tokens.mint(accountId, ttlSeconds, scope)).token;
     },
     async putAccount(id: string, planId = catalog.plans[0].id, cycleAnchor?: string) {
       return (await ledger.putAccount(id, planId, cycleAnchor)).account;
@@ -52,6 +54,12 @@ export async function createMockApi(
     },
     async recordUsage(accountId: string, seconds: number, callId = `mock-call-${++calls}`) {
       return ledger.recordUsage(accountId, callId, seconds);
+    },
+    async grant(accountId: string, minutes: number, reason: string) {
+      return ledger.grant(accountId, minutes, reason, `grant-${randomUuid()}`);
+    },
+    async refund(accountId: string, purchaseId: string) {
+      return ledger.refund(accountId, purchaseId, `refund-${randomUuid()}`);
     },
     setDeclining(accountId: string, declining = true) {
       gateway.setDeclining(accountId, declining);
@@ -70,7 +78,9 @@ export async function createMockApi(
   for (const seed of options.accounts ?? []) {
     await api.putAccount(seed.id, seed.planId, seed.cycleAnchor);
     for (const pkg of seed.packages ?? []) await api.buy(seed.id, pkg);
+    for (const grant of seed.grants ?? []) await api.grant(seed.id, grant.minutes, grant.reason);
     if (seed.usedSeconds) await api.recordUsage(seed.id, seed.usedSeconds);
+    for (const seconds of seed.calls ?? []) await api.recordUsage(seed.id, seconds);
     if (seed.declining) api.setDeclining(seed.id);
   }
   seededCharges = gateway.chargeCount;
