@@ -191,6 +191,8 @@ export class Buying {
         const waiting = await this.store.transact(async (tx) => {
           await requireAccount(tx, intent.accountId, true);
           const now = await tx.findIntent(intent.accountId, intent.idempotencyKey);
+          // Forgotten, and the key taken by an operator's grant meanwhile.
+          if (now && now.packageId !== intent.packageId) throw keyReused();
           // Credited meanwhile (the webhook came first): replay that answer.
           if (now?.status === 'completed' && now.response) return now;
           // Another attempt started meanwhile: this answer is about an old one.
@@ -389,12 +391,16 @@ export class Buying {
       if (purchase.refundedSeconds !== null) return 'applied';
       // The processor refunded the whole payment (a partial refund is not
       // reported here): its price came back.
+      // Read again under the account's lock: a call may have drawn on it
+      // since (the lock was not held when it was found, credited meanwhile).
       const account = await requireAccount(tx, purchase.accountId, true);
+      const locked = (await tx.getPurchase(account.id, purchase.id)) ?? purchase;
+      if (locked.refundedSeconds !== null) return 'applied';
       const { version } = await voidPurchase(
         tx,
         account,
-        purchase,
-        purchase.priceMinor,
+        locked,
+        locked.priceMinor,
         this.clock.now(),
       );
       changed = [purchase.accountId, version];
@@ -462,6 +468,17 @@ export class Buying {
     const result = await this.store.transact(async (tx) => {
       await requireAccount(tx, intent.accountId, true);
       const now = await tx.findIntent(intent.accountId, intent.idempotencyKey);
+      if (now && now.packageId !== intent.packageId) {
+        // The intent was forgotten (a concurrent request was declined) and an
+        // operator's grant took the key meanwhile: this paid charge has no
+        // purchase to credit under it. Reported for an operator to refund.
+        this.logError(
+          new Error(
+            `Payment ${paymentRef} of account ${intent.accountId} cannot be credited: its key "${intent.idempotencyKey}" was taken by another operation. Refund it.`,
+          ),
+        );
+        throw keyReused();
+      }
       if (now?.status === 'pending') {
         // What changed while the gateway was asked: a refund (or a failure)
         // of this very payment, or a newer attempt. Neither may be credited.

@@ -1,6 +1,6 @@
 import type { PurchaseChangeDto, UsageHistoryItemDto, UsagePageDto } from '../../contract/index.js';
 import type { Clock } from '../clock.js';
-import { DomainError, minutesToSeconds, type Catalog } from '../domain/index.js';
+import { cycleContaining, DomainError, minutesToSeconds, type Catalog } from '../domain/index.js';
 import { refundKeyOf, type PaymentGateway } from '../payments/gateway.js';
 import type {
   AccountRow,
@@ -204,14 +204,27 @@ export class Operators {
     // Nothing to pay back (a few seconds of a cheap package round down to 0).
     const refund =
       amountMinor > 0
-        ? await gateway.refund({
-            idempotencyKey: refundKeyOf(purchaseId),
-            accountId: intent.accountId,
-            purchaseId,
-            paymentRef: purchase.paymentRef,
-            amountMinor,
-            currency: purchase.currency,
-          })
+        ? await gateway
+            .refund({
+              idempotencyKey: refundKeyOf(purchaseId),
+              accountId: intent.accountId,
+              purchaseId,
+              paymentRef: purchase.paymentRef,
+              amountMinor,
+              currency: purchase.currency,
+            })
+            .catch(async (error: unknown) => {
+              // Refused for good (not merely unreachable): nothing comes
+              // back, so the minutes must — the refund is undone.
+              if (error instanceof DomainError && error.code === 'refund_failed') {
+                await this.undoRefund(intent, amountMinor);
+                throw new DomainError(
+                  'refund_failed',
+                  `${error.message} Nothing was refunded: the purchase keeps its minutes.`,
+                );
+              }
+              throw error;
+            })
         : null;
     return store.transact(async (tx) => {
       const account = await requireAccount(tx, intent.accountId, true);
@@ -228,6 +241,36 @@ export class Operators {
       await tx.completeIntent(intent.accountId, intent.idempotencyKey, JSON.stringify(answer));
       return answer;
     });
+  }
+
+  /**
+   * The processor refused an owed refund: the purchase gets back the seconds
+   * voided (no call could draw them meanwhile), the cycle's spend its money,
+   * and the operator's key is free again. Once: only while the refund is
+   * still owed.
+   */
+  private async undoRefund(intent: PurchaseIntentRow, amountMinor: number): Promise<void> {
+    const { accountId, idempotencyKey } = intent;
+    const version = await this.deps.store.transact(async (tx) => {
+      const account = await requireAccount(tx, accountId, true);
+      const now = await tx.findIntent(accountId, idempotencyKey);
+      if (now?.status !== 'pending' || now.packageId !== REFUND_INTENT) return undefined;
+      const purchase = intent.purchaseId && (await tx.getPurchase(accountId, intent.purchaseId));
+      if (!purchase || purchase.refundedSeconds === null) return undefined;
+      await tx.restoreRefunded(purchase.id);
+      await tx.adjustExtra(
+        accountId,
+        purchase.refundedSeconds,
+        purchase.refundedSeconds > 0 ? 1 : 0,
+      );
+      if (amountMinor > 0) {
+        const cycle = cycleContaining(account.cycleAnchorMs, purchase.purchasedAtMs);
+        await tx.addToCycle(accountId, cycle.start, { topupSpendMinor: amountMinor });
+      }
+      await tx.deleteIntent(accountId, idempotencyKey);
+      return tx.bumpVersion(accountId);
+    });
+    if (version !== undefined) this.deps.changed(accountId, version);
   }
 
   /**

@@ -135,6 +135,8 @@ export class TestPaymentGateway implements PaymentGateway {
   readonly refunds = new Map<string, RefundRequest & { reference: string }>();
   /** While true, refunds fail as if the processor could not be reached. */
   refundsUnavailable = false;
+  /** While true, the processor refuses refunds (`refund_failed`: disputed, refunded elsewhere). */
+  refusingRefunds = false;
 
   async refund(request: RefundRequest): Promise<RefundResult> {
     if (this.refundsUnavailable) {
@@ -142,6 +144,9 @@ export class TestPaymentGateway implements PaymentGateway {
     }
     const earlier = this.refunds.get(request.idempotencyKey);
     if (earlier) return { reference: earlier.reference };
+    if (this.refusingRefunds) {
+      throw new DomainError('refund_failed', 'The payment is disputed: it cannot be refunded.');
+    }
     const charge = [...this.charges.values()].find((c) => c.reference === request.paymentRef);
     if (charge && request.amountMinor > charge.amountMinor) {
       throw new DomainError('refund_failed', 'The refund is larger than the payment.');

@@ -210,6 +210,19 @@ export class MemoryStore implements LedgerStore {
           .reverse()
           .map((p) => ({ ...p }));
       },
+      async restoreRefunded(purchaseId) {
+        const p = s.purchases.get(purchaseId);
+        if (!p || p.refundedSeconds === null) {
+          throw new Error(`restoreRefunded: no refunded purchase ${purchaseId}`);
+        }
+        Object.assign(p, {
+          remainingSeconds: p.refundedSeconds,
+          status: p.refundedSeconds > 0 ? 'active' : 'used',
+          refundedSeconds: null,
+          refundMinor: null,
+          refundedAtMs: null,
+        });
+      },
       async findUsage(accountId, callId) {
         const u = s.usages.get(key(accountId, callId));
         return u ? structuredClone(u) : null;

@@ -51,6 +51,10 @@ export const SQL = {
   purchasesByIds: 'SELECT * FROM purchases WHERE account_id = $1 AND id = ANY($2::text[])',
   markRefunded: `UPDATE purchases SET remaining_seconds = 0, status = 'used',
     refunded_seconds = $2, refund_minor = $3, refunded_at_ms = $4 WHERE id = $1`,
+  restoreRefunded: `UPDATE purchases SET remaining_seconds = refunded_seconds,
+    status = CASE WHEN refunded_seconds > 0 THEN 'active' ELSE 'used' END,
+    refunded_seconds = NULL, refund_minor = NULL, refunded_at_ms = NULL
+    WHERE id = $1 AND refunded_seconds IS NOT NULL`,
   /** A page of usage with its allocations (in allocation order), newest first. */
   usageNewestFirst: `SELECT u.account_id, u.call_id, u.seconds, u.occurred_at_ms,
       u.cycle_start_ms, u.from_plan_seconds, u.overage_seconds, u.version, COALESCE(

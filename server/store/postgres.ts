@@ -276,6 +276,10 @@ function createTx(client: pg.PoolClient): LedgerTx {
       const r = await one('findUsage', [accountId, callId]);
       return r ? usageFrom(r, allocationsFrom(r)) : null;
     },
+    async restoreRefunded(purchaseId) {
+      const { rowCount } = await run('restoreRefunded', [purchaseId]);
+      if (rowCount !== 1) throw new Error(`restoreRefunded: no refunded purchase ${purchaseId}`);
+    },
     async listUsage(accountId, range) {
       const name = range.order === 'desc' ? 'usageNewestFirst' : 'usageOldestFirst';
       const { rows } = await run(name, [accountId, ...usageBounds(range), range.limit]);

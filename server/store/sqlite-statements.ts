@@ -73,6 +73,12 @@ export function prepareStatements(db: Database.Database) {
          refund_minor = ?, refunded_at_ms = ?
        WHERE id = ?`,
     ),
+    restoreRefunded: db.prepare(
+      `UPDATE purchases SET remaining_seconds = refunded_seconds,
+         status = CASE WHEN refunded_seconds > 0 THEN 'active' ELSE 'used' END,
+         refunded_seconds = NULL, refund_minor = NULL, refunded_at_ms = NULL
+       WHERE id = ? AND refunded_seconds IS NOT NULL`,
+    ),
     usageNewestFirst: db.prepare(
       `SELECT account_id, call_id, seconds, occurred_at_ms, cycle_start_ms, from_plan_seconds,
          overage_seconds, version FROM usages

@@ -238,6 +238,11 @@ export class SqliteStore implements LedgerStore {
         const done = q.markRefunded.run(refund.seconds, refund.minor, refund.atMs, purchaseId);
         if (done.changes !== 1) throw new Error(`markRefunded: no purchase ${purchaseId}`);
       },
+      async restoreRefunded(purchaseId) {
+        if (q.restoreRefunded.run(purchaseId).changes !== 1) {
+          throw new Error(`restoreRefunded: no refunded purchase ${purchaseId}`);
+        }
+      },
       async listUsage(accountId, range) {
         const rows = (range.order === 'desc' ? q.usageNewestFirst : q.usageOldestFirst).all(
           accountId,

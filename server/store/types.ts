@@ -190,6 +190,12 @@ export interface LedgerTx {
    * returned and when.
    */
   markRefunded(purchaseId: string, refund: RefundValues): Promise<void>;
+  /**
+   * Undoes `markRefunded` (the processor refused the refund): the voided
+   * seconds are the purchase's again (`active` unless there were none), the
+   * refund fields cleared.
+   */
+  restoreRefunded(purchaseId: string): Promise<void>;
 
   findUsage(accountId: string, callId: string): Promise<UsageRow | null>;
   insertUsage(row: UsageRow): Promise<void>;

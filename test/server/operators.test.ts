@@ -358,6 +358,32 @@ for (const factory of storeFactories) {
         assertInvariants(await store.audit());
       });
 
+      it('gives the minutes back when the processor refuses the refund, and frees the key', async () => {
+        const purchaseId = await buy('acme');
+        await use('acme', 'plan', 500 * 60 + 600);
+        const before = await store.audit();
+        const balance = (await f.call('GET', '/v1/accounts/acme/balance')).body;
+        f.gateway.refusingRefunds = true;
+        const refused = await refund('acme', purchaseId, 'r-refused');
+        assert.equal(refused.status, 502);
+        assert.equal(refused.body.error.code, 'refund_failed');
+        assert.match(refused.body.error.message, /keeps its minutes/);
+        const after = (await f.call('GET', '/v1/accounts/acme/balance')).body;
+        assert.deepEqual({ ...after, version: 0 }, { ...balance, version: 0 });
+        assert.ok(after.version > balance.version, 'the streams hear of it');
+        assert.deepEqual(await store.audit(), before);
+        const listed = (await f.call('GET', '/v1/accounts/acme/purchases')).body.purchases[0];
+        assert.equal(listed.status, 'active');
+        assert.equal(listed.refundMinor, undefined);
+        // Once the dispute is over, a refund goes through, under the same key too.
+        f.gateway.refusingRefunds = false;
+        const ok = await refund('acme', purchaseId, 'r-refused');
+        assert.equal(ok.status, 200);
+        assert.equal(ok.body.purchase.refundedSeconds, MEDIUM_SECONDS - 600);
+        assert.equal(f.gateway.refunds.size, 1);
+        assertInvariants(await store.audit());
+      });
+
       it('a refund owed at a restart is paid back by the start-up recovery', async () => {
         const purchaseId = await buy('acme');
         f.gateway.refundsUnavailable = true;
