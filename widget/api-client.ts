@@ -6,6 +6,7 @@ import type {
   PurchaseListDto,
   PurchaseResultDto,
   RecommendationDto,
+  UsagePageDto,
 } from '../contract/index.js';
 
 /**
@@ -39,6 +40,8 @@ export interface ApiClientOptions {
    * Without `token` and `fetchToken`, account calls fail with `no_token` unsent.
    */
   fetchToken?: () => Promise<string>;
+  /** Told of each token as it is first sent (its scope decides what the widget offers). */
+  onToken?: (token: string) => void;
   fetch?: typeof fetch;
 }
 
@@ -52,6 +55,7 @@ export interface ApiClientOptions {
  */
 export function createApiClient(options: ApiClientOptions) {
   let tokenPromise: Promise<string> | undefined;
+  let sentToken: string | undefined;
   const noToken = (why: string) => new ApiError(0, 'no_token', why);
   /** The host's `fetchToken`; anything but a non-empty string is `no_token`. */
   const fetchHostToken = () =>
@@ -87,6 +91,7 @@ export function createApiClient(options: ApiClientOptions) {
           throw e;
         });
         headers.set('authorization', `Bearer ${token}`);
+        if (token !== sentToken) options.onToken?.((sentToken = token));
       }
       let res: Response;
       try {
@@ -130,6 +135,11 @@ export function createApiClient(options: ApiClientOptions) {
     balance: () => request<BalanceDto>(`${account}/balance`),
     purchases: () => request<PurchaseListDto>(`${account}/purchases`),
     recommendation: () => request<RecommendationDto>(`${account}/recommendation`),
+    /** A page of calls with their split, newest first; `cursor`: the last page's `nextCursor`. */
+    usage: (cursor?: string | null) =>
+      request<UsagePageDto>(
+        `${account}/usage${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`,
+      ),
     /**
      * One idempotency key per confirmation: the same key again never charges
      * twice. Resolves with the purchase and the balance once paid (201), or

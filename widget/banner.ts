@@ -6,12 +6,13 @@ import { TopupElement } from './element.js';
  * The usage warning: shown while minutes run `low`, once the plan is
  * `exhausted` (extra minutes are drawn) and when everything is `empty`.
  * `low` and `exhausted` are polite status messages; `empty` is an alert.
+ * With a view-only token (`scope` `view`) it warns without a button.
  *
  * @tagname minute-topup-banner
  * @summary Usage warning with a **Buy more minutes** button.
  * @csspart banner - The banner's box (classes `low`, `exhausted`, `empty`).
  * @csspart message - The warning text.
- * @csspart buy-button - **Buy more minutes**.
+ * @csspart buy-button - **Buy more minutes** (not with a view-only token).
  * @cssproperty --minute-topup-color-info - Background of the `low` banner (and upgrade advice).
  * @cssproperty --minute-topup-color-on-info - Text of the `low` banner (default: the text colour).
  * @cssproperty --minute-topup-color-warning - Background of the `exhausted` banner.
@@ -67,9 +68,13 @@ export class MinuteTopupBanner extends TopupElement {
       >
         ${text}
       </p>
-      <button part="buy-button" class="primary" @click=${() => store.openDialog()}>
-        ${strings.buyMore}
-      </button>
+      ${
+        context.state.scope === 'buy'
+          ? html`<button part="buy-button" class="primary" @click=${() => store.openDialog()}>
+              ${strings.buyMore}
+            </button>`
+          : nothing
+      }
     </div>`;
   }
 }

@@ -10,7 +10,8 @@ const DAY = 86_400_000;
 
 /**
  * The Extra Minutes card: this cycle's plan use, the extra balance, active
- * packages, overage, and upgrade advice when the API recommends it.
+ * packages, overage, and upgrade advice when the API recommends it. With a
+ * view-only token (`scope` `view`) it has no **Buy more minutes** and no advice.
  *
  * @tagname minute-topup-card
  * @summary Plan meter, extra balance and the **Buy more minutes** / **View packages** buttons.
@@ -20,9 +21,9 @@ const DAY = 86_400_000;
  * @csspart meter - The plan-use meter; `meter-fill` is its filled part.
  * @csspart meter-fill - The used share of the plan.
  * @csspart extra - The extra balance figure.
- * @csspart buy-button - **Buy more minutes**.
+ * @csspart buy-button - **Buy more minutes** (not with a view-only token).
  * @csspart view-button - **View packages**.
- * @csspart upgrade - The upgrade advice; `upgrade-link` is its link.
+ * @csspart upgrade - The upgrade advice (not with a view-only token); `upgrade-link` is its link.
  * @csspart upgrade-link - The link (or button, without `upgrade-href`) to upgrade.
  * @csspart error - The load error message; `retry-button` retries.
  * @csspart retry-button - Retry after a load error.
@@ -107,6 +108,8 @@ export class MinuteTopupCard extends TopupElement {
     const overage = Math.ceil(balance.overageSeconds / 60);
     const usedText = strings.planUsed(format.number(used), format.minutes(allowance));
     const days = Math.max(0, Math.ceil((Date.parse(balance.plan.cycleEnd) - Date.now()) / DAY));
+    // A view-only token: nothing that spends (buying, upgrade advice).
+    const buy = state.scope === 'buy';
     return html`<section part="card" class="box" aria-labelledby="title">
       <h2 id="title" part="title">${strings.cardTitle}</h2>
       <div class="row"><span>${strings.planMinutes}</span><span>${usedText}</span></div>
@@ -130,14 +133,18 @@ export class MinuteTopupCard extends TopupElement {
       <p class="muted">${strings.activePackages(balance.extra.activePackages)}</p>
       ${overage > 0 ? html`<p class="error">${strings.overage(format.number(overage))}</p>` : nothing}
       <div class="actions">
-        <button part="buy-button" class="primary" @click=${() => store.openDialog()}>
-          ${strings.buyMore}
-        </button>
+        ${
+          buy
+            ? html`<button part="buy-button" class="primary" @click=${() => store.openDialog()}>
+                ${strings.buyMore}
+              </button>`
+            : nothing
+        }
         <button part="view-button" @click=${() => store.openHistory()}>
           ${strings.viewPackages}
         </button>
       </div>
-      ${this.advice(state.recommendation)}
+      ${buy ? this.advice(state.recommendation) : nothing}
     </section>`;
   }
 

@@ -183,7 +183,8 @@ export class MinuteTopupDialog extends ModalElement {
           ? errorBox(
               strings,
               buying.error,
-              this.retry,
+              // Refused (a view-only token): trying again cannot help.
+              buying.error.code === 'forbidden' ? undefined : this.retry,
               buying.unconfirmed ? strings.unconfirmed : '',
             )
           : nothing

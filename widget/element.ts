@@ -69,12 +69,13 @@ export abstract class ModalElement extends TopupElement {
       this.fallbackFocus()?.focus();
   }
 
-  /** The card's **Buy more minutes**, in the root's layout or the host's. */
+  /** The card's **Buy more minutes** (or **View packages**), in the root's layout or the host's. */
   private fallbackFocus(): HTMLElement | null | undefined {
     const root = (this.getRootNode() as ShadowRoot).host;
     const card =
       root?.shadowRoot?.querySelector('minute-topup-card') ??
       root?.querySelector('minute-topup-card');
-    return card?.shadowRoot?.querySelector<HTMLElement>('[part~=buy-button]');
+    // View-only, the card has no Buy more minutes: its View packages then.
+    return card?.shadowRoot?.querySelector<HTMLElement>('[part~=buy-button],[part~=view-button]');
   }
 }

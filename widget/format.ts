@@ -19,6 +19,9 @@ export function createFormat(locale: string | undefined, currency: string) {
   const number = new Intl.NumberFormat(localeTag);
   const percent = new Intl.NumberFormat(localeTag, { style: 'percent' });
   const date = new Intl.DateTimeFormat(localeTag, { dateStyle: 'medium' });
+  const day = new Intl.DateTimeFormat(localeTag, { day: 'numeric', month: 'short' });
+  const dateTime = new Intl.DateTimeFormat(localeTag, { dateStyle: 'medium', timeStyle: 'short' });
+  const twoDigits = new Intl.NumberFormat(localeTag, { minimumIntegerDigits: 2 });
   return {
     money: (minor: number) => money.format(minor / unit),
     /** A price per minute, with one more digit than the currency has. */
@@ -26,6 +29,13 @@ export function createFormat(locale: string | undefined, currency: string) {
     number: (n: number) => number.format(n),
     percent: (ratio: number) => percent.format(ratio),
     date: (iso: string) => date.format(new Date(iso)),
+    /** Day and month alone ("3 Nov", "Nov 3"): when a package a call drew on was bought. */
+    day: (iso: string) => day.format(new Date(iso)),
+    /** Date and time of a call. */
+    dateTime: (iso: string) => dateTime.format(new Date(iso)),
+    /** A call's length as m:ss ("4:12"; an hour is "60:00"). */
+    duration: (seconds: number) =>
+      `${number.format(Math.floor(seconds / 60))}:${twoDigits.format(seconds % 60)}`,
     /** Whole minutes left of a number of seconds (rounded down: never promise what is not there). */
     minutes: (seconds: number) => number.format(Math.floor(seconds / 60)),
   };

@@ -81,12 +81,42 @@ export interface MinuteTopupStrings {
   failed: string;
   /** `refunded`: the payment was refunded; what remained of it is void. */
   refunded: string;
+  /** The package column of a grant (free minutes from the service; its reason shown under it). */
+  granted: string;
+  /** The price column of a grant. */
+  noCharge: string;
+  /**
+   * Under a refunded package's status: the money refunded and the minutes its
+   * refund voided (`date`: when, empty if unknown).
+   */
+  refundDetail: (amount: string, minutes: string, date: string) => string;
   totalRemaining: (minutes: string) => string;
   noPackages: string;
+  /** The history's two views: the packages, and the calls with how each was drawn. */
+  packagesTab: string;
+  recentCalls: string;
+  /**
+   * A call's split: its length (m:ss) `=` its parts joined, e.g.
+   * "4:12 = 2:00 plan + 2:12 Medium (bought 3 Nov)". The parts are
+   * `callPlan`, then `callPackage` / `callGrant` for each one drawn on
+   * (oldest first), then `callOverage`.
+   */
+  callSplit: (duration: string, parts: string[]) => string;
+  callPlan: (duration: string) => string;
+  /** `date`: day and month the package was bought. */
+  callPackage: (duration: string, name: string, date: string) => string;
+  /** `date`: day and month the minutes were granted. */
+  callGrant: (duration: string, date: string) => string;
+  callOverage: (duration: string) => string;
+  noCalls: string;
+  /** Loads the next page of calls. */
+  showMore: string;
   loading: string;
   errorNetwork: string;
   errorServer: string;
   errorUnauthorized: string;
+  /** `forbidden` (403): the token may not do this, e.g. a purchase with a view-only token. */
+  errorForbidden: string;
   /** `fetchToken` gave no token (`no_token`). */
   errorNoToken: string;
   errorAccount: string;
@@ -155,12 +185,26 @@ export const en: MinuteTopupStrings = {
   awaitingBank: 'Awaiting bank confirmation',
   failed: 'Payment failed',
   refunded: 'Refunded',
+  granted: 'Granted minutes',
+  noCharge: 'Free',
+  refundDetail: (amount, minutes, date) =>
+    `${amount} refunded${date && ` on ${date}`}, ${minutes} min voided`,
   totalRemaining: (minutes) => `Total remaining: ${minutes} min`,
   noPackages: 'No packages bought yet.',
+  packagesTab: 'Packages',
+  recentCalls: 'Recent calls',
+  callSplit: (duration, parts) => `${duration} = ${parts.join(' + ')}`,
+  callPlan: (duration) => `${duration} plan`,
+  callPackage: (duration, name, date) => `${duration} ${name} (bought ${date})`,
+  callGrant: (duration, date) => `${duration} granted (${date})`,
+  callOverage: (duration) => `${duration} overage`,
+  noCalls: 'No calls yet.',
+  showMore: 'Show more',
   loading: 'Loading…',
   errorNetwork: 'The service cannot be reached. Check your connection and try again.',
   errorServer: 'Something went wrong on our side. Please try again.',
   errorUnauthorized: 'Your session has expired. Reload the page to sign in again.',
+  errorForbidden: 'You do not have permission to do this. Ask the account’s owner.',
   errorNoToken: 'Could not sign in to the minutes service.',
   errorAccount: 'This account could not be found.',
   errorDeclined: 'Your payment was declined. Nothing was charged. Try again or use another card.',
@@ -175,7 +219,8 @@ export const en: MinuteTopupStrings = {
 /** The translated message for an error code. */
 export function errorText(strings: MinuteTopupStrings, code: ClientErrorCode): string {
   if (code === 'network') return strings.errorNetwork;
-  if (code === 'unauthorized' || code === 'forbidden') return strings.errorUnauthorized;
+  if (code === 'unauthorized') return strings.errorUnauthorized;
+  if (code === 'forbidden') return strings.errorForbidden;
   if (code === 'no_token') return strings.errorNoToken;
   if (code === 'account_not_found') return strings.errorAccount;
   if (code === 'payment_declined') return strings.errorDeclined;

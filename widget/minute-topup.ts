@@ -8,6 +8,7 @@ import { createFormat, type Format } from './format.js';
 import { en, type MinuteTopupStrings } from './i18n.js';
 import { LiveBalance } from './live.js';
 import { TopupStore, type Snapshot } from './store.js';
+import type { TokenScope } from '../contract/index.js';
 import { base, PARTS } from './styles.js';
 
 /**
@@ -99,6 +100,18 @@ export class MinuteTopup extends LitElement {
   /** Replaces any of the visible strings. */
   @property({ attribute: false }) strings?: Partial<MinuteTopupStrings>;
 
+  /**
+   * What the token in use lets the widget offer, read from its `scope` claim
+   * (a token minted with `scope: "view"`): `view` shows the balance, the
+   * history and the recent calls, and nothing that spends — no **Buy more
+   * minutes**, no purchase dialog, no upgrade advice. `buy` otherwise (also
+   * for a token whose claims cannot be read: the API decides). Follows each
+   * new token (`token`, or one from `fetchToken`).
+   */
+  get scope(): TokenScope {
+    return this.snapshot?.scope ?? 'buy';
+  }
+
   @provide({ context: topupContext })
   @state()
   private ctx?: TopupContext;
@@ -160,6 +173,8 @@ export class MinuteTopup extends LitElement {
       // Any new token, the first one too: the client may have cached a refused one.
       // Not loaded yet, or a load failed (401) or is failing: load with a fresh one.
       if (changed.has('token') || status !== 'ready') this.api.resetToken();
+      // Its scope shows at once, before the next request sends it.
+      if (changed.has('token') && this.token) this.store?.useToken(this.token);
       if (status !== 'ready') void this.load();
       // A new stream with the new token (or a new try with the new source).
       this.liveBalance?.stop();
@@ -192,6 +207,7 @@ export class MinuteTopup extends LitElement {
       get fetchToken() {
         return host.fetchToken;
       },
+      onToken: (token) => host.store?.useToken(token),
     });
     this.store = new TopupStore(this.api, {
       purchase: (detail) => emit(this, 'minute-topup-purchase', detail),

@@ -4,10 +4,13 @@ import type {
   PurchaseDto,
   PurchaseResultDto,
   RecommendationDto,
+  TokenScope,
   WarningLevel,
 } from '../contract/index.js';
 import { ApiError, isPurchaseAction, type ApiClient } from './api-client.js';
 import { mayHaveCharged, needsBank, selectionLocked, type BuyingState } from './buying.js';
+import { noCalls, withFirstPage, withNextPage, type CallsState } from './calls.js';
+import { tokenScope } from './scope.js';
 import type { AuthenticateEventDetail, ErrorEventDetail, PurchaseEventDetail } from './events.js';
 import { randomUuid } from '../contract/random-uuid.js';
 
@@ -25,6 +28,15 @@ export interface Snapshot {
   recommendation: RecommendationDto | null;
   dialogOpen: boolean;
   historyOpen: boolean;
+  /** The history's view: the packages (where **View packages** opens it) or the recent calls. */
+  historyTab: HistoryTab;
+  /** The recent calls loaded so far. */
+  calls: CallsState;
+  /**
+   * What the token in use may do (its `scope` claim): with `view` nothing
+   * offers to spend and the purchase dialog does not open.
+   */
+  scope: TokenScope;
   /** The package chosen in the dialog (while buying, the one being bought). */
   selectedId: string | null;
   buying: BuyingState;
@@ -33,6 +45,8 @@ export interface Snapshot {
   /** The warning level a live balance changed to (announced by the root); `null` after a purchase. */
   warningChange: WarningLevel | null;
 }
+
+export type HistoryTab = 'packages' | 'calls';
 
 /** Outward facts, turned into DOM events by the root, and what the host lends the store. */
 export interface StoreHost {
@@ -60,6 +74,9 @@ const initial: Snapshot = {
   recommendation: null,
   dialogOpen: false,
   historyOpen: false,
+  historyTab: 'packages',
+  calls: noCalls,
+  scope: 'buy',
   selectedId: null,
   buying: idle,
   lastPurchase: null,
@@ -98,6 +115,9 @@ export class TopupStore {
   /** Only the newest load (and list load) may publish its result. */
   private loads = 0;
   private lists = 0;
+  /** Only the newest first-page load of the calls may publish; a replaced list drops pages on their way. */
+  private callLoads = 0;
+  private callLists = 0;
 
   constructor(
     private api: ApiClient,
@@ -119,6 +139,19 @@ export class TopupStore {
     const error = toError(e);
     this.host.error?.(error);
     return error;
+  }
+
+  /**
+   * The token the API client sends now (the first, or a fresh one): its scope
+   * decides whether buying is offered. Turned `view`, an open dialog that is
+   * not in the middle of a purchase closes.
+   */
+  useToken(token: string): void {
+    const scope = tokenScope(token);
+    if (scope === this.snapshot.scope) return;
+    const { dialogOpen, buying } = this.snapshot;
+    this.set({ scope });
+    if (scope === 'view' && dialogOpen && buying.kind === 'idle') this.closeDialog();
   }
 
   /** Catalog, balance, packages and advice in one round of parallel requests. */
@@ -192,9 +225,12 @@ export class TopupStore {
     });
     if (extraChanged && (this.snapshot.purchases || this.snapshot.historyOpen))
       void this.loadPurchases();
+    if (this.snapshot.historyOpen && this.snapshot.historyTab === 'calls') void this.loadCalls();
   }
 
+  /** Opens the purchase dialog, unless the token may only view. */
   openDialog(): void {
+    if (this.snapshot.scope === 'view') return;
     // A purchase in flight, or without a definite answer, keeps its key and
     // package (and its error and Retry): it can only complete once.
     if (selectionLocked(this.snapshot.buying))
@@ -314,9 +350,57 @@ export class TopupStore {
     return known && [purchase, ...known.filter((other) => other.id !== purchase.id)];
   }
 
+  /** Opens the history on its packages. */
   openHistory(): void {
     if (!this.snapshot.purchases) void this.loadPurchases();
-    this.set({ historyOpen: true, dialogOpen: false });
+    this.set({ historyOpen: true, historyTab: 'packages', dialogOpen: false });
+  }
+
+  /** Shows the packages or the recent calls (whose first page is read again each time). */
+  showHistoryTab(tab: HistoryTab): void {
+    if (tab === this.snapshot.historyTab) return;
+    this.set({ historyTab: tab });
+    if (tab === 'calls') void this.loadCalls();
+  }
+
+  private setCalls(patch: Partial<CallsState>) {
+    this.set({ calls: Object.freeze({ ...this.snapshot.calls, ...patch }) });
+  }
+
+  /**
+   * The first page of recent calls, over the calls shown (see
+   * `withFirstPage`). A failure shows when nothing is shown yet; otherwise
+   * the list stays as it was.
+   */
+  async loadCalls(): Promise<void> {
+    const load = ++this.callLoads;
+    if (!this.snapshot.calls.items) this.setCalls({ error: null });
+    try {
+      const page = await this.api.usage();
+      if (load !== this.callLoads) return;
+      const { replaced, ...next } = withFirstPage(this.snapshot.calls, page);
+      // A next page asked for after the list now gone would not follow it.
+      if (replaced) this.callLists++;
+      this.setCalls({ ...next, error: null, ...(replaced && { loadingMore: false }) });
+    } catch (e) {
+      if (load === this.callLoads && !this.snapshot.calls.items)
+        this.setCalls({ error: this.fail(e) });
+    }
+  }
+
+  /** **Show more**: the page after the calls shown (once at a time); a failure shows with Retry. */
+  async moreCalls(): Promise<void> {
+    const { items, nextCursor, loadingMore } = this.snapshot.calls;
+    if (!items || !nextCursor || loadingMore) return;
+    const list = this.callLists;
+    this.setCalls({ loadingMore: true, error: null });
+    try {
+      const page = await this.api.usage(nextCursor);
+      if (list === this.callLists)
+        this.setCalls({ ...withNextPage(this.snapshot.calls, page), loadingMore: false });
+    } catch (e) {
+      if (list === this.callLists) this.setCalls({ loadingMore: false, error: this.fail(e) });
+    }
   }
 
   closeHistory(): void {

@@ -26,6 +26,21 @@ describe('createFormat', () => {
     expect(format.minutes(100_000 * 60)).to.equal('100,000');
   });
 
+  it('gives a call’s length as m:ss, and day and month for the locale', () => {
+    const format = createFormat('en-US', 'USD');
+    expect([0, 7, 60, 252, 3600, 60_005].map(format.duration)).to.deep.equal([
+      '0:00',
+      '0:07',
+      '1:00',
+      '4:12',
+      '60:00',
+      '1,000:05',
+    ]);
+    expect(format.day('2026-11-03T12:00:00Z')).to.equal('Nov 3');
+    expect(plain(createFormat('en-GB', 'USD').day('2026-11-03T12:00:00Z'))).to.equal('3 Nov');
+    expect(createFormat('de-DE', 'EUR').duration(252)).to.equal('4:12');
+  });
+
   it('formats numbers, percentages and dates for the locale', () => {
     const us = createFormat('en-US', 'USD');
     expect(us.number(1234)).to.equal('1,234');

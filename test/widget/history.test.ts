@@ -2,6 +2,7 @@ import { expect } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import { HttpResponse } from 'msw';
 import type { PurchaseDto, PurchaseStatus } from '../../contract/index.js';
+import { ACCOUNT } from './test-api.js';
 import {
   deepActive,
   dialogOf,
@@ -28,6 +29,7 @@ const bought = (
 ): PurchaseDto => ({
   id: `pur_${status}`,
   packageId: name.toLowerCase(),
+  kind: 'package',
   name,
   minutes,
   priceMinor,
@@ -106,8 +108,9 @@ describe('<minute-topup-history>', () => {
     api.failing = [];
     press(part(el, 'history', 'retry-button'));
     await waitUntil(() => rows(el).length === 1, 'Retry did not load the packages');
-    // The Retry button is gone: focus stays in the dialog.
-    await waitUntil(() => deepActive() === part(el, 'history', 'close-button'), 'focus was lost');
+    // The Retry button is gone: focus moves on to the panel it loaded.
+    const panel = shadow(el, 'minute-topup-history', '[role=tabpanel]');
+    await waitUntil(() => deepActive() === panel, 'focus was lost');
   });
 
   it('lists every package after a purchase made while the list was unknown', async () => {
@@ -155,6 +158,87 @@ describe('<minute-topup-history>', () => {
     expect(text(part(el, 'card', 'extra'))).to.equal('50 min');
     expect(viewText(el, 'card')).to.contain('1 active package');
     await expect(shadow(el, 'minute-topup-history')).to.be.accessible();
+  });
+
+  it('shows a grant as such, with its reason and no price', async () => {
+    const { el } = await mount({
+      packages: ['small'],
+      grants: [{ minutes: 30, reason: 'Outage on 2 Nov' }],
+    });
+    await openHistory(el);
+    const [grant, small] = rows(el);
+    const cells = (row: Element) => [...row.children].map(text);
+    expect(cells(grant)).to.deep.equal([
+      'Granted minutes Outage on 2 Nov',
+      new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' }).format(new Date()),
+      'Free',
+      '30',
+      '30 min',
+      'Active',
+    ]);
+    expect(cells(small)[0]).to.equal('Small');
+    expect(text(part(el, 'history', 'total'))).to.equal('Total remaining: 80 min');
+    await expect(shadow(el, 'minute-topup-history')).to.be.accessible();
+  });
+
+  it('shows what a refund gave back: the money (for the locale) and the minutes voided', async () => {
+    // 530 minutes used: the plan, then 30 of Small's 50; 20 minutes (40 %) are refunded.
+    const { el, api } = await mount({
+      packages: ['small', 'medium'],
+      usedMinutes: 530,
+      attrs: { locale: 'de-DE' },
+    });
+    const purchases = await api.purchases();
+    const small = purchases.find((purchase) => purchase.name === 'Small')!;
+    await api.real.refund(ACCOUNT, small.id);
+    await waitUntil(() => text(part(el, 'card', 'extra')) === '100 min', 'no refund arrived');
+    await openHistory(el);
+    await waitUntil(() => rows(el).length === 2);
+    const status = text(rows(el)[1].children[5]);
+    const date = new Intl.DateTimeFormat('de-DE', { dateStyle: 'medium' }).format(new Date());
+    expect(status).to.equal(`Refunded 6,00 $ refunded on ${date}, 20 min voided`);
+    expect(text(part(el, 'history', 'total'))).to.equal('Total remaining: 100 min');
+    await expect(shadow(el, 'minute-topup-history')).to.be.accessible();
+  });
+
+  it('says a grant and a refund in the host’s words', async () => {
+    const { el } = await mount(
+      {
+        grants: [{ minutes: 10, reason: 'Welcome' }],
+        props: {
+          strings: {
+            granted: 'Geschenkt',
+            noCharge: 'Gratis',
+            refunded: 'Erstattet',
+            refundDetail: (amount, minutes) => `${amount} zurück, ${minutes} min verfallen`,
+          },
+        },
+      },
+      (api) => {
+        const refunded: PurchaseDto = {
+          ...bought('refunded', ['Small', 50, 1500]),
+          refundMinor: 900,
+          refundedSeconds: 1800,
+          refundedAt: new Date().toISOString(),
+        };
+        api.script = (request) => {
+          if (request.method !== 'GET' || !request.path.endsWith('/purchases')) return undefined;
+          const grant: PurchaseDto = {
+            ...bought('active', ['Grant', 10, 0], 10),
+            id: 'pur_grant',
+            packageId: 'grant',
+            kind: 'grant',
+            reason: 'Welcome',
+          };
+          return HttpResponse.json({ purchases: [grant, refunded] });
+        };
+      },
+    );
+    await openHistory(el);
+    await waitUntil(() => rows(el).length === 2);
+    const [grant, refund] = rows(el).map((row) => [...row.children].map(text));
+    expect([grant[0], grant[2]]).to.deep.equal(['Geschenkt Welcome', 'Gratis']);
+    expect(refund[5]).to.equal('Erstattet $9.00 zurück, 30 min verfallen');
   });
 
   it('is accessible while open', async () => {

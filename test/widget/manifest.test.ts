@@ -1,6 +1,6 @@
 import { expect } from '@open-wc/testing';
 import { HttpResponse } from 'msw';
-import { mount, openDialog, part, shadow, waitUntil } from './helpers.js';
+import { mount, openDialog, openHistory, part, shadow, waitUntil } from './helpers.js';
 
 /** The part of `custom-elements.json` (written by `npm run build`) these tests read. */
 interface Manifest {
@@ -85,6 +85,16 @@ describe('custom-elements.json', () => {
       shadow(waiting.el, 'minute-topup-dialog').shadowRoot!.querySelector('[part~=notice]'),
     );
     collect(waiting.el);
+    // Recent calls, with more than a page of them.
+    const calls = await mount({ calls: Array.from({ length: 21 }, () => 60) });
+    await openHistory(calls.el);
+    part(calls.el, 'history', 'tab')
+      .parentElement!.querySelector<HTMLElement>('#tab-calls')!
+      .click();
+    await waitUntil(() =>
+      shadow(calls.el, 'minute-topup-history').shadowRoot!.querySelector('[part~=more-button]'),
+    );
+    collect(calls.el);
     // Nothing bought yet.
     collect((await mount()).el);
     // The list of packages could not be loaded.

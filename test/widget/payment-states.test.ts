@@ -34,6 +34,7 @@ const posts = (api: TestApi) => api.requests.filter((r) => r.method === 'POST');
 const purchase = (status: PurchaseStatus, id = `pur_${status}`): PurchaseDto => ({
   id,
   packageId: 'medium',
+  kind: 'package',
   name: 'Medium',
   minutes: 100,
   priceMinor: 2500,

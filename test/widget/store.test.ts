@@ -42,6 +42,7 @@ function stubClient() {
       );
     },
     events: () => new Promise<Response>(() => {}),
+    usage: async () => ({ usage: [], nextCursor: null }),
     resetToken: () => {},
   } as ApiClient;
   return {

@@ -1,5 +1,11 @@
 import { delay, http, HttpResponse } from 'msw';
-import type { BalanceDto, RecommendationDto } from '../../contract/index.js';
+import type {
+  BalanceDto,
+  PurchaseDto,
+  PurchaseListDto,
+  RecommendationDto,
+  TokenScope,
+} from '../../contract/index.js';
 import { defaultCatalog, type PackageDef } from '../../server/domain/catalog.js';
 import { createMinuteTopupMocks, type MockAccountSeed } from '../../mocks/index.js';
 
@@ -21,8 +27,14 @@ export interface TestApiOptions {
   currency?: string;
   /** Packages bought before the test, oldest first. */
   packages?: string[];
-  /** Minutes of calls made this cycle (plan first, then packages, then overage). */
+  /** Minutes granted before the test, after the packages. */
+  grants?: { minutes: number; reason: string }[];
+  /** Minutes of calls made this cycle, as one call (plan first, then packages, then overage). */
   usedMinutes?: number;
+  /** Calls made after `usedMinutes`, oldest first: the seconds of each. */
+  calls?: number[];
+  /** The scope of the widget's token (default `buy`). */
+  scope?: TokenScope;
   /** Replaces the API's recommendation (merged into a telling default). */
   recommendation?: Partial<RecommendationDto>;
   /** Replaces the catalog's packages. */
@@ -43,7 +55,9 @@ export async function testApi(o: TestApiOptions = {}) {
   const seed: MockAccountSeed = {
     id: ACCOUNT,
     packages: o.packages,
+    grants: o.grants,
     usedSeconds: (o.usedMinutes ?? 0) * 60,
+    calls: o.calls,
   };
   const mocks = await createMinuteTopupMocks({
     apiBase: API,
@@ -70,7 +84,7 @@ export async function testApi(o: TestApiOptions = {}) {
     nextPlanCoversAverage: true,
     ...o.recommendation,
   };
-  const token = await mocks.token(ACCOUNT);
+  const token = await real.mintToken(ACCOUNT, undefined, o.scope);
   /** The stream as it is, counted in `streams` while it runs (msw passes the page's cancel on). */
   const counted = (res: Response, body: ReadableStream<Uint8Array>) => {
     const reader = body.getReader();
@@ -119,13 +133,19 @@ export async function testApi(o: TestApiOptions = {}) {
      * Runs after `delayMs`, `offline`, `failing` and `status`.
      */
     script: undefined as undefined | ((request: LoggedRequest) => Response | undefined),
-    /** The balance as the API reports it now. */
-    async balance(): Promise<BalanceDto> {
-      const url = `${API}/v1/accounts/${ACCOUNT}/balance`;
-      return (
-        await mocks.fetch(new Request(url, { headers: { authorization: `Bearer ${token}` } }))
-      ).json();
+    /** What the API answers the widget's token for `GET /v1/accounts/<ACCOUNT>${path}` now. */
+    async get<T>(path: string): Promise<T> {
+      const url = `${API}/v1/accounts/${ACCOUNT}${path}`;
+      const res = await mocks.fetch(
+        new Request(url, { headers: { authorization: `Bearer ${token}` } }),
+      );
+      return (await res.json()) as T;
     },
+    /** The balance as the API reports it now. */
+    balance: (): Promise<BalanceDto> => api.get('/balance'),
+    /** The packages as the API lists them now, newest first. */
+    purchases: async (): Promise<PurchaseDto[]> =>
+      (await api.get<PurchaseListDto>('/purchases')).purchases,
     set decline(on: boolean) {
       real.setDeclining(ACCOUNT, on);
     },
