@@ -38,7 +38,7 @@ import type {
   PurchaseIntentRow,
   UsageRow,
 } from '../store/types.js';
-import { awaitingPurchaseDto, Buying, type PurchaseOutcome } from './buying.js';
+import { awaitingPurchaseDto, Buying, type BuyingDeps, type PurchaseOutcome } from './buying.js';
 import { Operators } from './operators.js';
 import { balanceOf, iso, purchaseDto, READ, requireAccount } from './reads.js';
 import { randomUuid } from '../../contract/random-uuid.js';
@@ -93,7 +93,7 @@ export class Ledger {
     this.lowThreshold = options.lowThreshold ?? DEFAULT_LOW_THRESHOLD;
     this.futureToleranceMs = options.futureToleranceMs ?? 5 * 60_000;
     this.changed = options.onChange ?? (() => undefined);
-    this.buying = new Buying({
+    const deps: BuyingDeps = {
       changed: this.changed,
       logError: options.logError ?? ((error) => console.error(`minute-topup: ${error.message}`)),
       store: this.store,
@@ -102,16 +102,9 @@ export class Ledger {
       clock: this.clock,
       newId: this.newId,
       lowThreshold: this.lowThreshold,
-    });
-    this.operators = new Operators({
-      changed: this.changed,
-      store: this.store,
-      catalog: this.catalog,
-      gateway: this.gateway,
-      clock: this.clock,
-      newId: this.newId,
-      lowThreshold: this.lowThreshold,
-    });
+    };
+    this.buying = new Buying(deps);
+    this.operators = new Operators(deps);
   }
 
   /** Tells the live streams that an account changed (after the commit). */

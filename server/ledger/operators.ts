@@ -10,19 +10,12 @@ import type {
   PurchaseRow,
   UsageEntry,
 } from '../store/types.js';
+import type { BuyingDeps } from './buying.js';
 import { GRANT_INTENT, REFUND_INTENT } from './operator-keys.js';
 import { balanceOf, iso, purchaseDto, READ, requireAccount, voidPurchase } from './reads.js';
 
-export interface OperatorsDeps {
-  store: LedgerStore;
-  catalog: Catalog;
-  gateway: PaymentGateway;
-  clock: Clock;
-  newId: () => string;
-  lowThreshold: number;
-  /** Tells the live streams that an account changed (after the commit). */
-  changed: (accountId: string, version: number) => void;
-}
+/** What operators need of the ledger: what buying needs (`BuyingDeps`), less the error log. */
+export type OperatorsDeps = Omit<BuyingDeps, 'logError'>;
 
 /** The name a grant carries in the history, the usage receipts and the export. */
 export const GRANT_NAME = 'Grant';

@@ -4,6 +4,14 @@
  * so the writes of one account are serialised across every process sharing
  * the database while different accounts proceed in parallel.
  */
+/** Usage between two versions of an account, each with its allocations `[[purchaseId, seconds], …]`. */
+const USAGE_PAGE = `SELECT u.account_id, u.call_id, u.seconds, u.occurred_at_ms,
+    u.cycle_start_ms, u.from_plan_seconds, u.overage_seconds, u.version, COALESCE(
+    (SELECT json_agg(json_build_array(a.purchase_id, a.seconds) ORDER BY a.ord)
+     FROM usage_allocations a WHERE a.account_id = u.account_id AND a.call_id = u.call_id),
+    '[]'::json) AS allocations
+  FROM usages u WHERE u.account_id = $1 AND u.version > $2 AND u.version < $3`;
+
 export const SQL = {
   account: `SELECT id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
     active_packages, stripe_customer_id, version FROM accounts WHERE id = $1`,
@@ -56,20 +64,8 @@ export const SQL = {
     refunded_seconds = NULL, refund_minor = NULL, refunded_at_ms = NULL
     WHERE id = $1 AND refunded_seconds IS NOT NULL`,
   /** A page of usage with its allocations (in allocation order), newest first. */
-  usageNewestFirst: `SELECT u.account_id, u.call_id, u.seconds, u.occurred_at_ms,
-      u.cycle_start_ms, u.from_plan_seconds, u.overage_seconds, u.version, COALESCE(
-      (SELECT json_agg(json_build_array(a.purchase_id, a.seconds) ORDER BY a.ord)
-       FROM usage_allocations a WHERE a.account_id = u.account_id AND a.call_id = u.call_id),
-      '[]'::json) AS allocations
-    FROM usages u WHERE u.account_id = $1 AND u.version > $2 AND u.version < $3
-    ORDER BY u.version DESC LIMIT $4`,
-  usageOldestFirst: `SELECT u.account_id, u.call_id, u.seconds, u.occurred_at_ms,
-      u.cycle_start_ms, u.from_plan_seconds, u.overage_seconds, u.version, COALESCE(
-      (SELECT json_agg(json_build_array(a.purchase_id, a.seconds) ORDER BY a.ord)
-       FROM usage_allocations a WHERE a.account_id = u.account_id AND a.call_id = u.call_id),
-      '[]'::json) AS allocations
-    FROM usages u WHERE u.account_id = $1 AND u.version > $2 AND u.version < $3
-    ORDER BY u.version LIMIT $4`,
+  usageNewestFirst: `${USAGE_PAGE} ORDER BY u.version DESC LIMIT $4`,
+  usageOldestFirst: `${USAGE_PAGE} ORDER BY u.version LIMIT $4`,
   /** The usage and its allocations (in allocation order) in one round trip. */
   findUsage: `SELECT u.*, COALESCE(
       (SELECT json_agg(json_build_array(a.purchase_id, a.seconds) ORDER BY a.ord)

@@ -117,7 +117,12 @@ describe('the demo routes: body limit and rate limit', () => {
 
   it('refuses an announced body over 16 KiB with 413, on every /demo/api route', async () => {
     const big = JSON.stringify({ accountId: 'demo-fresh', padding: 'a'.repeat(17 * 1024) });
-    for (const path of ['/demo/api/session', '/demo/api/calls']) {
+    for (const path of [
+      '/demo/api/session',
+      '/demo/api/calls',
+      '/demo/api/grants',
+      '/demo/api/refunds',
+    ]) {
       const res = await fetch(demo.base + path, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
