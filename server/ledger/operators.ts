@@ -499,13 +499,22 @@ function usageItem(
   };
 }
 
-/** The page cursor: the version of the last call shown, opaque to clients. */
+/**
+ * The page cursor: the version of the last call shown, opaque to clients
+ * (base64url of `u1:<version>`). No `Buffer`: the mock API runs this in a browser.
+ */
 function cursorOf(version: number): string {
-  return Buffer.from(`u1:${version}`).toString('base64url');
+  return btoa(`u1:${version}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 function versionOfCursor(cursor: string): number {
-  const match = /^u1:(-?\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  let text = '';
+  try {
+    text = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'));
+  } catch {
+    // Not base64: refused below.
+  }
+  const match = /^u1:(-?\d{1,16})$/.exec(text);
   const version = match ? Number(match[1]) : NaN;
   if (!Number.isSafeInteger(version)) {
     throw new DomainError('invalid_request', 'cursor: not a cursor this API gave out.');

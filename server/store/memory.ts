@@ -50,7 +50,15 @@ function paymentFields(row: PurchaseIntentRow) {
 }
 
 /** Strings in byte (code point) order, as SQLite's BINARY and PostgreSQL's "C" collations. */
-const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+function byteOrder(a: string, b: string): number {
+  // TextEncoder, not Buffer: this store also runs in browsers (the mocks).
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i += 1) {
+    if (x[i] !== y[i]) return x[i] - y[i];
+  }
+  return x.length - y.length;
+}
 
 /**
  * The ledger in memory, with the same transaction semantics as the SQL stores:
