@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import type { PurchaseListDto } from '../../contract/index.js';
 import { accountAccess, buyAccess, secretOnly, type AuthEnv } from '../http/auth.js';
+import { csvDownload } from '../http/csv.js';
 import { HttpError } from '../http/errors.js';
 import {
   describeIssues,
@@ -154,24 +155,7 @@ export function accountRoutes(
       })
       .get('/:id/ledger.csv', secretOnly, async (c) => {
         const id = pathId(c);
-        const rows = (await ledger.exportCsv(id))[Symbol.asyncIterator]();
-        const body = new ReadableStream<Uint8Array>({
-          async pull(controller) {
-            const next = await rows.next();
-            if (next.done) controller.close();
-            else controller.enqueue(new TextEncoder().encode(next.value));
-          },
-          async cancel() {
-            await rows.return?.();
-          },
-        });
-        return new Response(body, {
-          headers: {
-            'content-type': 'text/csv; charset=utf-8',
-            'content-disposition': `attachment; filename="minute-topup-${id}-ledger.csv"`,
-            'cache-control': 'no-store',
-          },
-        });
+        return csvDownload(await ledger.exportCsv(id), `minute-topup-${id}-ledger.csv`);
       })
       .post('/:id/usage', secretOnly, jsonBody(schemas.usage), async (c) => {
         const { callId, seconds, occurredAt } = c.req.valid('json');
