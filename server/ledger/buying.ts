@@ -9,7 +9,16 @@ import {
 } from '../domain/index.js';
 import type { Clock } from '../clock.js';
 import { isOperatorIntent } from './operator-keys.js';
-import { balanceOf, iso, purchaseDto, READ, requireAccount, voidPurchase } from './reads.js';
+import {
+  balanceOf,
+  iso,
+  keyReused,
+  purchaseDto,
+  READ,
+  requireAccount,
+  storedAnswer,
+  voidPurchase,
+} from './reads.js';
 import { randomUuid } from '../../contract/random-uuid.js';
 import {
   ChargeConflictError,
@@ -130,9 +139,8 @@ export class Buying {
       await tx.insertIntent(row);
       return { intent: row, created: true };
     });
-    if (intent.status === 'completed' && intent.response) {
-      return credited(JSON.parse(intent.response) as PurchaseResultDto);
-    }
+    const replay = storedAnswer<PurchaseResultDto>(intent);
+    if (replay) return credited(replay);
     // A retry charges what the intent was recorded for, whatever the catalog
     // says now (an intent of the earlier version: the catalog's package).
     const charged = this.chargedOf(intent);
@@ -210,9 +218,8 @@ export class Buying {
           else await tx.insertIntent(row);
           return row;
         });
-        if (waiting.status === 'completed' && waiting.response) {
-          return credited(JSON.parse(waiting.response) as PurchaseResultDto);
-        }
+        const replayed = storedAnswer<PurchaseResultDto>(waiting);
+        if (replayed) return credited(replayed);
         return {
           status: 202,
           body: {
@@ -241,12 +248,12 @@ export class Buying {
    * gateway where each one's charge stands — by its reference once a 202 was
    * answered, else by its key and attempt — and credits the paid ones,
    * forgets the declined ones, and records those still waiting. Run at
-   * start-up.
+   * start-up, over the store's pending intents (`pending`).
    */
   async completePendingPurchases(
-    onError: (intent: PurchaseIntentRow, error: unknown) => void = () => undefined,
+    pending: readonly PurchaseIntentRow[],
+    onError: (intent: PurchaseIntentRow, error: unknown) => void,
   ): Promise<number> {
-    const pending = await this.store.transact((tx) => tx.pendingIntents(), READ);
     let completed = 0;
     for (const intent of pending) {
       // A failed payment waits for the customer; an operator's refund is the
@@ -505,9 +512,8 @@ export class Buying {
     intentGone = false,
   ): Promise<PurchaseResultDto> {
     const { accountId, idempotencyKey } = intent;
-    if (intent.status === 'completed' && intent.response) {
-      return JSON.parse(intent.response) as PurchaseResultDto;
-    }
+    const replay = storedAnswer<PurchaseResultDto>(intent);
+    if (replay) return replay;
     const now = this.clock.now();
     const bought: Bought = { accountId, idempotencyKey, packageId: intent.packageId, charged };
     // The key may have created its purchase already, its intent row gone
@@ -568,8 +574,7 @@ export class Buying {
       refundedAtMs: null,
     };
     await tx.insertPurchase(row);
-    await tx.adjustExtra(account.id, row.totalSeconds, 1);
-    await tx.bumpVersion(account.id);
+    await tx.changeBalance(account.id, row.totalSeconds, 1);
     const cycle = cycleContaining(account.cycleAnchorMs, now);
     await tx.addToCycle(account.id, cycle.start, {
       topupCount: 1,
@@ -685,12 +690,5 @@ function attemptMoved(): DomainError {
   return new DomainError(
     'conflict',
     'The purchase changed while its payment was asked about; send the request again.',
-  );
-}
-
-function keyReused(): DomainError {
-  return new DomainError(
-    'idempotency_key_reused',
-    'This Idempotency-Key was already used for a different purchase.',
   );
 }

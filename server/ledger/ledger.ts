@@ -151,7 +151,8 @@ export class Ledger {
       const linked =
         stripeCustomerId === undefined ? (existing?.stripeCustomerId ?? null) : stripeCustomerId;
       // A plan change changes the balance (the allowance): the streams hear of it.
-      const version = existing && existing.planId !== planId ? await tx.bumpVersion(id) : undefined;
+      const version =
+        existing && existing.planId !== planId ? await tx.changeBalance(id, 0, 0) : undefined;
       return {
         account: accountDto({ id, planId, cycleAnchorMs, stripeCustomerId: linked }),
         created,
@@ -227,11 +228,12 @@ export class Ledger {
    * Returns how many it completed.
    */
   async completePendingPurchases(
-    onError?: (intent: PurchaseIntentRow, error: unknown) => void,
+    onError: (intent: PurchaseIntentRow, error: unknown) => void = () => undefined,
   ): Promise<number> {
+    const pending = await this.store.transact((tx) => tx.pendingIntents(), READ);
     return (
-      (await this.buying.completePendingPurchases(onError)) +
-      (await this.operators.completePendingRefunds(onError))
+      (await this.buying.completePendingPurchases(pending, onError)) +
+      (await this.operators.completePendingRefunds(pending, onError))
     );
   }
 
@@ -299,14 +301,15 @@ export class Ledger {
       const cycle = cycleContaining(account.cycleAnchorMs, occurredAtMs);
       const counters = (await tx.getCycle(accountId, cycle.start)) ?? emptyCounters();
       const allocation = await this.allocate(tx, account, seconds, counters);
-      const drawn = await drawFromPackages(tx, accountId, allocation);
+      const drawn = await drawFromPackages(tx, allocation);
+      // The extra counters and the version in one statement, drawn or not.
+      const version = await tx.changeBalance(accountId, -drawn.seconds, -drawn.usedUp);
       const delta = {
         planUsedSeconds: allocation.fromPlanSeconds,
         extraUsedSeconds: drawn.seconds,
         overageSeconds: allocation.overageSeconds,
       };
       await tx.addToCycle(accountId, cycle.start, delta);
-      const version = await tx.bumpVersion(accountId);
       const result: UsageResultDto = {
         usage: { callId, seconds, occurredAt: iso(occurredAtMs), ...allocation },
         // This cycle's counters after the call are known: not read again.
@@ -395,19 +398,17 @@ function replayUsage(
   return JSON.parse(earlier.response) as UsageResultDto;
 }
 
-/** Takes the allocation's extra seconds from its packages; the store says which it used up. */
-async function drawFromPackages(
-  tx: LedgerTx,
-  accountId: string,
-  allocation: Allocation,
-): Promise<Drawn> {
+/**
+ * Takes the allocation's extra seconds from its packages; the store says
+ * which it used up. The account's counters are the caller's to change.
+ */
+async function drawFromPackages(tx: LedgerTx, allocation: Allocation): Promise<Drawn> {
   const drawn: Drawn = { seconds: 0, usedUp: 0 };
   for (const part of allocation.fromExtra) {
     const { usedUp } = await tx.drawFromPurchase(part.purchaseId, part.seconds);
     drawn.seconds += part.seconds;
     if (usedUp) drawn.usedUp += 1;
   }
-  if (drawn.seconds > 0) await tx.adjustExtra(accountId, -drawn.seconds, -drawn.usedUp);
   return drawn;
 }
 

@@ -1,6 +1,6 @@
 import type { PurchaseChangeDto, UsageHistoryItemDto, UsagePageDto } from '../../contract/index.js';
 import type { Clock } from '../clock.js';
-import { cycleContaining, DomainError, minutesToSeconds, type Catalog } from '../domain/index.js';
+import { DomainError, minutesToSeconds } from '../domain/index.js';
 import { refundKeyOf, type PaymentGateway } from '../payments/gateway.js';
 import type {
   AccountRow,
@@ -12,16 +12,26 @@ import type {
 } from '../store/types.js';
 import type { BuyingDeps } from './buying.js';
 import { GRANT_INTENT, REFUND_INTENT } from './operator-keys.js';
-import { balanceOf, iso, purchaseDto, READ, requireAccount, voidPurchase } from './reads.js';
+import {
+  balanceOf,
+  iso,
+  keyReused,
+  purchaseDto,
+  READ,
+  requireAccount,
+  restorePurchase,
+  storedAnswer,
+  voidPurchase,
+} from './reads.js';
 
 /** What operators need of the ledger: what buying needs (`BuyingDeps`), less the error log. */
 export type OperatorsDeps = Omit<BuyingDeps, 'logError'>;
 
 /** The name a grant carries in the history, the usage receipts and the export. */
-export const GRANT_NAME = 'Grant';
+const GRANT_NAME = 'Grant';
 
 /** Usage history pages: the default and the largest `limit`. */
-export const USAGE_PAGE = { defaultLimit: 20, maxLimit: 100 } as const;
+const USAGE_PAGE = { defaultLimit: 20, maxLimit: 100 } as const;
 
 /**
  * The money a refund returns: the unused share of the price, pro rata to the
@@ -31,11 +41,7 @@ export const USAGE_PAGE = { defaultLimit: 20, maxLimit: 100 } as const;
  * proRataRefund(2500, 3600, 6000); // 1500
  * proRataRefund(1500, 1, 3000); // 0 (0.5 rounds down)
  */
-export function proRataRefund(
-  priceMinor: number,
-  remainingSeconds: number,
-  totalSeconds: number,
-): number {
+function proRataRefund(priceMinor: number, remainingSeconds: number, totalSeconds: number): number {
   // Exact in doubles: prices and seconds are far below 2^26 each.
   return Math.floor((priceMinor * remainingSeconds) / totalSeconds);
 }
@@ -65,11 +71,12 @@ export class Operators {
       const account = await requireAccount(tx, accountId, true);
       const found = await tx.findIntent(accountId, idempotencyKey);
       if (found) {
-        const earlier = found.packageId === GRANT_INTENT ? answerOf(found) : null;
+        const earlier =
+          found.packageId === GRANT_INTENT ? storedAnswer<PurchaseChangeDto>(found) : null;
         if (earlier?.purchase.minutes === minutes && earlier.purchase.reason === reason) {
           return earlier;
         }
-        throw keyReused('grant');
+        throw keyReused('grant or purchase');
       }
       const now = clock.now();
       const seconds = minutesToSeconds(minutes);
@@ -95,8 +102,7 @@ export class Operators {
         refundedAtMs: null,
       };
       await tx.insertPurchase(row);
-      await tx.adjustExtra(accountId, seconds, 1);
-      version = await tx.bumpVersion(accountId);
+      version = await tx.changeBalance(accountId, seconds, 1);
       const answer: PurchaseChangeDto = {
         purchase: purchaseDto(row),
         balance: await this.balanceIn(tx, {
@@ -143,7 +149,7 @@ export class Operators {
       const found = await tx.findIntent(accountId, idempotencyKey);
       if (found) {
         if (found.packageId !== REFUND_INTENT || found.purchaseId !== purchaseId) {
-          throw keyReused('refund');
+          throw keyReused('refund or purchase');
         }
         return found;
       }
@@ -164,11 +170,14 @@ export class Operators {
     return this.finishRefund(owed);
   }
 
-  /** Refunds owed when the process stopped (a crash, the processor away): paid now. Run at start-up. */
+  /**
+   * Refunds owed when the process stopped (a crash, the processor away): paid
+   * now. Run at start-up, over the store's pending intents (`pending`).
+   */
   async completePendingRefunds(
-    onError: (intent: PurchaseIntentRow, error: unknown) => void = () => undefined,
+    pending: readonly PurchaseIntentRow[],
+    onError: (intent: PurchaseIntentRow, error: unknown) => void,
   ): Promise<number> {
-    const pending = await this.deps.store.transact((tx) => tx.pendingIntents(), READ);
     let completed = 0;
     for (const intent of pending) {
       if (intent.packageId !== REFUND_INTENT) continue;
@@ -184,7 +193,7 @@ export class Operators {
 
   /** Pays an owed refund at the gateway (once, by its key) and keeps the answer under the operator's key. */
   private async finishRefund(intent: PurchaseIntentRow): Promise<PurchaseChangeDto> {
-    const done = answerOf(intent);
+    const done = storedAnswer<PurchaseChangeDto>(intent);
     if (done) return done;
     const { store, gateway } = this.deps;
     const purchaseId = intent.purchaseId ?? '';
@@ -210,7 +219,7 @@ export class Operators {
               // Refused for good (not merely unreachable): nothing comes
               // back, so the minutes must — the refund is undone.
               if (error instanceof DomainError && error.code === 'refund_failed') {
-                await this.undoRefund(intent, amountMinor);
+                await this.undoRefund(intent);
                 throw new DomainError(
                   'refund_failed',
                   `${error.message} Nothing was refunded: the purchase keeps its minutes.`,
@@ -222,7 +231,7 @@ export class Operators {
     return store.transact(async (tx) => {
       const account = await requireAccount(tx, intent.accountId, true);
       const now = await tx.findIntent(intent.accountId, intent.idempotencyKey);
-      const earlier = now && answerOf(now);
+      const earlier = now && storedAnswer<PurchaseChangeDto>(now);
       if (earlier) return earlier;
       const refunded = await tx.getPurchase(intent.accountId, purchaseId);
       if (!refunded) throw new Error(`Purchase ${purchaseId} is gone.`);
@@ -242,7 +251,7 @@ export class Operators {
    * and the operator's key is free again. Once: only while the refund is
    * still owed.
    */
-  private async undoRefund(intent: PurchaseIntentRow, amountMinor: number): Promise<void> {
+  private async undoRefund(intent: PurchaseIntentRow): Promise<void> {
     const { accountId, idempotencyKey } = intent;
     const version = await this.deps.store.transact(async (tx) => {
       const account = await requireAccount(tx, accountId, true);
@@ -250,18 +259,8 @@ export class Operators {
       if (now?.status !== 'pending' || now.packageId !== REFUND_INTENT) return undefined;
       const purchase = intent.purchaseId && (await tx.getPurchase(accountId, intent.purchaseId));
       if (!purchase || purchase.refundedSeconds === null) return undefined;
-      await tx.restoreRefunded(purchase.id);
-      await tx.adjustExtra(
-        accountId,
-        purchase.refundedSeconds,
-        purchase.refundedSeconds > 0 ? 1 : 0,
-      );
-      if (amountMinor > 0) {
-        const cycle = cycleContaining(account.cycleAnchorMs, purchase.purchasedAtMs);
-        await tx.addToCycle(accountId, cycle.start, { topupSpendMinor: amountMinor });
-      }
       await tx.deleteIntent(accountId, idempotencyKey);
-      return tx.bumpVersion(accountId);
+      return restorePurchase(tx, account, purchase);
     });
     if (version !== undefined) this.deps.changed(accountId, version);
   }
@@ -363,7 +362,7 @@ export class Operators {
  * nothing from it), so the column adds up to the extra balance.
  * `amount_minor` is money: a purchase's price, a refund's return (negative).
  */
-export const LEDGER_CSV_COLUMNS = [
+const LEDGER_CSV_COLUMNS = [
   'at',
   'type',
   'purchase_id',
@@ -552,13 +551,6 @@ function operatorIntent(
   };
 }
 
-/** The answer kept under an operator's key, once its operation completed. */
-function answerOf(intent: PurchaseIntentRow): PurchaseChangeDto | null {
-  return intent.status === 'completed' && intent.response
-    ? (JSON.parse(intent.response) as PurchaseChangeDto)
-    : null;
-}
-
 /** The purchase, if a refund may void it; else why not (404, 409). */
 async function refundable(
   tx: LedgerTx,
@@ -586,11 +578,4 @@ async function refundable(
     throw new DomainError('conflict', 'This purchase is used up: there is nothing left to refund.');
   }
   return purchase;
-}
-
-function keyReused(operation: 'grant' | 'refund'): DomainError {
-  return new DomainError(
-    'idempotency_key_reused',
-    `This Idempotency-Key was already used for a different ${operation === 'grant' ? 'grant' : 'refund'} or purchase.`,
-  );
 }

@@ -8,7 +8,13 @@ import {
   warningLevel,
   type Catalog,
 } from '../domain/index.js';
-import type { AccountRow, CycleCounters, LedgerTx, PurchaseRow } from '../store/types.js';
+import type {
+  AccountRow,
+  CycleCounters,
+  LedgerTx,
+  PurchaseIntentRow,
+  PurchaseRow,
+} from '../store/types.js';
 
 /** What the ledger's operations share: reading an account and its balance inside a transaction. */
 
@@ -94,6 +100,35 @@ export function purchaseDto(row: PurchaseRow): PurchaseDto {
   };
 }
 
+/** Adds `deltaMinor` to the top-up spend of the cycle `purchase` was bought in. */
+async function addToSpend(
+  tx: LedgerTx,
+  account: AccountRow,
+  purchase: PurchaseRow,
+  deltaMinor: number,
+): Promise<void> {
+  if (deltaMinor === 0) return;
+  const cycle = cycleContaining(account.cycleAnchorMs, purchase.purchasedAtMs);
+  await tx.addToCycle(account.id, cycle.start, { topupSpendMinor: deltaMinor });
+}
+
+/**
+ * Undoes `voidPurchase` (the processor refused the refund): the seconds it
+ * voided are the purchase's again — no call could draw them meanwhile — and
+ * its cycle's spend gets the money back. Returns the new version.
+ */
+export async function restorePurchase(
+  tx: LedgerTx,
+  account: AccountRow,
+  purchase: PurchaseRow,
+): Promise<number> {
+  const seconds = purchase.refundedSeconds ?? 0;
+  await tx.restoreRefunded(purchase.id);
+  const version = await tx.changeBalance(account.id, seconds, seconds > 0 ? 1 : 0);
+  await addToSpend(tx, account, purchase, purchase.refundMinor ?? 0);
+  return version;
+}
+
 /**
  * Refunds a purchase inside a transaction that holds its account's lock: its
  * remaining seconds are voided (the extra balance and the active count drop
@@ -111,12 +146,12 @@ export async function voidPurchase(
 ): Promise<{ purchase: PurchaseRow; version: number }> {
   const seconds = purchase.remainingSeconds;
   await tx.markRefunded(purchase.id, { seconds, minor: refundMinor, atMs: nowMs });
-  await tx.adjustExtra(account.id, -seconds, purchase.status === 'active' ? -1 : 0);
-  if (refundMinor > 0) {
-    const cycle = cycleContaining(account.cycleAnchorMs, purchase.purchasedAtMs);
-    await tx.addToCycle(account.id, cycle.start, { topupSpendMinor: -refundMinor });
-  }
-  const version = await tx.bumpVersion(account.id);
+  const version = await tx.changeBalance(
+    account.id,
+    -seconds,
+    purchase.status === 'active' ? -1 : 0,
+  );
+  await addToSpend(tx, account, purchase, -refundMinor);
   return {
     purchase: {
       ...purchase,
@@ -128,4 +163,22 @@ export async function voidPurchase(
     },
     version,
   };
+}
+
+/**
+ * The answer kept under an idempotency key (a purchase's, a grant's, a
+ * refund's), once its operation completed; null while it is pending.
+ */
+export function storedAnswer<T>(intent: PurchaseIntentRow): T | null {
+  return intent.status === 'completed' && intent.response
+    ? (JSON.parse(intent.response) as T)
+    : null;
+}
+
+/** 422: the key already named another operation (`what`: what it was sent for now). */
+export function keyReused(what = 'purchase'): DomainError {
+  return new DomainError(
+    'idempotency_key_reused',
+    `This Idempotency-Key was already used for a different ${what}.`,
+  );
 }

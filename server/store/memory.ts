@@ -10,6 +10,7 @@ import type {
   TransactOptions,
   UsageRow,
 } from './types.js';
+import { paymentFields, purchaseValues } from './rows.js';
 
 interface State {
   accounts: Map<string, AccountRow>;
@@ -35,17 +36,6 @@ function emptyState(): State {
     usageByAccount: new Map(),
     intents: new Map(),
     paymentEvents: new Map(),
-  };
-}
-
-/** The payment fields of an intent, as the SQL stores write them (`paymentValues`). */
-function paymentFields(row: PurchaseIntentRow) {
-  return {
-    attempt: row.attempt ?? '',
-    purchaseId: row.purchaseId ?? null,
-    paymentRef: row.paymentRef ?? null,
-    paymentState: row.paymentState ?? null,
-    customerId: row.customerId ?? null,
   };
 }
 
@@ -121,18 +111,15 @@ export class MemoryStore implements LedgerStore {
         });
         return true;
       },
-      async bumpVersion(accountId) {
+      async changeBalance(accountId, deltaSeconds, deltaActive) {
         const a = account(accountId);
-        a.version += 1;
-        return a.version;
-      },
-      async adjustExtra(accountId, deltaSeconds, deltaActive) {
-        const a = account(accountId);
-        a.extraRemainingSeconds += deltaSeconds;
-        a.activePackages += deltaActive;
-        if (a.extraRemainingSeconds < 0 || a.activePackages < 0) {
+        if (a.extraRemainingSeconds + deltaSeconds < 0 || a.activePackages + deltaActive < 0) {
           throw new Error('extra balance would become negative');
         }
+        a.extraRemainingSeconds += deltaSeconds;
+        a.activePackages += deltaActive;
+        a.version += 1;
+        return a.version;
       },
       async getCycle(accountId, cycleStartMs) {
         const c = s.cycles.get(key(accountId, cycleStartMs));
@@ -162,14 +149,7 @@ export class MemoryStore implements LedgerStore {
             throw new Error('duplicate purchase idempotency key');
           }
         }
-        s.purchases.set(row.id, {
-          ...row,
-          refundedSeconds: row.refundedSeconds ?? null,
-          kind: row.kind ?? 'package',
-          reason: row.reason ?? null,
-          refundMinor: row.refundMinor ?? null,
-          refundedAtMs: row.refundedAtMs ?? null,
-        });
+        s.purchases.set(row.id, purchaseValues(row));
       },
       async findPurchaseByKey(accountId, idempotencyKey) {
         for (const p of s.purchases.values()) {

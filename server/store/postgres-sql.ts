@@ -18,7 +18,9 @@ export const SQL = {
   accountForUpdate: `SELECT id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
     active_packages, stripe_customer_id, version FROM accounts WHERE id = $1 FOR UPDATE`,
   /** The trigger of migration 5 announces the new version when the transaction commits. */
-  bumpVersion: 'UPDATE accounts SET version = version + 1 WHERE id = $1 RETURNING version',
+  changeBalance: `UPDATE accounts SET extra_remaining_seconds = extra_remaining_seconds + $2,
+    active_packages = active_packages + $3, version = version + 1
+    WHERE id = $1 RETURNING version`,
   insertAccount: `INSERT INTO accounts (id, plan_id, cycle_anchor_ms, created_at_ms,
     stripe_customer_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
   /** Keeps the account's Stripe customer. */
@@ -26,8 +28,6 @@ export const SQL = {
   /** Links (or, with NULL, unlinks) the account's Stripe customer too. */
   updateAccountCustomer: `UPDATE accounts SET plan_id = $2, cycle_anchor_ms = $3,
     stripe_customer_id = $4 WHERE id = $1`,
-  adjustExtra: `UPDATE accounts SET extra_remaining_seconds = extra_remaining_seconds + $2,
-    active_packages = active_packages + $3 WHERE id = $1`,
   getCycle: `SELECT plan_used_seconds, extra_used_seconds, overage_seconds, topup_count,
     topup_spend_minor FROM cycles WHERE account_id = $1 AND cycle_start_ms = $2`,
   addToCycle: `INSERT INTO cycles (account_id, cycle_start_ms, plan_used_seconds,

@@ -11,6 +11,7 @@ import {
   num,
   paymentValues,
   purchaseFrom,
+  purchaseValues,
   sqlAudit,
   usageBounds,
   usageEntryFrom,
@@ -191,14 +192,10 @@ function createTx(client: pg.PoolClient): LedgerTx {
       else await run('updateAccountCustomer', [id, planId, cycleAnchorMs, stripeCustomerId]);
       return false;
     },
-    async bumpVersion(accountId) {
-      const row = await one('bumpVersion', [accountId]);
-      if (!row) throw new Error(`bumpVersion: no account ${accountId}`);
+    async changeBalance(accountId, deltaSeconds, deltaActive) {
+      const row = await one('changeBalance', [accountId, deltaSeconds, deltaActive]);
+      if (!row) throw new Error(`changeBalance: no account ${accountId}`);
       return num(row.version);
-    },
-    async adjustExtra(accountId, deltaSeconds, deltaActive) {
-      const { rowCount } = await run('adjustExtra', [accountId, deltaSeconds, deltaActive]);
-      if (rowCount !== 1) throw new Error(`adjustExtra: no account ${accountId}`);
     },
     async getCycle(accountId, cycleStartMs) {
       const r = await one('getCycle', [accountId, cycleStartMs]);
@@ -218,7 +215,8 @@ function createTx(client: pg.PoolClient): LedgerTx {
       if (rowCount !== 1) throw new Error(`drawFromPurchase: no purchase ${purchaseId}`);
       return { usedUp: rows[0]?.status === 'used' };
     },
-    async insertPurchase(p) {
+    async insertPurchase(row) {
+      const p = purchaseValues(row);
       await run('insertPurchase', [
         p.id,
         p.accountId,
@@ -233,11 +231,11 @@ function createTx(client: pg.PoolClient): LedgerTx {
         p.status,
         p.paymentRef,
         p.idempotencyKey,
-        p.refundedSeconds ?? null,
-        p.kind ?? 'package',
-        p.reason ?? null,
-        p.refundMinor ?? null,
-        p.refundedAtMs ?? null,
+        p.refundedSeconds,
+        p.kind,
+        p.reason,
+        p.refundMinor,
+        p.refundedAtMs,
       ]);
     },
     async listPurchases(accountId) {

@@ -94,8 +94,7 @@ export function intentFrom(r: Row): PurchaseIntentRow {
     purchaseId: textOrNull(r.purchase_id),
     paymentRef: textOrNull(r.payment_ref),
     paymentState: paymentStateFrom(r.payment_state),
-    customerId:
-      r.customer_id === null || r.customer_id === undefined ? null : String(r.customer_id),
+    customerId: textOrNull(r.customer_id),
   };
 }
 
@@ -106,18 +105,27 @@ export function chargedValues(i: PurchaseIntentRow): (string | number | null)[] 
 }
 
 /**
- * The version-4 columns of an intent (attempt, purchase_id, payment_ref,
- * payment_state), in the order the stores' `insertIntent` (after
- * `chargedValues`) and `updateIntentPayment` take them.
+ * The payment fields of an intent (schema versions 4 and 6) with their
+ * defaults: an empty attempt and nulls on an intent written without them.
+ */
+export function paymentFields(i: PurchaseIntentRow) {
+  return {
+    attempt: i.attempt ?? '',
+    purchaseId: i.purchaseId ?? null,
+    paymentRef: i.paymentRef ?? null,
+    paymentState: i.paymentState ?? null,
+    customerId: i.customerId ?? null,
+  };
+}
+
+/**
+ * The payment columns of an intent (attempt, purchase_id, payment_ref,
+ * payment_state, customer_id), in the order the stores' `insertIntent`
+ * (after `chargedValues`) and `updateIntentPayment` take them.
  */
 export function paymentValues(i: PurchaseIntentRow): (string | null)[] {
-  return [
-    i.attempt ?? '',
-    i.purchaseId ?? null,
-    i.paymentRef ?? null,
-    i.paymentState ?? null,
-    i.customerId ?? null,
-  ];
+  const f = paymentFields(i);
+  return [f.attempt, f.purchaseId, f.paymentRef, f.paymentState, f.customerId];
 }
 
 export function countersFrom(r: Row): CycleCounters {

@@ -1,5 +1,10 @@
 import type Database from 'better-sqlite3';
 
+/** Usage between two versions of an account (its allocations are read apart). */
+const USAGE_PAGE = `SELECT account_id, call_id, seconds, occurred_at_ms, cycle_start_ms,
+    from_plan_seconds, overage_seconds, version FROM usages
+  WHERE account_id = ? AND version > ? AND version < ?`;
+
 /** The statements of the SQLite store, prepared once per database. */
 export function prepareStatements(db: Database.Database) {
   return {
@@ -15,12 +20,10 @@ export function prepareStatements(db: Database.Database) {
       `UPDATE accounts SET plan_id = ?, cycle_anchor_ms = ?, stripe_customer_id = ?
        WHERE id = ?`,
     ),
-    bumpVersion: db.prepare(
-      'UPDATE accounts SET version = version + 1 WHERE id = ? RETURNING version',
-    ),
-    adjustExtra: db.prepare(
+    changeBalance: db.prepare(
       `UPDATE accounts SET extra_remaining_seconds = extra_remaining_seconds + ?,
-       active_packages = active_packages + ? WHERE id = ?`,
+       active_packages = active_packages + ?, version = version + 1
+       WHERE id = ? RETURNING version`,
     ),
     getCycle: db.prepare('SELECT * FROM cycles WHERE account_id = ? AND cycle_start_ms = ?'),
     addToCycle: db.prepare(
@@ -79,16 +82,8 @@ export function prepareStatements(db: Database.Database) {
          refunded_seconds = NULL, refund_minor = NULL, refunded_at_ms = NULL
        WHERE id = ? AND refunded_seconds IS NOT NULL`,
     ),
-    usageNewestFirst: db.prepare(
-      `SELECT account_id, call_id, seconds, occurred_at_ms, cycle_start_ms, from_plan_seconds,
-         overage_seconds, version FROM usages
-       WHERE account_id = ? AND version > ? AND version < ? ORDER BY version DESC LIMIT ?`,
-    ),
-    usageOldestFirst: db.prepare(
-      `SELECT account_id, call_id, seconds, occurred_at_ms, cycle_start_ms, from_plan_seconds,
-         overage_seconds, version FROM usages
-       WHERE account_id = ? AND version > ? AND version < ? ORDER BY version LIMIT ?`,
-    ),
+    usageNewestFirst: db.prepare(`${USAGE_PAGE} ORDER BY version DESC LIMIT ?`),
+    usageOldestFirst: db.prepare(`${USAGE_PAGE} ORDER BY version LIMIT ?`),
     /** The allocations of the calls named in `?` 2 (a JSON array), in allocation order. */
     allocationsOfCalls: db.prepare(
       `SELECT call_id, purchase_id, seconds FROM usage_allocations

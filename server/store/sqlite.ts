@@ -183,13 +183,10 @@ export class SqliteStore implements LedgerStore {
         else q.updateAccountCustomer.run(planId, cycleAnchorMs, stripeCustomerId, id);
         return false;
       },
-      async bumpVersion(accountId) {
-        const r = q.bumpVersion.get(accountId) as Row | undefined;
-        if (!r) throw new Error(`bumpVersion: no account ${accountId}`);
+      async changeBalance(accountId, deltaSeconds, deltaActive) {
+        const r = q.changeBalance.get(deltaSeconds, deltaActive, accountId) as Row | undefined;
+        if (!r) throw new Error(`changeBalance: no account ${accountId}`);
         return num(r.version);
-      },
-      async adjustExtra(accountId, deltaSeconds, deltaActive) {
-        q.adjustExtra.run(deltaSeconds, deltaActive, accountId);
       },
       async getCycle(accountId, cycleStartMs) {
         const r = q.getCycle.get(accountId, cycleStartMs) as Row | undefined;

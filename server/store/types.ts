@@ -157,10 +157,12 @@ export interface LedgerTx {
     /** The Stripe customer to link; `null` unlinks, `undefined` keeps what is there. */
     stripeCustomerId?: string | null,
   ): Promise<boolean>;
-  /** Counts a change of the account's balance: its version grows by one; returns the new one. */
-  bumpVersion(accountId: string): Promise<number>;
-  /** Adds to the extra-minute counters of an account. */
-  adjustExtra(accountId: string, deltaSeconds: number, deltaActive: number): Promise<void>;
+  /**
+   * Counts a change of the account's balance, in one statement: adds to its
+   * extra-minute counters (zeros for a change that leaves them, a plan
+   * change) and grows its version by one; returns the new version.
+   */
+  changeBalance(accountId: string, deltaSeconds: number, deltaActive: number): Promise<number>;
 
   getCycle(accountId: string, cycleStartMs: number): Promise<CycleCounters | null>;
   /** Adds `delta` to the counters of one cycle, creating them at zero first. */

@@ -441,7 +441,7 @@ async function assertVersion3RowsRead(
     assert.equal(await tx.putAccount('acme', 'growth', T, 0, 'cus_1'), false);
     assert.equal((await tx.findPurchaseByPaymentRef('pi_old'))?.id, 'pur_old');
     await tx.markRefunded('pur_old', { seconds: 3000, minor: 1500, atMs: T });
-    await tx.adjustExtra('acme', -3000, -1);
+    await tx.changeBalance('acme', -3000, -1);
     const pending = (await tx.findIntent('acme', 'k2'))!;
     await tx.updateIntentPayment({
       ...pending,

@@ -215,7 +215,7 @@ for (const factory of storeFactories) {
       await store.transact(async (tx) => {
         await tx.insertPurchase(first);
         await tx.insertPurchase(second);
-        await tx.adjustExtra('acme', 6000, 2);
+        await tx.changeBalance('acme', 6000, 2);
       });
       assert.deepEqual(await store.transact((tx) => tx.findPurchaseByPaymentRef('pi_b')), second);
       assert.deepEqual(await store.transact((tx) => tx.findPurchaseByPaymentRef('pi_a')), first);
@@ -226,14 +226,14 @@ for (const factory of storeFactories) {
       await store.transact(async (tx) => {
         await tx.insertPurchase(purchase('pur_1', 'pi_a'));
         await tx.insertPurchase(purchase('pur_2', 'pi_b'));
-        await tx.adjustExtra('acme', 6000, 2);
+        await tx.changeBalance('acme', 6000, 2);
         await tx.drawFromPurchase('pur_1', 600);
-        await tx.adjustExtra('acme', -600, 0);
+        await tx.changeBalance('acme', -600, 0);
       });
       await store.transact(async (tx) => {
         const p = (await tx.findPurchaseByPaymentRef('pi_a'))!;
         await tx.markRefunded(p.id, { seconds: p.remainingSeconds, minor: 900, atMs: T });
-        await tx.adjustExtra('acme', -p.remainingSeconds, p.status === 'active' ? -1 : 0);
+        await tx.changeBalance('acme', -p.remainingSeconds, p.status === 'active' ? -1 : 0);
       });
       const read = await store.transact(async (tx) => ({
         refunded: await tx.findPurchaseByKey('acme', 'key_pur_1'),
