@@ -1,6 +1,7 @@
 import { css, html, nothing } from 'lit';
 import { base } from './styles.js';
 import { TopupElement } from './element.js';
+import { buyButton } from './buy-button.js';
 
 /**
  * The usage warning: shown while minutes run `low`, once the plan is
@@ -53,7 +54,7 @@ export class MinuteTopupBanner extends TopupElement {
     // (layout shift, lost focus, the `empty` alert announced again).
     const warning = context?.state.balance?.warning;
     if (!context || !warning || warning === 'none') return nothing;
-    const { strings, store } = context;
+    const { strings } = context;
     const alert = warning === 'empty';
     const text = alert
       ? strings.bannerEmpty
@@ -68,13 +69,7 @@ export class MinuteTopupBanner extends TopupElement {
       >
         ${text}
       </p>
-      ${
-        context.state.scope === 'buy'
-          ? html`<button part="buy-button" class="primary" @click=${() => store.openDialog()}>
-              ${strings.buyMore}
-            </button>`
-          : nothing
-      }
+      ${buyButton(context)}
     </div>`;
   }
 }

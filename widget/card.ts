@@ -4,6 +4,7 @@ import type { RecommendationDto } from '../contract/index.js';
 import { TopupElement } from './element.js';
 import { emit } from './events.js';
 import { errorBox } from './error-box.js';
+import { buyButton } from './buy-button.js';
 import { fill } from './fill.js';
 
 const DAY = 86_400_000;
@@ -133,13 +134,7 @@ export class MinuteTopupCard extends TopupElement {
       <p class="muted">${strings.activePackages(balance.extra.activePackages)}</p>
       ${overage > 0 ? html`<p class="error">${strings.overage(format.number(overage))}</p>` : nothing}
       <div class="actions">
-        ${
-          buy
-            ? html`<button part="buy-button" class="primary" @click=${() => store.openDialog()}>
-                ${strings.buyMore}
-              </button>`
-            : nothing
-        }
+        ${buyButton(context)}
         <button part="view-button" @click=${() => store.openHistory()}>
           ${strings.viewPackages}
         </button>

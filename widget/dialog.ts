@@ -1,4 +1,4 @@
-import { css, html, nothing, type LitElement } from 'lit';
+import { css, html, nothing } from 'lit';
 import { base } from './styles.js';
 import { ModalElement } from './element.js';
 import { errorBox } from './error-box.js';
@@ -217,15 +217,6 @@ export class MinuteTopupDialog extends ModalElement {
    * when the dialog is still open after it (another failure, still waiting),
    * focus comes back to the way forward rather than being lost.
    */
-  private retry = async () => {
-    await this.ctx?.store.confirm();
-    // The root, then this view, re-render.
-    await ((this.getRootNode() as ShadowRoot).host as Partial<LitElement>).updateComplete;
-    await this.updateComplete;
-    if (!this.dialog?.open || this.shadowRoot!.activeElement) return;
-    const next =
-      this.renderRoot.querySelector<HTMLElement>('[part~=retry-button]') ??
-      this.renderRoot.querySelector<HTMLElement>('[part~=confirm-button]');
-    next?.focus();
-  };
+  private retry = () =>
+    this.afterAction(this.ctx?.store.confirm(), ['[part~=retry-button]', '[part~=confirm-button]']);
 }

@@ -20,6 +20,10 @@ function deepActive(): HTMLElement | null {
   return active as HTMLElement | null;
 }
 
+/** Resolves once the view that holds `node` (the host of its shadow root) has rendered. */
+const rendered = (node: Node) =>
+  ((node.getRootNode() as ShadowRoot).host as Partial<LitElement> | undefined)?.updateComplete;
+
 /**
  * A part shown in a native modal `<dialog>`, opened and closed by the store;
  * focus goes back to whatever opened it or, when that is gone (the banner's
@@ -32,6 +36,16 @@ export abstract class ModalElement extends TopupElement {
   protected abstract get open(): boolean;
   /** Tells the store the dialog was closed (Escape, Cancel, success). */
   protected abstract closed(): void;
+
+  /**
+   * Closed, the dialog keeps its last DOM rather than re-render on every
+   * change (each live balance); it renders fresh when it opens. It renders
+   * until it has a `<dialog>` (before the context arrives it has none), and
+   * once more as it closes.
+   */
+  protected shouldUpdate(changed: PropertyValues) {
+    return super.shouldUpdate(changed) && (this.open || !!this.dialog?.open || !this.dialog);
+  }
 
   protected updated(changed: PropertyValues) {
     super.updated(changed);
@@ -59,14 +73,29 @@ export abstract class ModalElement extends TopupElement {
     opener.focus();
     // The opener's view may still re-render from the change that closed the
     // dialog: a purchase removes the banner's button with the warning it ended.
-    await ((opener.getRootNode() as ShadowRoot).host as Partial<LitElement> | undefined)
-      ?.updateComplete;
+    await rendered(opener);
     if (opener.isConnected) return;
     // Lost: on the body, on a host whose focused child went away, on a removed
     // element, or still in the closed dialog.
     const active = deepActive();
     if (!active || active.tabIndex < 0 || !active.isConnected || this.dialog?.contains(active))
       this.fallbackFocus()?.focus();
+  }
+
+  /**
+   * After an action in the dialog (Retry, Show more) whose button goes while it
+   * runs: once the root, then this view, re-rendered, and when the dialog is
+   * still open without focus in it, focus goes to the first of `next` there is.
+   */
+  protected async afterAction(action: Promise<unknown> | undefined, next: readonly string[]) {
+    await action;
+    await rendered(this);
+    await this.updateComplete;
+    if (!this.dialog?.open || this.shadowRoot!.activeElement) return;
+    next
+      .map((q) => this.renderRoot.querySelector<HTMLElement>(q))
+      .find(Boolean)
+      ?.focus();
   }
 
   /** The card's **Buy more minutes** (or **View packages**), in the root's layout or the host's. */

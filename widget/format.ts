@@ -22,6 +22,8 @@ export function createFormat(locale: string | undefined, currency: string) {
   const day = new Intl.DateTimeFormat(localeTag, { day: 'numeric', month: 'short' });
   const dateTime = new Intl.DateTimeFormat(localeTag, { dateStyle: 'medium', timeStyle: 'short' });
   const twoDigits = new Intl.NumberFormat(localeTag, { minimumIntegerDigits: 2 });
+  /** Whole minutes left of a number of seconds (rounded down: never promise what is not there). */
+  const minutes = (seconds: number) => number.format(Math.floor(seconds / 60));
   return {
     money: (minor: number) => money.format(minor / unit),
     /** A price per minute, with one more digit than the currency has. */
@@ -34,10 +36,8 @@ export function createFormat(locale: string | undefined, currency: string) {
     /** Date and time of a call. */
     dateTime: (iso: string) => dateTime.format(new Date(iso)),
     /** A call's length as m:ss ("4:12"; an hour is "60:00"). */
-    duration: (seconds: number) =>
-      `${number.format(Math.floor(seconds / 60))}:${twoDigits.format(seconds % 60)}`,
-    /** Whole minutes left of a number of seconds (rounded down: never promise what is not there). */
-    minutes: (seconds: number) => number.format(Math.floor(seconds / 60)),
+    duration: (seconds: number) => `${minutes(seconds)}:${twoDigits.format(seconds % 60)}`,
+    minutes,
   };
 }
 

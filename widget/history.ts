@@ -1,4 +1,4 @@
-import { css, html, nothing, type LitElement } from 'lit';
+import { css, html, nothing } from 'lit';
 import { base } from './styles.js';
 import { ModalElement } from './element.js';
 import { errorBox } from './error-box.js';
@@ -283,21 +283,15 @@ export class MinuteTopupHistory extends ModalElement {
    * when it is gone (loaded, the last page), focus goes on to the next way
    * forward in the dialog: Show more, Retry, or else the panel it loaded.
    */
-  private load = async () => {
+  private load = () => {
     const { state, store } = this.ctx!;
-    await (state.historyTab === 'packages'
-      ? store.loadPurchases()
-      : state.calls.items
-        ? store.moreCalls()
-        : store.loadCalls());
-    // The root, then this view, re-render.
-    await ((this.getRootNode() as ShadowRoot).host as Partial<LitElement>).updateComplete;
-    await this.updateComplete;
-    if (this.shadowRoot!.activeElement) return;
-    const next = ['[part~=more-button]', '[part~=retry-button]', '#panel'];
-    next
-      .map((q) => this.renderRoot.querySelector<HTMLElement>(q))
-      .find(Boolean)
-      ?.focus();
+    return this.afterAction(
+      state.historyTab === 'packages'
+        ? store.loadPurchases()
+        : state.calls.items
+          ? store.moreCalls()
+          : store.loadCalls(),
+      ['[part~=more-button]', '[part~=retry-button]', '#panel'],
+    );
   };
 }

@@ -223,8 +223,14 @@ export class MinuteTopup extends LitElement {
       version: () => store.snapshot.balance?.version,
       balance: (balance) => store.liveBalance(balance),
     });
+    // The stream starts once there is a balance (it sends the version shown);
+    // after that the balance stays, and only the token, `live`, the page's
+    // visibility or the element's connection decide (each calls followLive).
+    let balanceShown = false;
     this.unsubscribe = store.subscribe((snapshot) => {
       this.snapshot = snapshot;
+      if (balanceShown || !snapshot.balance) return;
+      balanceShown = true;
       this.followLive();
     });
     this.snapshot = store.snapshot;

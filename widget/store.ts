@@ -83,9 +83,15 @@ const initial: Snapshot = {
   warningChange: null,
 };
 
-/** Of the balance shown and one just read, the newer (versions only grow). */
+/**
+ * Whether balance `a` is newer than `b` (any is newer than none). Versions
+ * only grow; a version that is not a number is never newer.
+ */
+const isNewer = (a: BalanceDto, b: BalanceDto | null) => !b || a.version > b.version;
+
+/** Of the balance shown and one just read, the newer; the one read when neither is. */
 const newer = (shown: BalanceDto | null, read: BalanceDto) =>
-  shown && shown.version > read.version ? shown : read;
+  shown && isNewer(shown, read) ? shown : read;
 
 /** An `ApiError` as it is; anything else thrown is a bug or a broken page: `unexpected`. */
 const toError = (e: unknown): ErrorEventDetail =>
@@ -214,8 +220,7 @@ export class TopupStore {
    */
   liveBalance(balance: BalanceDto): void {
     const shown = this.snapshot.balance;
-    // `!(>)`: a balance without a number for a version is not newer either.
-    if (shown && !(balance.version > shown.version)) return;
+    if (!isNewer(balance, shown)) return;
     const extraChanged =
       shown?.extra.remainingSeconds !== balance.extra.remainingSeconds ||
       shown.extra.activePackages !== balance.extra.activePackages;
@@ -249,9 +254,10 @@ export class TopupStore {
     const { dialogOpen, buying } = this.snapshot;
     if (!dialogOpen) return;
     if (buying.kind === 'pending') return this.set({ dialogOpen: false });
-    // Not pending here, so this is a failed attempt without a definite answer.
+    // A failed attempt without a definite answer, or a payment still waiting,
+    // may have gone through: it stays (with its Retry), and the API is asked
+    // what it knows now. Anything else (idle, a definite failure) is dropped.
     if (mayHaveCharged(buying)) {
-      // It may have gone through: show what the API knows now.
       this.set({ dialogOpen: false });
       return void this.refresh();
     }

@@ -1,6 +1,7 @@
 import { fixture, html, waitUntil as waitUntilWithin } from '@open-wc/testing';
 import '../../widget/index.js';
 import type { MinuteTopup } from '../../widget/index.js';
+import type { PurchaseDto, PurchaseStatus } from '../../contract/index.js';
 import { startWorker } from './msw-worker.js';
 import { ACCOUNT, API, testApi, type TestApi, type TestApiOptions } from './test-api.js';
 
@@ -136,5 +137,45 @@ export const radios = (el: Element) => [
     'input[type=radio]',
   ),
 ];
+
+/**
+ * A package bought now, as the API lists it, in `status`: Medium (100 min,
+ * $25) with nothing left unless told; a refunded one has all its minutes voided.
+ *
+ * @example
+ * purchase('pending');
+ * purchase('active', { name: 'Small', minutes: 50, priceMinor: 1500, remainingMinutes: 50 });
+ */
+export function purchase(
+  status: PurchaseStatus,
+  {
+    id = `pur_${status}`,
+    name = 'Medium',
+    minutes = 100,
+    priceMinor = 2500,
+    remainingMinutes = 0,
+  }: {
+    id?: string;
+    name?: string;
+    minutes?: number;
+    priceMinor?: number;
+    remainingMinutes?: number;
+  } = {},
+): PurchaseDto {
+  return {
+    id,
+    packageId: name.toLowerCase(),
+    kind: 'package',
+    name,
+    minutes,
+    priceMinor,
+    currency: 'USD',
+    purchasedAt: new Date().toISOString(),
+    totalSeconds: minutes * 60,
+    remainingSeconds: remainingMinutes * 60,
+    status,
+    ...(status === 'refunded' && { refundedSeconds: minutes * 60 }),
+  };
+}
 
 export const checkedId = (el: Element) => radios(el).find((r) => r.checked)?.value;

@@ -1,7 +1,7 @@
 import { expect } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import { HttpResponse } from 'msw';
-import type { PurchaseDto, PurchaseStatus } from '../../contract/index.js';
+import type { PurchaseDto } from '../../contract/index.js';
 import { ACCOUNT } from './test-api.js';
 import {
   deepActive,
@@ -11,6 +11,7 @@ import {
   openHistory,
   part,
   press,
+  purchase,
   shadow,
   text,
   viewText,
@@ -20,26 +21,6 @@ import {
 const rows = (el: Element) => [
   ...shadow(el, 'minute-topup-history').shadowRoot!.querySelectorAll('tbody tr'),
 ];
-
-/** A package bought today in `status`, with what is left of it. */
-const bought = (
-  status: PurchaseStatus,
-  [name, minutes, priceMinor]: [string, number, number] = ['Medium', 100, 2500],
-  remainingMinutes = 0,
-): PurchaseDto => ({
-  id: `pur_${status}`,
-  packageId: name.toLowerCase(),
-  kind: 'package',
-  name,
-  minutes,
-  priceMinor,
-  currency: 'USD',
-  purchasedAt: new Date().toISOString(),
-  totalSeconds: minutes * 60,
-  remainingSeconds: remainingMinutes * 60,
-  status,
-  ...(status === 'refunded' && { refundedSeconds: minutes * 60 }),
-});
 
 describe('<minute-topup-history>', () => {
   it('opens from View packages as a modal dialog', async () => {
@@ -133,11 +114,11 @@ describe('<minute-topup-history>', () => {
     // The API's balance has the Small package; its list adds a payment in every other state.
     const { el } = await mount({ packages: ['small'] }, (api) => {
       const purchases = [
-        bought('pending'),
-        bought('requires_action'),
-        bought('failed'),
-        bought('refunded'),
-        bought('active', ['Small', 50, 1500], 50),
+        purchase('pending'),
+        purchase('requires_action'),
+        purchase('failed'),
+        purchase('refunded'),
+        purchase('active', { name: 'Small', minutes: 50, priceMinor: 1500, remainingMinutes: 50 }),
       ];
       api.script = (request) =>
         request.method === 'GET' && request.path.endsWith('/purchases')
@@ -216,7 +197,7 @@ describe('<minute-topup-history>', () => {
       },
       (api) => {
         const refunded: PurchaseDto = {
-          ...bought('refunded', ['Small', 50, 1500]),
+          ...purchase('refunded', { name: 'Small', minutes: 50, priceMinor: 1500 }),
           refundMinor: 900,
           refundedSeconds: 1800,
           refundedAt: new Date().toISOString(),
@@ -224,7 +205,12 @@ describe('<minute-topup-history>', () => {
         api.script = (request) => {
           if (request.method !== 'GET' || !request.path.endsWith('/purchases')) return undefined;
           const grant: PurchaseDto = {
-            ...bought('active', ['Grant', 10, 0], 10),
+            ...purchase('active', {
+              name: 'Grant',
+              minutes: 10,
+              priceMinor: 0,
+              remainingMinutes: 10,
+            }),
             id: 'pur_grant',
             packageId: 'grant',
             kind: 'grant',

@@ -1,6 +1,15 @@
 import { expect } from '@open-wc/testing';
 import { HttpResponse } from 'msw';
-import { mount, openDialog, openHistory, part, shadow, waitUntil } from './helpers.js';
+import {
+  dialogOf,
+  mount,
+  openDialog,
+  openHistory,
+  part,
+  purchase,
+  shadow,
+  waitUntil,
+} from './helpers.js';
 
 /** The part of `custom-elements.json` (written by `npm run build`) these tests read. */
 interface Manifest {
@@ -45,10 +54,21 @@ describe('custom-elements.json', () => {
           for (const name of node.getAttribute('part')!.split(/\s+/)) rendered.get(tag)!.add(name);
       }
     };
+    /** The history's packages as shown (closed, it keeps what it last rendered), once `name` is there. */
+    const collectHistory = async (el: Element, name: string) => {
+      await openHistory(el);
+      await waitUntil(() =>
+        shadow(el, 'minute-topup-history').shadowRoot!.querySelector(`[part~=${name}]`),
+      );
+      collect(el);
+      part(el, 'history', 'close-button').click();
+      await waitUntil(() => !dialogOf(el, 'history').open, 'history did not close');
+    };
 
     // A running-low account with a package, upgrade advice and a declined payment.
     const busy = await mount({ packages: ['small'], usedMinutes: 450, recommendation: {} });
     collect(busy.el);
+    await collectHistory(busy.el, 'table');
     await openDialog(busy.el);
     busy.api.decline = true;
     part(busy.el, 'dialog', 'confirm-button').click();
@@ -61,21 +81,7 @@ describe('custom-elements.json', () => {
     waiting.api.script = (request) =>
       request.method === 'POST'
         ? HttpResponse.json(
-            {
-              purchase: {
-                id: 'pur_1',
-                packageId: 'medium',
-                name: 'Medium',
-                minutes: 100,
-                priceMinor: 2500,
-                currency: 'USD',
-                purchasedAt: new Date().toISOString(),
-                totalSeconds: 6000,
-                remainingSeconds: 0,
-                status: 'pending',
-              },
-              clientSecret: null,
-            },
+            { purchase: purchase('pending', { id: 'pur_1' }), clientSecret: null },
             { status: 202 },
           )
         : undefined;
@@ -96,9 +102,12 @@ describe('custom-elements.json', () => {
     );
     collect(calls.el);
     // Nothing bought yet.
-    collect((await mount()).el);
+    await collectHistory((await mount()).el, 'empty');
     // The list of packages could not be loaded.
-    collect((await mount({}, (api) => (api.failing = ['GET /purchases']))).el);
+    await collectHistory(
+      (await mount({}, (api) => (api.failing = ['GET /purchases']))).el,
+      'error',
+    );
     // Nothing could be loaded.
     const failed = await mount({ ready: false }, (api) => (api.status = 500));
     await waitUntil(() =>

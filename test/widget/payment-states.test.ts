@@ -1,7 +1,6 @@
 import { expect } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import { HttpResponse } from 'msw';
-import type { PurchaseDto, PurchaseStatus } from '../../contract/index.js';
 import type { AuthenticateEventDetail } from '../../widget/index.js';
 import {
   checkedId,
@@ -10,6 +9,7 @@ import {
   mount,
   openDialog,
   part,
+  purchase,
   radios,
   shadow,
   text,
@@ -29,21 +29,6 @@ const retryButton = (el: Element) =>
 /** The dialog's polite status message. */
 const status = (el: Element) => text(dialogRoot(el).querySelector('[role=status]')!);
 const posts = (api: TestApi) => api.requests.filter((r) => r.method === 'POST');
-
-/** A purchase as the API lists it, not yet paid (or ended). */
-const purchase = (status: PurchaseStatus, id = `pur_${status}`): PurchaseDto => ({
-  id,
-  packageId: 'medium',
-  kind: 'package',
-  name: 'Medium',
-  minutes: 100,
-  priceMinor: 2500,
-  currency: 'USD',
-  purchasedAt: new Date().toISOString(),
-  totalSeconds: 6000,
-  remainingSeconds: 0,
-  status,
-});
 
 /** Answers the first purchase request with `response` (the API never sees it); the rest reach the API. */
 function answerFirstPurchase(api: TestApi, response: () => Response) {
