@@ -10,7 +10,9 @@ import {
 import type { Clock } from '../clock.js';
 import { isOperatorIntent } from './operator-keys.js';
 import {
+  activePurchase,
   balanceOf,
+  creditPurchase,
   iso,
   keyReused,
   purchaseDto,
@@ -516,33 +518,32 @@ export class Buying {
     if (replay) return replay;
     const now = this.clock.now();
     const bought: Bought = { accountId, idempotencyKey, packageId: intent.packageId, charged };
+    const account = await requireAccount(tx, accountId);
     // The key may have created its purchase already, its intent row gone
     // (a concurrent attempt was declined and forgot it): answer with it.
-    const purchase =
-      (await tx.findPurchaseByKey(accountId, idempotencyKey)) ??
-      (await this.addPurchase(
-        tx,
-        await requireAccount(tx, accountId),
-        bought,
-        intent.purchaseId ?? this.newId(),
-        paymentRef,
-        now,
-      ));
+    const earlier = await tx.findPurchaseByKey(accountId, idempotencyKey);
+    const added = earlier
+      ? { purchase: earlier, account }
+      : await this.addPurchase(
+          tx,
+          account,
+          bought,
+          intent.purchaseId ?? this.newId(),
+          paymentRef,
+          now,
+        );
     const result: PurchaseResultDto = {
-      purchase: purchaseDto(purchase),
-      balance: await balanceOf(
-        tx,
-        await requireAccount(tx, accountId),
-        this.catalog,
-        this.clock.now(),
-        this.lowThreshold,
-      ),
+      purchase: purchaseDto(added.purchase),
+      balance: await balanceOf(tx, added.account, this.catalog, now, this.lowThreshold),
     };
     await recordAnswer(tx, intentGone ? null : intent, bought, JSON.stringify(result), now);
     return result;
   }
 
-  /** A new active purchase: its minutes join the extra balance, its price the cycle's top-ups. */
+  /**
+   * A new active purchase: its minutes join the extra balance, its price the
+   * cycle's top-ups. Returns it and the account after it.
+   */
   private async addPurchase(
     tx: LedgerTx,
     account: AccountRow,
@@ -550,37 +551,29 @@ export class Buying {
     id: string,
     paymentRef: string,
     now: number,
-  ): Promise<PurchaseRow> {
+  ): Promise<{ purchase: PurchaseRow; account: AccountRow }> {
     const { charged } = bought;
-    const seconds = minutesToSeconds(charged.minutes);
-    const row: PurchaseRow = {
+    const purchase = activePurchase({
       id,
       accountId: account.id,
       packageId: bought.packageId,
+      kind: 'package',
+      reason: null,
       name: charged.name,
       minutes: charged.minutes,
       priceMinor: charged.priceMinor,
       currency: charged.currency,
       purchasedAtMs: now,
-      totalSeconds: seconds,
-      remainingSeconds: seconds,
-      status: 'active',
       paymentRef,
       idempotencyKey: bought.idempotencyKey,
-      refundedSeconds: null,
-      kind: 'package',
-      reason: null,
-      refundMinor: null,
-      refundedAtMs: null,
-    };
-    await tx.insertPurchase(row);
-    await tx.changeBalance(account.id, row.totalSeconds, 1);
+    });
+    const after = await creditPurchase(tx, account, purchase);
     const cycle = cycleContaining(account.cycleAnchorMs, now);
     await tx.addToCycle(account.id, cycle.start, {
       topupCount: 1,
       topupSpendMinor: charged.priceMinor,
     });
-    return row;
+    return { purchase, account: after };
   }
 }
 

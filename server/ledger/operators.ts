@@ -1,6 +1,6 @@
 import type { PurchaseChangeDto, UsageHistoryItemDto, UsagePageDto } from '../../contract/index.js';
 import type { Clock } from '../clock.js';
-import { DomainError, minutesToSeconds } from '../domain/index.js';
+import { DomainError } from '../domain/index.js';
 import { refundKeyOf, type PaymentGateway } from '../payments/gateway.js';
 import type {
   AccountRow,
@@ -14,6 +14,8 @@ import type { BuyingDeps } from './buying.js';
 import { GRANT_INTENT, REFUND_INTENT } from './operator-keys.js';
 import {
   balanceOf,
+  activePurchase,
+  creditPurchase,
   iso,
   keyReused,
   purchaseDto,
@@ -79,8 +81,7 @@ export class Operators {
         throw keyReused('grant or purchase');
       }
       const now = clock.now();
-      const seconds = minutesToSeconds(minutes);
-      const row: PurchaseRow = {
+      const row = activePurchase({
         id: this.deps.newId(),
         accountId,
         packageId: 'grant',
@@ -91,26 +92,15 @@ export class Operators {
         priceMinor: 0,
         currency: catalog.currency,
         purchasedAtMs: now,
-        totalSeconds: seconds,
-        remainingSeconds: seconds,
-        status: 'active',
         // No payment: nothing a processor's event could name.
         paymentRef: '',
         idempotencyKey,
-        refundedSeconds: null,
-        refundMinor: null,
-        refundedAtMs: null,
-      };
-      await tx.insertPurchase(row);
-      version = await tx.changeBalance(accountId, seconds, 1);
+      });
+      const after = await creditPurchase(tx, account, row);
+      version = after.version;
       const answer: PurchaseChangeDto = {
         purchase: purchaseDto(row),
-        balance: await this.balanceIn(tx, {
-          ...account,
-          extraRemainingSeconds: account.extraRemainingSeconds + seconds,
-          activePackages: account.activePackages + 1,
-          version,
-        }),
+        balance: await this.balanceIn(tx, after),
       };
       await tx.insertIntent({
         ...operatorIntent(accountId, idempotencyKey, GRANT_INTENT, row, 0, now),

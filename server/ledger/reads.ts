@@ -4,6 +4,7 @@ import {
   cycleContaining,
   DomainError,
   findPlan,
+  minutesToSeconds,
   planRemainingSeconds,
   warningLevel,
   type Catalog,
@@ -181,4 +182,47 @@ export function keyReused(what = 'purchase'): DomainError {
     'idempotency_key_reused',
     `This Idempotency-Key was already used for a different ${what}.`,
   );
+}
+
+/** A new purchase or grant as stored: all its minutes left, nothing refunded. */
+export function activePurchase(
+  fields: Omit<
+    PurchaseRow,
+    | 'totalSeconds'
+    | 'remainingSeconds'
+    | 'status'
+    | 'refundedSeconds'
+    | 'refundMinor'
+    | 'refundedAtMs'
+  >,
+): PurchaseRow {
+  const seconds = minutesToSeconds(fields.minutes);
+  return {
+    ...fields,
+    totalSeconds: seconds,
+    remainingSeconds: seconds,
+    status: 'active',
+    refundedSeconds: null,
+    refundMinor: null,
+    refundedAtMs: null,
+  };
+}
+
+/**
+ * Adds a purchase or grant inside a transaction that holds its account's
+ * lock: its minutes join the extra balance. Returns the account after it.
+ */
+export async function creditPurchase(
+  tx: LedgerTx,
+  account: AccountRow,
+  row: PurchaseRow,
+): Promise<AccountRow> {
+  await tx.insertPurchase(row);
+  const version = await tx.changeBalance(account.id, row.totalSeconds, 1);
+  return {
+    ...account,
+    extraRemainingSeconds: account.extraRemainingSeconds + row.totalSeconds,
+    activePackages: account.activePackages + 1,
+    version,
+  };
 }

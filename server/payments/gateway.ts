@@ -141,7 +141,10 @@ export function refundKeyOf(purchaseId: string): string {
  * Refuses to let `wanted` replay `onRecord`, the charge made under the same
  * key, unless both are for the same account, amount and currency.
  */
-export function assertSameCharge(onRecord: RecordedCharge, wanted: ChargeIdentity): void {
+export function assertSameCharge(
+  onRecord: Omit<ChargeIdentity, 'idempotencyKey'>,
+  wanted: ChargeIdentity,
+): void {
   const differs = (['accountId', 'amountMinor', 'currency'] as const).filter(
     (field) => onRecord[field] !== wanted[field],
   );

@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
 import { DomainError } from '../domain/errors.js';
 import {
-  ChargeConflictError,
+  assertSameCharge,
   type ChargeLookup,
   type ChargeRequest,
   type ChargeResult,
@@ -139,7 +139,7 @@ export class StripeGateway implements PaymentGateway {
       if (error instanceof Stripe.errors.StripeCardError) {
         return { status: 'declined', reason: error.message || 'The card was declined.' };
       }
-      throw unavailableOr(error);
+      throw stripeErrorOf(error);
     }
     // A replayed answer is the PaymentIntent as it was then: the customer may have authenticated since.
     const replayed = intent.lastResponse?.headers?.['idempotent-replayed'] === 'true';
@@ -153,7 +153,7 @@ export class StripeGateway implements PaymentGateway {
     try {
       return stateOf(await this.stripe.paymentIntents.retrieve(reference));
     } catch (error) {
-      throw unavailableOr(error);
+      throw stripeErrorOf(error);
     }
   }
 
@@ -171,17 +171,19 @@ export class StripeGateway implements PaymentGateway {
         if (chargeKey === lookup.idempotencyKey && attempt === lookup.attempt) matches.push(intent);
       }
     } catch (error) {
-      throw unavailableOr(error);
+      throw stripeErrorOf(error);
     }
+    // Stripe spells currencies in lower case.
+    const wanted = { ...lookup, currency: lookup.currency.toLowerCase() };
     for (const intent of matches) {
-      const differs = (
-        [
-          ['accountId', intent.metadata.accountId === lookup.accountId],
-          ['amountMinor', intent.amount === lookup.amountMinor],
-          ['currency', intent.currency === lookup.currency.toLowerCase()],
-        ] as const
-      ).flatMap(([field, same]) => (same ? [] : [field]));
-      if (differs.length > 0) throw new ChargeConflictError(differs);
+      assertSameCharge(
+        {
+          accountId: intent.metadata.accountId,
+          amountMinor: intent.amount,
+          currency: intent.currency,
+        },
+        wanted,
+      );
     }
     // One per key and attempt, unless a retry came after Stripe forgot the key (24 h): a paid one wins.
     const found = matches.find((intent) => intent.status === 'succeeded') ?? matches[0];
@@ -216,7 +218,7 @@ export class StripeGateway implements PaymentGateway {
         { idempotencyKey: request.idempotencyKey },
       );
     } catch (error) {
-      throw refundErrorOf(error);
+      throw stripeErrorOf(error, 'refund');
     }
     // A replayed answer is the refund as it was then: one still under way may have failed since.
     const replayed = refund.lastResponse?.headers?.['idempotent-replayed'] === 'true';
@@ -224,7 +226,7 @@ export class StripeGateway implements PaymentGateway {
       try {
         refund = await this.stripe.refunds.retrieve(refund.id);
       } catch (error) {
-        throw refundErrorOf(error);
+        throw stripeErrorOf(error, 'refund');
       }
     }
     if (refund.status === 'failed' || refund.status === 'canceled') {
@@ -278,7 +280,7 @@ export class StripeGateway implements PaymentGateway {
       ) {
         return null;
       }
-      throw unavailableOr(error);
+      throw stripeErrorOf(error);
     }
     if (customer.deleted) return null;
     const method = customer.invoice_settings?.default_payment_method ?? null;
@@ -354,41 +356,29 @@ function paymentMethodRequired(reason: string): ChargeResult {
 /**
  * Stripe's failures in the port's terms: unreachable (network, 5xx, rate
  * limit) → `payment_unavailable`; an idempotency key used with other
- * parameters → `charge_conflict`; anything else as it is.
+ * parameters → `charge_conflict` (a charge) or `refund_failed` (a refund);
+ * and for a refund, a refusal (an invalid request: already refunded, too
+ * large an amount, no such PaymentIntent; a card error) → `refund_failed`
+ * with Stripe's message. Anything else (a wrong secret key, say) as it is.
  */
-function unavailableOr(error: unknown): unknown {
+function stripeErrorOf(
+  error: unknown,
+  what: 'PaymentIntent' | 'refund' = 'PaymentIntent',
+): unknown {
   const { errors } = Stripe;
-  if (isUnreachable(error)) return unavailable(error, 'PaymentIntent');
+  if (isUnreachable(error)) return unavailable(error, what);
+  const refund = what === 'refund';
   if (error instanceof errors.StripeIdempotencyError) {
     return new DomainError(
-      'charge_conflict',
-      `Stripe holds a request under this purchase's payment key with other parameters (${error.message}); ` +
-        'this request was refused and made no new charge.',
-    );
-  }
-  return error;
-}
-
-/**
- * Stripe's failures of a refund in the port's terms: unreachable (network,
- * 5xx, rate limit) → `payment_unavailable`; a refusal (an invalid request:
- * already refunded, too large an amount, no such PaymentIntent; a card error;
- * the key used with other parameters) → `refund_failed` with Stripe's
- * message; anything else (a wrong secret key, say) as it is.
- */
-function refundErrorOf(error: unknown): unknown {
-  const { errors } = Stripe;
-  if (isUnreachable(error)) return unavailable(error, 'refund');
-  if (error instanceof errors.StripeIdempotencyError) {
-    return new DomainError(
-      'refund_failed',
-      `Stripe holds a refund request under this purchase's refund key with other parameters (${error.message}); ` +
-        'this request was refused and made no new refund.',
+      refund ? 'refund_failed' : 'charge_conflict',
+      `Stripe holds a ${refund ? 'refund request' : 'request'} under this purchase's ` +
+        `${refund ? 'refund' : 'payment'} key with other parameters (${error.message}); ` +
+        `this request was refused and made no new ${refund ? 'refund' : 'charge'}.`,
     );
   }
   if (
-    error instanceof errors.StripeInvalidRequestError ||
-    error instanceof errors.StripeCardError
+    refund &&
+    (error instanceof errors.StripeInvalidRequestError || error instanceof errors.StripeCardError)
   ) {
     return new DomainError('refund_failed', `Stripe refused the refund: ${error.message}`);
   }
