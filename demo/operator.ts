@@ -1,4 +1,5 @@
 import type { BalanceDto, PurchaseDto, PurchaseStatus } from '../contract/index.js';
+import { createFormat, type Format } from '../widget/format.js';
 
 /**
  * What the demo's operator panel says about an account's purchases and
@@ -6,6 +7,9 @@ import type { BalanceDto, PurchaseDto, PurchaseStatus } from '../contract/index.
  * answered: the page only places the text, so every figure is formatted here,
  * once, in the account's currency (English, dates in UTC).
  */
+
+/** The widget's formatters, one per currency the ledger answered in. */
+const formats = new Map<string, Format>();
 
 /**
  * Money in minor units, in `currency`, as the dashboard's English shows it.
@@ -15,9 +19,9 @@ import type { BalanceDto, PurchaseDto, PurchaseStatus } from '../contract/index.
  * money(1400, 'EUR'); // "€14.00"
  */
 export function money(minor: number, currency: string): string {
-  const format = new Intl.NumberFormat('en-US', { style: 'currency', currency });
-  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-  return format.format(minor / 10 ** digits);
+  let format = formats.get(currency);
+  if (!format) formats.set(currency, (format = createFormat('en-US', currency)));
+  return format.money(minor);
 }
 
 /**

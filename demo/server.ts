@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { APP_DEFAULTS } from '../server/app.js';
 import type { TokenIssuer } from '../server/http/auth.js';
 import { readBody } from '../server/http/body.js';
+import { csvDownload } from '../server/http/csv.js';
 import { HttpError } from '../server/http/errors.js';
 import { rateLimit } from '../server/http/rate-limit.js';
 import { idSchema, jsonBody, schemas } from '../server/http/validation.js';
@@ -68,7 +69,9 @@ const scopeOf = { owner: 'buy', viewer: 'view' } as const;
 /**
  * The key the operator panel sends with a grant or a refund: one per
  * submission, the same again when it retries, so a double click or a lost
- * answer never grants or refunds twice.
+ * answer never grants or refunds twice. Stricter than the API's
+ * `idempotencyKey` (1–255 visible characters): the demo's routes refuse a key
+ * that is not 8–64 letters, digits or `-` (test/e2e/demo-operator-routes).
  */
 function operatorKey(c: Context, action: 'grant' | 'refund'): string {
   const key = c.req.header('idempotency-key') ?? '';
@@ -80,22 +83,6 @@ function operatorKey(c: Context, action: 'grant' | 'refund'): string {
   }
   // The operator's keys apart from the widget's purchase keys.
   return `demo-operator-${action}:${key}`;
-}
-
-/** A body that reads `lines` as the client takes them (a long ledger is never held whole). */
-function streamOf(lines: AsyncIterable<string>): ReadableStream<Uint8Array> {
-  const rows = lines[Symbol.asyncIterator]();
-  const encoder = new TextEncoder();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await rows.next();
-      if (next.done) controller.close();
-      else controller.enqueue(encoder.encode(next.value));
-    },
-    async cancel() {
-      await rows.return?.();
-    },
-  });
 }
 
 /**
@@ -244,13 +231,10 @@ export function demoRoutes({
   app.get('/demo/api/accounts/:id/ledger.csv', async (c) => {
     const account = accountOf(c.req.param('id'));
     if (!account) throw new HttpError('account_not_found', 'No such demo account.');
-    return new Response(streamOf(await main.ledger.exportCsv(account.id)), {
-      headers: {
-        'content-type': 'text/csv; charset=utf-8',
-        'content-disposition': `attachment; filename="minute-topup-${account.id}-ledger.csv"`,
-        'cache-control': 'no-store',
-      },
-    });
+    return csvDownload(
+      await main.ledger.exportCsv(account.id),
+      `minute-topup-${account.id}-ledger.csv`,
+    );
   });
 
   app.get('/', (c) => c.redirect('/demo/billing'));

@@ -78,7 +78,7 @@ describe("the demo backend's operator and role routes, over HTTP", () => {
       [
         await post(
           '/demo/api/grants',
-          JSON.stringify({ ...grant, pad: 'a'.repeat(17 * 1024) }),
+          JSON.stringify({ ...grant, pad: 'a'.repeat(DEMO_LIMITS.maxBodyBytes + 1024) }),
           key,
         ),
         413,

@@ -5,35 +5,10 @@
  * the built widget, Chromium.
  */
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, startDemoServer } from '../support/demo-server.js';
-import { eventually, expect } from '../support/page.js';
-
-const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-/** One line per axe violation (rule, element, why), or none. */
-async function axeViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: axePath });
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: typeof import('axe-core') }).axe;
-    // axe walks open shadow roots: the widget's parts are checked too.
-    const result = await axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] },
-    });
-    return result.violations.flatMap((v) =>
-      v.nodes.map(
-        (n) => `${v.id}: ${JSON.stringify(n.target)} ${n.failureSummary?.replace(/\s+/g, ' ')}`,
-      ),
-    );
-  });
-}
-
-async function assertAccessible(page: Page, state: string) {
-  const violations = await axeViolations(page);
-  if (violations.length) assert.fail(`axe violations (${state}):\n${violations.join('\n')}`);
-}
+import { assertAccessible, eventually, expect } from '../support/page.js';
 
 describe('demo pages', () => {
   let demo: Awaited<ReturnType<typeof startDemoServer>>;
@@ -49,9 +24,17 @@ describe('demo pages', () => {
     await demo?.stop();
   });
 
+  /** Errors thrown in this test's pages, checked after it (a throw in Playwright's handler would be lost). */
+  let pageErrors: string[] = [];
+  beforeEach(() => {
+    pageErrors = [];
+  });
+  afterEach(() => assert.deepEqual(pageErrors, [], 'no error in the page'));
+
   async function open(path: string, viewport = { width: 1100, height: 800 }) {
     const page = await browser.newPage({ viewport });
-    page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
+    const errors = pageErrors;
+    page.on('pageerror', (e) => errors.push(`${path}: ${e.message}`));
     await page.goto(demo.base + path);
     await expect(
       page.getByRole('heading', { name: /^(Extra minutes|Zusatzminuten)$/ }),

@@ -5,13 +5,15 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, startDemoServer } from '../support/demo-server.js';
+import { launchChromium, openBillingPage, startDemoServer } from '../support/demo-server.js';
 import { expect } from '../support/page.js';
 
 describe('demo dashboard, end to end', () => {
   let demo: Awaited<ReturnType<typeof startDemoServer>>;
   let browser: Browser;
   let base: string;
+  /** Errors thrown in this test's pages, checked after it. */
+  let pageErrors: string[] = [];
 
   before(async () => {
     browser = await launchChromium();
@@ -19,12 +21,14 @@ describe('demo dashboard, end to end', () => {
 
   // Each test gets its own server on a fresh database, so none depends on another.
   beforeEach(async () => {
+    pageErrors = [];
     demo = await startDemoServer();
     base = demo.base;
   });
 
   afterEach(async () => {
     await demo?.stop();
+    assert.deepEqual(pageErrors, [], 'no error in the page');
   });
 
   after(async () => {
@@ -32,15 +36,8 @@ describe('demo dashboard, end to end', () => {
   });
 
   /** The billing page of `account`, loaded and following its balance live. */
-  async function billing(account: string): Promise<Page> {
-    const page = await browser.newPage();
-    page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
-    const live = page.waitForResponse((r) => r.url().endsWith('/events') && r.ok());
-    await page.goto(`${base}/demo/billing?account=${account}`);
-    await expect(page.getByRole('heading', { name: 'Extra minutes' })).toBeVisible();
-    await live;
-    return page;
-  }
+  const billing = (account: string): Promise<Page> =>
+    openBillingPage(browser, `${base}/demo/billing?account=${account}`, { pageErrors });
 
   const card = (page: Page) => page.locator('minute-topup-card');
   const banner = (page: Page) => page.locator('minute-topup-banner');
@@ -194,6 +191,8 @@ describe('demo dashboard, end to end', () => {
 
   it('renders the partner portal with its own theme, strings and euro prices', async () => {
     const page = await browser.newPage();
+    const errors = pageErrors;
+    page.on('pageerror', (e) => errors.push(`partner page: ${e.message}`));
     await page.goto(`${base}/demo/partner`);
     const partnerCard = page.locator('minute-topup-card');
     await expect(partnerCard.getByRole('heading', { name: 'Zusatzminuten' })).toBeVisible();

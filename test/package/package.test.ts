@@ -8,7 +8,7 @@
  * from Node through Playwright's `page.route` without a worker.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, type ExecFileException } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -75,13 +75,30 @@ const npm = (args: string[], cwd: string) =>
     env: { ...process.env, npm_config_loglevel: 'error' },
   });
 
-/** Runs tsc on one of the host project's configs; its output is the type errors. */
-async function typecheck(project: string, config: string): Promise<string> {
-  const result = await run(tsc, ['-p', join(project, config)], {
-    cwd: project,
-    timeout: STEP_TIMEOUT_MS,
-  }).catch((e: { stdout: string; stderr: string }) => e);
-  return `${result.stdout}${result.stderr}`.trim();
+/**
+ * Runs tsc on one of the host project's configs: how it ended (a failing tsc
+ * has a non-zero code, a killed or timed-out one a signal) and its output, the
+ * type errors. Only `{ code: 0, signal: null, output: '' }` is a clean pass.
+ */
+async function typecheck(
+  project: string,
+  config: string,
+): Promise<{ code: number | null; signal: string | null; output: string }> {
+  try {
+    const { stdout, stderr } = await run(tsc, ['-p', join(project, config)], {
+      cwd: project,
+      timeout: STEP_TIMEOUT_MS,
+    });
+    return { code: 0, signal: null, output: `${stdout}${stderr}`.trim() };
+  } catch (e) {
+    // Exited non-zero, killed (the timeout), or not started: never a pass.
+    const failed = e as ExecFileException & { stdout?: string; stderr?: string };
+    return {
+      code: typeof failed.code === 'number' ? failed.code : null,
+      signal: failed.signal ?? null,
+      output: `${failed.stdout ?? ''}${failed.stderr ?? ''}`.trim() || failed.message,
+    };
+  }
 }
 
 /** The packages under a project's `node_modules`, from npm's own record of them. */
@@ -216,9 +233,9 @@ describe('the npm package, installed into an empty project', () => {
     assert.equal(res.status, 200);
     assert.equal((await res.json()).plan.usedSeconds, 600);
     assert.throws(() => mocks.handlers, /the handlers need msw/);
-    assert.equal(
+    assert.deepEqual(
       await typecheck(project, 'tsconfig.node.json'),
-      '',
+      { code: 0, signal: null, output: '' },
       'a Node host typechecks without msw',
     );
   });
@@ -284,7 +301,11 @@ describe('the npm package, installed into an empty project', () => {
 
     it('typechecks a strict TypeScript host, a React host and a Preact host (moduleResolution: bundler)', async () => {
       for (const config of ['tsconfig.json', 'tsconfig.preact.json']) {
-        assert.equal(await typecheck(project, config), '', `${config}: no type errors`);
+        assert.deepEqual(
+          await typecheck(project, config),
+          { code: 0, signal: null, output: '' },
+          `${config}: tsc exits 0 with no type errors`,
+        );
       }
     });
 

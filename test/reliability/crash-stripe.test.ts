@@ -4,7 +4,7 @@ import { after, describe, test, type TestContext } from 'node:test';
 import { defaultCatalog, findPackage } from '../../server/domain/catalog.js';
 import { chargeKeyOf } from '../../server/payments/gateway.js';
 import { stripeIdempotencyKey } from '../../server/payments/stripe.js';
-import type { LedgerStore, PurchaseRow } from '../../server/store/types.js';
+import type { PurchaseRow } from '../../server/store/types.js';
 import { assertInvariants } from '../support/api.js';
 import {
   cleanUpTargets,
@@ -18,6 +18,7 @@ import {
   type ApiProcess,
   type LedgerTarget,
 } from '../support/api-process.js';
+import { allPurchases, assertResent, resendAll, send, type Op } from '../support/crash.js';
 import { callApi, type Answer } from '../support/http.js';
 import { prng } from '../support/net.js';
 import { reported } from '../support/reliability-report.js';
@@ -106,53 +107,16 @@ async function within<T>(ms: number, what: string, promise: Promise<T>): Promise
   }
 }
 
-async function allPurchases(store: LedgerStore, accounts: string[]): Promise<PurchaseRow[]> {
-  return store.transact(
-    async (tx) => {
-      const rows: PurchaseRow[] = [];
-      for (const id of accounts) rows.push(...(await tx.listPurchases(id)));
-      return rows;
-    },
-    { readOnly: true },
-  );
-}
-
-interface Op {
-  kind: 'usage' | 'purchase';
-  accountId: string;
-  /** callId or Idempotency-Key. */
-  id: string;
-  seconds?: number;
-  packageId?: string;
+/** An op of this suite; its `failed` leaves out `payment_unavailable`, kept in `unavailable`. */
+interface StripeOp extends Op {
   /** How often it was sent during the load. */
   sends: number;
-  /** The first answer with a 2xx status, if any. */
-  acked?: Answer;
-  /** Transport failures (no answer). */
-  lost: number;
   /** 502 `payment_unavailable` answers (Stripe busy with the key): sent again, like a lost one. */
   unavailable: Answer[];
-  /** Answers that were neither 2xx, nor a transport failure, nor `payment_unavailable`. */
-  failed: Answer[];
-  /** The answer to the re-send after the run. */
-  final?: Answer;
 }
 
-function send(base: string, op: Op): Promise<Answer> {
-  return op.kind === 'usage'
-    ? callApi(base, 'POST', `/v1/accounts/${op.accountId}/usage`, {
-        callId: op.id,
-        seconds: op.seconds,
-      })
-    : callApi(
-        base,
-        'POST',
-        `/v1/accounts/${op.accountId}/purchases`,
-        { packageId: op.packageId },
-        { 'Idempotency-Key': op.id },
-        { timeoutMs: 40_000 },
-      );
-}
+/** A purchase may wait at the double (held PaymentIntents): longer than the default 15 s. */
+const sendOp = (base: string, op: Op) => send(base, op, { purchaseTimeoutMs: 40_000 });
 
 /**
  * How a kill is placed. `random`: at a random moment. `held-before` /
@@ -201,7 +165,7 @@ async function crashUnderLoad(t: TestContext, target: LedgerTarget): Promise<voi
   };
 
   const started = Date.now();
-  const ops: Op[] = [];
+  const ops: StripeOp[] = [];
   let sent = 0;
   let retriesDuringLoad = 0;
   let kills = 0;
@@ -289,14 +253,14 @@ async function crashUnderLoad(t: TestContext, target: LedgerTarget): Promise<voi
         up = new Promise((r) => (reopen = r));
       };
 
-      const sendCounted = (op: Op) => {
+      const sendCounted = (op: StripeOp) => {
         sent += 1;
         op.sends += 1;
         if (op.sends > 1) retriesDuringLoad += 1;
-        return send(api!.base, op);
+        return sendOp(api!.base, op);
       };
       /** Keeps an answer of the load with its request; true when the client is to send it again. */
-      const record = (op: Op, res: Answer): boolean => {
+      const record = (op: StripeOp, res: Answer): boolean => {
         if (res.status === 0) {
           op.lost += 1;
           return !op.acked;
@@ -316,11 +280,11 @@ async function crashUnderLoad(t: TestContext, target: LedgerTarget): Promise<voi
 
       const client = async (n: number) => {
         /** This client's requests whose answer was lost, to be sent again. */
-        const lost: Op[] = [];
+        const lost: StripeOp[] = [];
         for (let i = 0; running; i += 1) {
           await up;
           if (!running) break;
-          let op: Op;
+          let op: StripeOp;
           if (lost.length > 0 && rand() < RETRY_SHARE) {
             op = lost.splice(Math.floor(rand() * lost.length), 1)[0];
           } else {
@@ -558,34 +522,8 @@ async function crashUnderLoad(t: TestContext, target: LedgerTarget): Promise<voi
       );
 
       // Every request re-sent with its key: acknowledged ones replay, the others are applied.
-      const queue = [...ops];
-      await Promise.all(
-        Array.from({ length: CLIENTS }, async () => {
-          for (let op = queue.shift(); op; op = queue.shift()) op.final = await send(base, op);
-        }),
-      );
-      for (const op of ops) {
-        const ok = op.kind === 'usage' ? 200 : 201;
-        assert.equal(op.final?.status, ok, `${op.kind} ${op.id} re-sent: ${op.final?.text}`);
-        if (op.acked) {
-          assert.equal(op.acked.status, ok, `${op.kind} ${op.id}`);
-          assert.equal(
-            op.final.text,
-            op.acked.text,
-            `${op.kind} ${op.id} replays its first answer`,
-          );
-        }
-        const body = op.final.body;
-        if (op.kind === 'usage') {
-          assert.equal(body.usage.callId, op.id);
-          assert.equal(body.usage.seconds, op.seconds);
-          assert.ok(body.balance, `usage ${op.id} answer has the balance`);
-        } else {
-          assert.equal(body.purchase.packageId, op.packageId);
-          assert.equal(body.purchase.status, 'active', `purchase ${op.id} credited`);
-          assert.ok(body.balance, `purchase ${op.id} answer has the balance`);
-        }
-      }
+      await resendAll(ops, CLIENTS, (op) => sendOp(base, op));
+      assertResent(ops, { credited: true });
 
       // The last process shuts down cleanly; the ledger is then read directly.
       const exit = await terminateApi(api);

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import { defaultCatalog, findPackage } from '../../server/domain/catalog.js';
 import { chargeKeyOf } from '../../server/payments/gateway.js';
-import type { LedgerStore, PurchaseRow } from '../../server/store/types.js';
 import { assertInvariants } from '../support/api.js';
 import {
   freePort,
@@ -17,7 +16,8 @@ import {
   type ApiProcess,
   type LedgerTarget,
 } from '../support/api-process.js';
-import { callApi, type Answer } from '../support/http.js';
+import { allPurchases, assertResent, resendAll, send, type Op } from '../support/crash.js';
+import { callApi } from '../support/http.js';
 import { prng } from '../support/net.js';
 import { reported } from '../support/reliability-report.js';
 
@@ -59,46 +59,6 @@ function readCharges(file: string): Charge[] {
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as Charge);
-}
-
-async function allPurchases(store: LedgerStore, accounts: string[]): Promise<PurchaseRow[]> {
-  return store.transact(async (tx) => {
-    const rows: PurchaseRow[] = [];
-    for (const id of accounts) rows.push(...(await tx.listPurchases(id)));
-    return rows;
-  });
-}
-
-interface Op {
-  kind: 'usage' | 'purchase';
-  accountId: string;
-  /** callId or Idempotency-Key. */
-  id: string;
-  seconds?: number;
-  packageId?: string;
-  /** The first answer with a 2xx status, if any. */
-  acked?: Answer;
-  /** Transport failures (no answer). */
-  lost: number;
-  /** Answers that were neither 2xx nor a transport failure. */
-  failed: Answer[];
-  /** The answer to the re-send after the run. */
-  final?: Answer;
-}
-
-function send(base: string, op: Op): Promise<Answer> {
-  return op.kind === 'usage'
-    ? callApi(base, 'POST', `/v1/accounts/${op.accountId}/usage`, {
-        callId: op.id,
-        seconds: op.seconds,
-      })
-    : callApi(
-        base,
-        'POST',
-        `/v1/accounts/${op.accountId}/purchases`,
-        { packageId: op.packageId },
-        { 'Idempotency-Key': op.id },
-      );
 }
 
 async function crashUnderLoad(t: TestContext, target: LedgerTarget): Promise<void> {
@@ -218,43 +178,13 @@ async function crashUnderLoad(t: TestContext, target: LedgerTarget): Promise<voi
 
       // (a) Every acknowledged request, re-sent, answers its first answer byte for byte.
       // (b) Every unacknowledged one, re-sent once, succeeds.
-      const queue = [...ops];
-      await Promise.all(
-        Array.from({ length: CLIENTS }, async () => {
-          for (let op = queue.shift(); op; op = queue.shift()) {
-            const res = await send(api.base, op);
-            op.final = res;
-            const ok = op.kind === 'usage' ? 200 : 201;
-            if (op.acked) {
-              if (res.status !== op.acked.status || res.text !== op.acked.text)
-                replayMismatches += 1;
-            } else if (res.status !== ok) {
-              resendFailures += 1;
-            }
-          }
-        }),
-      );
-      for (const op of ops) {
-        const ok = op.kind === 'usage' ? 200 : 201;
-        assert.equal(op.final?.status, ok, `${op.kind} ${op.id} re-sent: ${op.final?.text}`);
-        if (op.acked) {
-          assert.equal(op.acked.status, ok, `${op.kind} ${op.id}`);
-          assert.equal(
-            op.final.text,
-            op.acked.text,
-            `${op.kind} ${op.id} replays its first answer`,
-          );
-        }
-        const body = op.final.body;
-        if (op.kind === 'usage') {
-          assert.equal(body.usage.callId, op.id);
-          assert.equal(body.usage.seconds, op.seconds);
-          assert.ok(body.balance, `usage ${op.id} answer has the balance`);
-        } else {
-          assert.equal(body.purchase.packageId, op.packageId);
-          assert.ok(body.balance, `purchase ${op.id} answer has the balance`);
-        }
-      }
+      await resendAll(ops, CLIENTS, (op) => send(api.base, op));
+      const ok = (op: Op) => (op.kind === 'usage' ? 200 : 201);
+      replayMismatches = ops.filter(
+        (o) => o.acked && (o.final!.status !== o.acked.status || o.final!.text !== o.acked.text),
+      ).length;
+      resendFailures = ops.filter((o) => !o.acked && o.final!.status !== ok(o)).length;
+      assertResent(ops);
 
       // The last process shuts down cleanly; the ledger is then read directly.
       const exit = await terminateApi(api);

@@ -711,9 +711,21 @@ async function run(store: LedgerStore, s: Scenario): Promise<Stats> {
     }
   };
 
-  /** A 202 for the waiting intent, as the ledger must answer it. */
-  const expect202 = (outcome: PurchaseOutcome | 'conflict', intent: ModelIntent) => {
-    if (outcome === 'conflict') return; // ledger.buy: a payment that waits is a conflict
+  /**
+   * A 202 for the waiting intent, as the ledger must answer it: `ledger.purchase`
+   * answers it; `ledger.buy` (strict) refuses it as a conflict, and only it.
+   */
+  const expect202 = (
+    outcome: PurchaseOutcome | 'conflict',
+    intent: ModelIntent,
+    strict: boolean,
+  ) => {
+    assert.equal(
+      outcome === 'conflict',
+      strict,
+      `a waiting payment is a conflict exactly when strict (strict: ${strict})`,
+    );
+    if (outcome === 'conflict') return;
     assert.deepEqual(outcome, {
       status: 202,
       body: { purchase: model.awaitingDto(intent), clientSecret: `${intent.ref}_secret` },
@@ -752,7 +764,7 @@ async function run(store: LedgerStore, s: Scenario): Promise<Stats> {
       assert.deepEqual(await ask(id, packageId, key, strict), { status: 201, body: intent.result });
     } else if (intent?.state === 'waiting' && intent.bank === 'awaiting') {
       // Still waiting for the customer: the same 202, nothing credited.
-      expect202(await ask(id, packageId, key, strict), intent);
+      expect202(await ask(id, packageId, key, strict), intent, strict);
     } else if (intent?.state === 'waiting' && intent.bank === 'declined') {
       // The customer did not authenticate: 402, the purchase listed `failed`, its key free.
       await expectDeclined(id, packageId, key, strict);
@@ -800,7 +812,7 @@ async function run(store: LedgerStore, s: Scenario): Promise<Stats> {
         current.bank = 'awaiting';
         current.ref = row.paymentRef;
         current.purchaseId ??= model.nextId();
-        expect202(outcome, current);
+        expect202(outcome, current, strict);
         model.stats.accepted202 += 1;
       } else if (crash) {
         // The process dies after the charge and before the minutes are credited.

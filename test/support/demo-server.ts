@@ -2,10 +2,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 // @ts-expect-error -- a plain ES module without types
 import { chromiumArgs, findChromium } from '../../scripts/chromium.mjs';
 import { freePort } from './net.js';
+import { expect } from './page.js';
 
 /** The secret key the test demo servers run with (the tests play the host's backend). */
 export const DEMO_TEST_SECRET = 'sk_demo_test_0123456789abcdef0123';
@@ -65,4 +66,26 @@ export async function startDemoServer(env: Record<string, string> = {}) {
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: findChromium(), args: chromiumArgs });
+}
+
+/**
+ * Opens `url`, a demo billing page, in a new page of `browser`, and waits
+ * until it shows the widget and follows the balance live. Errors thrown in the
+ * page go to `pageErrors`, for the caller to assert empty (a throw in
+ * Playwright's handler would be lost); `watch` is called before the page
+ * loads, to listen to it from the start.
+ */
+export async function openBillingPage(
+  browser: Browser,
+  url: string,
+  { pageErrors, watch }: { pageErrors: string[]; watch?: (page: Page) => void },
+): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`${url}: ${e.message}`));
+  watch?.(page);
+  const live = page.waitForResponse((r) => r.url().endsWith('/events') && r.ok());
+  await page.goto(url);
+  await expect(page.getByRole('heading', { name: 'Extra minutes' })).toBeVisible();
+  await live;
+  return page;
 }

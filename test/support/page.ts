@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Locator } from 'playwright-core';
+import { createRequire } from 'node:module';
+import type { Locator, Page } from 'playwright-core';
 
 /**
  * Small page assertions for the browser suites that drive the real demo with
@@ -56,3 +57,28 @@ export const expect = (locator: Locator) => ({
 });
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** One line per axe violation (WCAG 2 A/AA, colour contrast included: rule, element, why), or none. */
+export async function axeViolations(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: axePath });
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: typeof import('axe-core') }).axe;
+    // axe walks open shadow roots: the widget's parts are checked too.
+    const result = await axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] },
+    });
+    return result.violations.flatMap((v) =>
+      v.nodes.map(
+        (n) => `${v.id}: ${JSON.stringify(n.target)} ${n.failureSummary?.replace(/\s+/g, ' ')}`,
+      ),
+    );
+  });
+}
+
+/** Fails with one line per axe violation (WCAG 2 A/AA, colour contrast included) in `state`. */
+export async function assertAccessible(page: Page, state: string): Promise<void> {
+  const violations = await axeViolations(page);
+  if (violations.length) assert.fail(`axe violations (${state}):\n${violations.join('\n')}`);
+}
