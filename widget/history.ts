@@ -101,6 +101,9 @@ export class MinuteTopupHistory extends ModalElement {
         display: block;
         white-space: normal;
         font-size: 0.875em;
+        /* In a narrow table (the dialog on a phone scrolls it sideways) a
+           note wraps at a readable width, not a word a line. */
+        min-width: 12em;
       }
       ol {
         list-style: none;

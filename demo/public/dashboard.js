@@ -39,7 +39,12 @@ async function refreshStory() {
 
 const operator = operatorPanel({ accountId: () => select.value, changed: tell });
 
+// The operator tools are your support team's, not the customer's: a viewer
+// signed in (read-only) does not see them.
+const operatorTools = document.querySelector('section[aria-labelledby="operator-title"]');
+
 function remember() {
+  operatorTools.hidden = role.value === 'viewer';
   const url = new URL(location.href);
   url.searchParams.set('account', select.value);
   if (role.value === 'viewer') url.searchParams.set('role', 'viewer');

@@ -46,6 +46,10 @@ export function tokenIssuer(secretKey: string, clock: Clock): TokenIssuer {
       return { token, expiresAtMs: exp * 1000 };
     },
     async check(token) {
+      // Not even shaped as a token: most likely a secret key that is not ours.
+      if (!/^[\w-]+\.[\w-]+\.[\w-]*$/.test(token)) {
+        throw unauthorized('This is neither the secret key nor a widget token.');
+      }
       let payload;
       try {
         // Expiry is checked below against our own clock, not the host's.

@@ -95,6 +95,8 @@ describe('demo roles and operator panel, end to end', () => {
     await expect(card(page)).toContainText('450 of 500 min used');
     await expect(card(page)).toContainText('Extra balance: 0 min');
     await expect(banner(page)).toContainText('running low');
+    // The support team's tools are not the viewer's to see.
+    await expect(page.getByRole('heading', { name: 'Operator tools' })).toHaveCount(0);
     await expect(
       page.locator('minute-topup').getByRole('button', { name: 'Buy more minutes' }),
     ).toHaveCount(0);
@@ -115,9 +117,10 @@ describe('demo roles and operator panel, end to end', () => {
       again.page.locator('minute-topup').getByRole('button', { name: 'Buy more minutes' }),
     ).toHaveCount(0);
 
-    // Back to the owner: buying is offered again.
+    // Back to the owner: buying is offered again, and the operator tools shown.
     await page.getByLabel('Signed in as').selectOption({ label: 'Owner (can buy)' });
     await expect(card(page).getByRole('button', { name: 'Buy more minutes' })).toBeVisible();
+    await expect(page.getByRole('heading', { name: 'Operator tools' })).toBeVisible();
 
     for (const text of await Promise.all([...answers, ...again.answers])) {
       assert.doesNotMatch(text, new RegExp(DEMO_TEST_SECRET), 'the secret key reached the page');

@@ -189,6 +189,11 @@ for (const factory of storeFactories) {
           assert.equal(res.status, 401, `auth ${auth}`);
           assert.equal(res.body.error.code, 'unauthorized');
         }
+        // A wrong secret key is not called a token; a forged token is.
+        const wrongKey = await f.call('GET', '/v1/accounts/acme/balance', { auth: SECRET + 'x' });
+        assert.match(wrongKey.body.error.message, /neither the secret key nor a widget token/);
+        const badToken = await f.call('GET', '/v1/accounts/acme/balance', { auth: forged });
+        assert.match(badToken.body.error.message, /token is not valid/);
       });
       it('reads the Bearer scheme without regard to case', async () => {
         const res = await f.call('GET', '/v1/accounts/acme/balance', {

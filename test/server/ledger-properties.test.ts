@@ -234,7 +234,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
       acc: accIx,
       pick: fc.nat(50),
       repeat: sometimes,
-      down: rarely,
+      down: sometimes,
     }),
   },
   { weight: 1, arbitrary: fc.constant({ k: 'recover' as const }) },
