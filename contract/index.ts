@@ -233,6 +233,84 @@ export interface RecommendationDto {
   nextPlanCoversAverage: boolean;
 }
 
+/**
+ * Auto top-up (`GET/PUT /v1/accounts/:id/auto-topup`): when a usage leaves
+ * plan remaining + extra at or below `thresholdMinutes`, and fewer than
+ * `monthlyLimit` auto purchases were made in the billing cycle, one purchase
+ * of `packageId` is made after the usage is committed. A declined charge
+ * pauses it (`status: 'paused'`, `pausedReason` says why); a manual
+ * purchase or a PUT resumes it.
+ */
+export interface AutoTopupRequest {
+  enabled: boolean;
+  /** Whole minutes, 1–100,000: at or below this many minutes left, a package is bought. */
+  thresholdMinutes: number;
+  /** The catalog package bought each time. */
+  packageId: string;
+  /** At most this many auto purchases per billing cycle, 1–31. */
+  monthlyLimit: number;
+}
+
+export type AutoTopupStatus = 'active' | 'paused';
+
+export interface AutoTopupDto extends AutoTopupRequest {
+  status: AutoTopupStatus;
+  /** Why it paused (the processor's reason, or that the customer must buy once by hand); only when paused. */
+  pausedReason?: string;
+  /** Auto purchases made (or under way) in the current billing cycle. */
+  cycleCount: number;
+}
+
+/** What the host's webhook endpoint receives: `type`, `timestamp` and `data` (Standard Webhooks). */
+export type WebhookEventType =
+  | 'balance.warning_changed'
+  | 'purchase.succeeded'
+  | 'purchase.failed'
+  | 'purchase.refunded'
+  | 'auto_topup.paused';
+
+/** The `data` of each event type; `accountId` is always there. */
+export interface WebhookEventData {
+  'balance.warning_changed': {
+    accountId: string;
+    from: WarningLevel;
+    to: WarningLevel;
+    balance: BalanceDto;
+  };
+  'purchase.succeeded': { accountId: string; purchase: PurchaseDto; auto: boolean };
+  'purchase.failed': { accountId: string; packageId: string; reason: string; auto: boolean };
+  'purchase.refunded': { accountId: string; purchase: PurchaseDto };
+  'auto_topup.paused': { accountId: string; reason: string; autoTopup: AutoTopupDto };
+}
+
+/** One webhook's body, `{type, timestamp, data}`. */
+export type WebhookEvent = {
+  [T in WebhookEventType]: { type: T; timestamp: Iso8601; data: WebhookEventData[T] };
+}[WebhookEventType];
+
+/** `pending`: not delivered yet (retried); `delivered`: a 2xx came back; `failed`: given up after 24 hours. */
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** `GET /v1/webhooks/deliveries?status=` (secret key): the outbox, newest first. */
+export interface WebhookDeliveryDto {
+  /** The `webhook-id` it is sent with (the same on every retry). */
+  id: string;
+  type: WebhookEventType;
+  accountId: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  createdAt: Iso8601;
+  /** When the next attempt is due; null once delivered or failed. */
+  nextAttemptAt: Iso8601 | null;
+  deliveredAt: Iso8601 | null;
+  /** What the last attempt got (an HTTP status or a network error). */
+  lastError: string | null;
+}
+
+export interface WebhookDeliveryListDto {
+  deliveries: WebhookDeliveryDto[];
+}
+
 export type ErrorCode =
   | 'invalid_request'
   | 'invalid_json'

@@ -17,7 +17,17 @@ import { demoRoutes } from './server.js';
  */
 export async function mountDemo(
   app: App,
-  options: { config: ServerConfig; store: LedgerStore; gateway: TestPaymentGateway },
+  options: {
+    config: ServerConfig;
+    store: LedgerStore;
+    gateway: TestPaymentGateway;
+    /**
+     * The secret the API signs its webhooks with when they come to the demo
+     * (`POST /demo/webhooks`, no MINUTE_TOPUP_WEBHOOK_URL set); undefined when
+     * they go to the host's own endpoint.
+     */
+    webhookSecret?: string;
+  },
 ): Promise<{ close(): Promise<void> }> {
   const { config, store, gateway } = options;
   const partnerStore: LedgerStore = isPostgresUrl(config.databaseUrl)

@@ -2,9 +2,11 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { systemClock, type Clock } from './clock.js';
 import { catalogDto, DEFAULT_LOW_THRESHOLD, type Catalog } from './domain/index.js';
-import { authenticate, tokenIssuer, type AuthEnv } from './http/auth.js';
+import type { WebhookDeliveryListDto } from '../contract/index.js';
+import { authenticate, secretOnly, tokenIssuer, type AuthEnv } from './http/auth.js';
+import { describeIssues, schemas } from './http/validation.js';
 import { readBody } from './http/body.js';
-import { errorHandler, notFound } from './http/errors.js';
+import { errorHandler, HttpError, notFound } from './http/errors.js';
 import { openApiDocument } from './http/openapi.js';
 import { DEFAULT_RATE_LIMITS } from './http/rate-limit.js';
 import { Ledger } from './ledger/ledger.js';
@@ -77,6 +79,11 @@ export interface AppDeps {
   widgetBundle?: Hono;
   /** With Stripe payments: checks and reads Stripe's webhooks (`POST /v1/webhooks/stripe`). */
   stripeWebhooks?: StripeWebhookVerifier;
+  /**
+   * Webhooks to the host (`WebhookDelivery`): given, the ledger writes its
+   * events to the outbox and tells it after each commit that wrote some.
+   */
+  webhooks?: { kick(): void };
 }
 
 /**
@@ -104,6 +111,7 @@ export function createApp(deps: AppDeps) {
     clock,
     newId: deps.newId,
     lowThreshold: config.lowThreshold ?? APP_DEFAULTS.lowThreshold,
+    webhooks: deps.webhooks && { written: () => deps.webhooks?.kick() },
   });
   const tokens = tokenIssuer(config.secretKey, clock);
   const catalog = catalogDto(config.catalog);
@@ -156,6 +164,14 @@ export function createApp(deps: AppDeps) {
       heartbeatMs: config.live?.heartbeatMs ?? APP_DEFAULTS.live.heartbeatMs,
     }),
   );
+  secured.get('/webhooks/deliveries', secretOnly, async (c) => {
+    const query = schemas.webhookDeliveries.safeParse(c.req.query());
+    if (!query.success) throw new HttpError('invalid_request', describeIssues(query.error));
+    const body: WebhookDeliveryListDto = {
+      deliveries: await ledger.webhookDeliveries(query.data.status, query.data.limit),
+    };
+    return c.json(body);
+  });
   app.route('/v1', secured);
 
   return Object.assign(app, { ledger, tokens, live });

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultCatalog, parseCatalog, type Catalog } from './domain/catalog.js';
 import { APP_DEFAULTS } from './app.js';
 import { isPostgresUrl, STORE_DEFAULTS } from './store/options.js';
+import { WEBHOOK_DEFAULTS } from './webhooks/delivery.js';
 
 export interface ServerConfig {
   /**
@@ -42,6 +43,19 @@ export interface ServerConfig {
    * limit off).
    */
   rateLimits: { sessionsPerMinute: number; purchasesPerMinute: number; readsPerMinute: number };
+  /**
+   * Webhooks to the host (MINUTE_TOPUP_WEBHOOK_URL and _SECRET, both or
+   * neither; MINUTE_TOPUP_WEBHOOK_RETRY_BASE_MS): null when off.
+   */
+  webhooks: WebhookConfig | null;
+}
+
+export interface WebhookConfig {
+  url: string;
+  /** `whsec_` and base64: the Standard Webhooks signing secret. */
+  secret: string;
+  /** The first retry's delay, doubling after (default 30000). */
+  retryBaseMs: number;
 }
 
 export interface StripeConfig {
@@ -176,6 +190,50 @@ function paymentsFrom(env: NodeJS.ProcessEnv, production: boolean): 'test' | 'st
   }
   if (raw === 'test' || raw === 'stripe') return raw;
   throw new ConfigError(name, `${name} must be "stripe" or "test", got ${quoted(raw)}.`);
+}
+
+/** The webhook settings, each checked: both the address and the secret, or neither. */
+function webhooksFrom(env: NodeJS.ProcessEnv): WebhookConfig | null {
+  const url = env.MINUTE_TOPUP_WEBHOOK_URL?.trim() ?? '';
+  const secret = env.MINUTE_TOPUP_WEBHOOK_SECRET?.trim() ?? '';
+  if (!url && !secret) return null;
+  if (!url) {
+    throw new ConfigError(
+      'MINUTE_TOPUP_WEBHOOK_URL',
+      'MINUTE_TOPUP_WEBHOOK_URL must be set with MINUTE_TOPUP_WEBHOOK_SECRET (where the webhooks go).',
+    );
+  }
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = null;
+  }
+  if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+    throw new ConfigError(
+      'MINUTE_TOPUP_WEBHOOK_URL',
+      `MINUTE_TOPUP_WEBHOOK_URL must be an http(s) URL, got ${quoted(url)}.`,
+    );
+  }
+  if (!/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(secret)) {
+    throw new ConfigError(
+      'MINUTE_TOPUP_WEBHOOK_SECRET',
+      'MINUTE_TOPUP_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_ followed by base64 of at least 12 random bytes.',
+    );
+  }
+  return {
+    url,
+    secret,
+    retryBaseMs: wholeNumber(
+      env,
+      'MINUTE_TOPUP_WEBHOOK_RETRY_BASE_MS',
+      WEBHOOK_DEFAULTS.retryBaseMs,
+      {
+        min: 1,
+        max: 3_600_000,
+      },
+    ),
+  };
 }
 
 /** The Stripe settings, each checked: required with `MINUTE_TOPUP_PAYMENTS=stripe`. */
@@ -331,6 +389,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ),
     postgresPoolMax: wholeNumber(env, 'PGPOOL_MAX', STORE_DEFAULTS.postgresPoolMax, { min: 1 }),
     postgresPipeline: onOff(env, 'PG_PIPELINE', STORE_DEFAULTS.postgresPipeline),
+    webhooks: webhooksFrom(env),
     rateLimits: {
       sessionsPerMinute: rate('MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE', limits.sessionsPerMinute),
       purchasesPerMinute: rate('MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE', limits.purchasesPerMinute),

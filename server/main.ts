@@ -9,6 +9,7 @@ import { PostgresNotices } from './live/postgres-notices.js';
 import { StripeGateway } from './payments/stripe.js';
 import { TestPaymentGateway } from './payments/test-gateway.js';
 import { widgetBundleRoutes } from './routes/widget-bundle.js';
+import { WEBHOOK_DEFAULTS, WebhookDelivery } from './webhooks/delivery.js';
 import { openStore } from './store/open.js';
 import { isPostgresUrl } from './store/options.js';
 import type { LedgerStore } from './store/types.js';
@@ -144,12 +145,24 @@ export async function main(): Promise<void> {
       ? null
       : persistentTestGateway(config.databaseUrl, config.declineAccounts);
     const gateway = stripe ?? testGateway!;
+    // The host's endpoint; without one, the demo receives them itself.
+    const hooks =
+      config.webhooks ??
+      (config.demo
+        ? {
+            url: `${origin(server)}/demo/webhooks`,
+            secret: `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64')}`,
+            retryBaseMs: WEBHOOK_DEFAULTS.retryBaseMs,
+          }
+        : null);
+    const webhooks = hooks && new WebhookDelivery({ store, ...hooks });
     const app = createApp({
       store,
       gateway,
       config,
       widgetBundle: widgetBundleRoutes(WIDGET_BUNDLE_DIR),
       stripeWebhooks: stripe ?? undefined,
+      webhooks: webhooks ?? undefined,
     });
     const completed = await app.ledger.completePendingPurchases((intent, error) =>
       console.error(
@@ -167,8 +180,10 @@ export async function main(): Promise<void> {
             config,
             store,
             gateway: testGateway,
+            webhookSecret: config.webhooks ? undefined : hooks?.secret,
           })
         : undefined;
+    webhooks?.start();
     // PostgreSQL: the changes every process commits reach the streams held here.
     const notices =
       store.kind === 'postgres'
@@ -181,7 +196,7 @@ export async function main(): Promise<void> {
         : undefined;
     liveStreams = app.live;
     appReady(app);
-    return { store, demo, notices };
+    return { store, demo, notices, webhooks, ledger: app.ledger };
   }
 
   let stopping = false;
@@ -193,7 +208,9 @@ export async function main(): Promise<void> {
       clearInterval(closingIdle);
       try {
         // A signal during start-up lets the store finish opening, then closes it.
-        const { store, demo, notices } = await opening;
+        const { store, demo, notices, webhooks, ledger } = await opening;
+        await ledger.autoTopupsSettled();
+        await webhooks?.stop();
         await demo?.close();
         await notices?.close();
         await store.close();

@@ -278,6 +278,50 @@ export function openApiDocument(): object {
           },
         },
       },
+      '/v1/accounts/{id}/auto-topup': {
+        get: {
+          summary:
+            'Auto top-up: `{enabled, thresholdMinutes, packageId, monthlyLimit, status, ' +
+            'pausedReason?, cycleCount}` (an account never set answers the defaults, off)',
+          security: auth,
+          parameters: [accountParam],
+          responses: { ...ok('The settings.'), ...common },
+        },
+        put: {
+          summary:
+            'Change auto top-up (secret key, or a token of scope `buy`); resumes a paused one. ' +
+            'When a call leaves plan + extra minutes at or below the threshold, and fewer than ' +
+            '`monthlyLimit` auto purchases were made this cycle, one package is bought ' +
+            'off-session after the call is recorded',
+          security: auth,
+          parameters: [accountParam],
+          requestBody: json(schemas.autoTopup),
+          responses: { ...ok('The settings.'), ...common },
+        },
+      },
+      '/v1/webhooks/deliveries': {
+        get: {
+          summary:
+            'The webhooks to the host, newest first (secret key): `?status=pending|delivered|failed`, ' +
+            '`limit` 1–500 (default 100); `failed` ones were retried for 24 hours',
+          security: auth,
+          parameters: [
+            {
+              name: 'status',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              required: false,
+              schema: { type: 'integer', minimum: 1, maximum: 500 },
+            },
+          ],
+          responses: { ...ok('{deliveries}'), ...common },
+        },
+      },
       '/v1/accounts/{id}/recommendation': {
         get: {
           summary: 'Whether to suggest a plan upgrade, with the figures behind it',

@@ -73,6 +73,21 @@ export const schemas = {
       .max(200, 'must be at most 200 characters')
       .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters'),
   }),
+  autoTopup: z.strictObject({
+    enabled: z.boolean(),
+    thresholdMinutes: z.int().min(1).max(100_000),
+    packageId: idSchema,
+    monthlyLimit: z.int().min(1).max(31),
+  }),
+  webhookDeliveries: z.strictObject({
+    status: z.enum(['pending', 'delivered', 'failed']).optional(),
+    limit: z
+      .string()
+      .regex(/^\d{1,3}$/, 'must be a whole number from 1 to 500')
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 500, 'must be a whole number from 1 to 500')
+      .optional(),
+  }),
   /** A refund takes no body; `{}` is accepted, anything else is refused. */
   refund: z.strictObject({}),
   usagePage: z.strictObject({

@@ -9,6 +9,8 @@ import {
 } from '../domain/index.js';
 import type { Clock } from '../clock.js';
 import { isOperatorIntent } from './operator-keys.js';
+import { autoTopupCredited, autoTopupFailed, isAutoTopupIntent } from './auto-topup.js';
+import type { Notices } from './notices.js';
 import {
   activePurchase,
   balanceOf,
@@ -23,6 +25,7 @@ import {
 } from './reads.js';
 import { randomUuid } from '../../contract/random-uuid.js';
 import {
+  AUTHENTICATION_NEEDED,
   ChargeConflictError,
   chargeKeyOf,
   legacyChargeKeyOf,
@@ -50,6 +53,8 @@ export interface BuyingDeps {
   clock: Clock;
   newId: () => string;
   lowThreshold: number;
+  /** The outbox of webhooks to the host. */
+  notices: Notices;
 }
 
 /**
@@ -66,8 +71,10 @@ export class Buying {
   private readonly lowThreshold: number;
   private readonly changed: BuyingDeps['changed'];
   private readonly logError: BuyingDeps['logError'];
+  private readonly notices: Notices;
 
   constructor(deps: BuyingDeps) {
+    this.notices = deps.notices;
     this.logError = deps.logError;
     this.changed = deps.changed;
     this.store = deps.store;
@@ -182,20 +189,27 @@ export class Buying {
   private async settle(
     intent: PurchaseIntentRow,
     charged: ChargedPackage,
-    state: ChargeResult,
+    charge: ChargeResult,
   ): Promise<PurchaseOutcome> {
+    // No customer is there to authenticate an auto top-up's payment.
+    const state: ChargeResult =
+      charge.status === 'requires_action' && isAutoTopupIntent(intent)
+        ? { status: 'declined', reason: AUTHENTICATION_NEEDED }
+        : charge;
     switch (state.status) {
       case 'approved':
         return credited(await this.credit(intent, charged, state.reference));
-      case 'declined':
-        await this.store.transact(async (tx) => {
-          await requireAccount(tx, intent.accountId, true);
-          await this.forget(tx, intent);
+      case 'declined': {
+        const version = await this.store.transact(async (tx) => {
+          const account = await requireAccount(tx, intent.accountId, true);
+          return this.forget(tx, account, intent, state.reason);
         });
+        if (version !== undefined) this.changed(intent.accountId, version);
         throw new DomainError(
           state.code ?? 'payment_declined',
           state.code ? state.reason : `Payment declined: ${state.reason}`,
         );
+      }
       default: {
         const paymentState = state.status;
         const waiting = await this.store.transact(async (tx) => {
@@ -238,11 +252,63 @@ export class Buying {
    * again. An intent that was answered with a 202 stays, as `failed`, so the
    * history shows what happened; one that was not is forgotten.
    */
-  private async forget(tx: LedgerTx, intent: PurchaseIntentRow): Promise<void> {
+  private async forget(
+    tx: LedgerTx,
+    account: AccountRow,
+    intent: PurchaseIntentRow,
+    reason: string,
+  ): Promise<number | undefined> {
     const now = await tx.findIntent(intent.accountId, intent.idempotencyKey);
-    if (!now || now.status !== 'pending' || now.attempt !== intent.attempt) return;
+    if (!now || now.status !== 'pending' || now.attempt !== intent.attempt) return undefined;
     if (now.paymentState) await tx.updateIntentPayment({ ...now, paymentState: 'failed' });
     else await tx.deleteIntent(intent.accountId, intent.idempotencyKey);
+    return this.failed(tx, account, now, reason);
+  }
+
+  /**
+   * A purchase's payment did not go through (the account locked): the host
+   * hears of it, and an auto top-up's pauses. Returns the new version when
+   * the account changed.
+   */
+  private async failed(
+    tx: LedgerTx,
+    account: AccountRow,
+    intent: PurchaseIntentRow,
+    reason: string,
+  ): Promise<number | undefined> {
+    await this.notices.emit(tx, 'purchase.failed', {
+      accountId: intent.accountId,
+      packageId: intent.packageId,
+      reason,
+      auto: isAutoTopupIntent(intent),
+    });
+    return autoTopupFailed(
+      tx,
+      account,
+      intent,
+      reason,
+      this.notices,
+      this.catalog,
+      this.clock.now(),
+    );
+  }
+
+  /**
+   * Charges an auto top-up's purchase, queued by a usage and committed with
+   * it: off-session (the customer is not there), under the intent's key and
+   * attempt — so a repeat, another process or the start-up recovery finds
+   * the same charge — then credits it, or pauses auto top-up on a decline.
+   * A processor that cannot be reached throws; the intent stays pending.
+   */
+  async chargeAutoTopup(intent: PurchaseIntentRow): Promise<void> {
+    const charged = this.chargedOf(intent);
+    const request = { ...(await chargeRequestOf(intent, charged)), offSession: true };
+    const state = await this.gateway.charge(request);
+    await this.settle(intent, charged, state).catch((error: unknown) => {
+      // A decline paused auto top-up: that is its outcome, not a failure.
+      if (error instanceof DomainError && state.status !== 'approved') return;
+      throw error;
+    });
   }
 
   /**
@@ -266,7 +332,15 @@ export class Buying {
       try {
         const charged = this.chargedOf(intent);
         const state = await this.chargeOf(intent, charged);
-        if (!state) continue;
+        if (!state) {
+          // An auto top-up queued with a usage, its charge never made (the
+          // process stopped in between): made now, once, under its key.
+          if (isAutoTopupIntent(intent)) {
+            await this.chargeAutoTopup(intent);
+            completed += 1;
+          }
+          continue;
+        }
         const outcome = await this.settle(intent, charged, state).catch((error: unknown) => {
           if (error instanceof DomainError && state.status === 'declined') return null;
           throw error;
@@ -355,15 +429,24 @@ export class Buying {
    * that payment becomes `failed`, and its key free. Once per event.
    */
   async paymentFailed(event: PaymentEvent): Promise<'applied' | 'duplicate'> {
-    return this.store.transact(async (tx) => {
+    let version: number | undefined;
+    const outcome = await this.store.transact(async (tx) => {
       const account = await tx.getAccount(event.accountId, true);
       if (!(await this.recordEvent(tx, event))) return 'duplicate';
       const intent = account && (await tx.findIntent(event.accountId, event.purchaseKey));
-      if (intent?.status === 'pending' && intent.paymentRef === event.paymentRef) {
+      if (
+        account &&
+        intent?.status === 'pending' &&
+        intent.paymentRef === event.paymentRef &&
+        intent.paymentState !== 'failed'
+      ) {
         await tx.updateIntentPayment({ ...intent, paymentState: 'failed' });
+        version = await this.failed(tx, account, intent, 'The payment failed at the processor.');
       }
       return 'applied';
     });
+    if (version !== undefined) this.changed(event.accountId, version);
+    return outcome;
   }
 
   /**
@@ -395,6 +478,11 @@ export class Buying {
         const intent = await tx.findIntentByPaymentRef(event.paymentRef);
         if (!intent) return 'unknown';
         await tx.updateIntentPayment({ ...intent, paymentState: 'failed' });
+        if (owner === intent.accountId && intent.paymentState !== 'failed') {
+          const account = await requireAccount(tx, owner);
+          const version = await this.failed(tx, account, intent, 'The payment was refunded.');
+          if (version !== undefined) changed = [owner, version];
+        }
         return 'applied';
       }
       if (purchase.refundedSeconds !== null) return 'applied';
@@ -405,14 +493,20 @@ export class Buying {
       const account = await requireAccount(tx, purchase.accountId, true);
       const locked = (await tx.getPurchase(account.id, purchase.id)) ?? purchase;
       if (locked.refundedSeconds !== null) return 'applied';
-      const { version } = await voidPurchase(
+      const voided = await voidPurchase(tx, account, locked, locked.priceMinor, this.clock.now());
+      await this.notices.emit(tx, 'purchase.refunded', {
+        accountId: account.id,
+        purchase: purchaseDto(voided.purchase),
+      });
+      const balance = await balanceOf(
         tx,
-        account,
-        locked,
-        locked.priceMinor,
+        { ...account, version: voided.version },
+        this.catalog,
         this.clock.now(),
+        this.lowThreshold,
       );
-      changed = [purchase.accountId, version];
+      await this.notices.warning(tx, account, balance);
+      changed = [purchase.accountId, voided.version];
       return 'applied';
     });
     if (changed) this.changed(...changed);
@@ -537,6 +631,15 @@ export class Buying {
       balance: await balanceOf(tx, added.account, this.catalog, now, this.lowThreshold),
     };
     await recordAnswer(tx, intentGone ? null : intent, bought, JSON.stringify(result), now);
+    if (!earlier) {
+      await autoTopupCredited(tx, intent, now);
+      await this.notices.emit(tx, 'purchase.succeeded', {
+        accountId,
+        purchase: result.purchase,
+        auto: isAutoTopupIntent(intent),
+      });
+      await this.notices.warning(tx, account, result.balance);
+    }
     return result;
   }
 

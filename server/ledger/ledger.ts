@@ -1,5 +1,7 @@
 import type {
   AccountDto,
+  AutoTopupDto,
+  AutoTopupRequest,
   BalanceDto,
   PurchaseChangeDto,
   PurchaseDto,
@@ -7,6 +9,9 @@ import type {
   RecommendationDto,
   UsagePageDto,
   UsageResultDto,
+  WebhookDeliveryDto,
+  WebhookDeliveryStatus,
+  WebhookEventType,
 } from '../../contract/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import {
@@ -20,6 +25,7 @@ import {
   DEFAULT_LOW_THRESHOLD,
   DomainError,
   emptyCounters,
+  findPackage,
   findPlan,
   nextPlan,
   planRemainingSeconds,
@@ -40,6 +46,8 @@ import type {
 } from '../store/types.js';
 import { awaitingPurchaseDto, Buying, type BuyingDeps, type PurchaseOutcome } from './buying.js';
 import { Operators } from './operators.js';
+import { Notices } from './notices.js';
+import { autoTopupDto, changedSettings, queueAutoTopup } from './auto-topup.js';
 import { balanceOf, iso, purchaseDto, READ, requireAccount } from './reads.js';
 import { randomUuid } from '../../contract/random-uuid.js';
 
@@ -60,6 +68,12 @@ export interface LedgerOptions {
   onChange?: (accountId: string, version: number) => void;
   /** Where payments that cannot be paired with a purchase are reported (default: stderr). */
   logError?: (error: Error) => void;
+  /**
+   * Webhooks to the host (DESIGN §10): when given, events are written to the
+   * outbox, and `written` is told after each commit that wrote some (the
+   * delivery then sends at once). Left out, nothing is written.
+   */
+  webhooks?: { written?: () => void };
 }
 
 /** What one usage took from the packages: seconds in all, and how many it used up. */
@@ -83,19 +97,32 @@ export class Ledger {
   private readonly futureToleranceMs: number;
   private readonly buying: Buying;
   private readonly operators: Operators;
+  private readonly notices: Notices;
+  private readonly logError: (error: Error) => void;
+  /** Auto top-up charges under way in this process (see `autoTopupsSettled`). */
+  private readonly autoRuns = new Set<Promise<void>>();
 
   constructor(options: LedgerOptions) {
-    this.store = options.store;
     this.catalog = options.catalog;
     this.gateway = options.gateway;
     this.clock = options.clock ?? systemClock;
     this.newId = options.newId ?? randomUuid;
+    this.notices = new Notices({
+      enabled: options.webhooks !== undefined,
+      clock: this.clock,
+      newId: this.newId,
+      onWritten: options.webhooks?.written,
+    });
+    this.store = this.notices.watch(options.store);
+    this.logError =
+      options.logError ?? ((error) => console.error(`minute-topup: ${error.message}`));
     this.lowThreshold = options.lowThreshold ?? DEFAULT_LOW_THRESHOLD;
     this.futureToleranceMs = options.futureToleranceMs ?? 5 * 60_000;
     this.changed = options.onChange ?? (() => undefined);
     const deps: BuyingDeps = {
       changed: this.changed,
-      logError: options.logError ?? ((error) => console.error(`minute-topup: ${error.message}`)),
+      logError: this.logError,
+      notices: this.notices,
       store: this.store,
       catalog: this.catalog,
       gateway: this.gateway,
@@ -150,6 +177,11 @@ export class Ledger {
       );
       const linked =
         stripeCustomerId === undefined ? (existing?.stripeCustomerId ?? null) : stripeCustomerId;
+      // A new account's warning level is recorded, so its first change is announced.
+      if (created) {
+        const account = await requireAccount(tx, id);
+        await tx.setWarning(id, (await this.balanceIn(tx, account)).warning);
+      }
       // A plan change changes the balance (the allowance): the streams hear of it.
       const version =
         existing && existing.planId !== planId ? await tx.changeBalance(id, 0, 0) : undefined;
@@ -288,14 +320,19 @@ export class Ledger {
     if (datedMs > now + this.futureToleranceMs) {
       throw new DomainError('invalid_request', 'occurredAt must not lie in the future.');
     }
-    const result = await this.store.transact(async (tx) => {
+    const { result, queued } = await this.store.transact(async (tx) => {
       const account = await requireAccount(tx, accountId, true);
       // Without occurredAt the usage happens now — never before its account,
       // even when another process, its clock ahead of ours, created it.
       const occurredAtMs = occurredAt === undefined ? undatedUsageMs(now, account) : datedMs;
       const earlier = await tx.findUsage(accountId, callId);
       if (earlier) {
-        return replayUsage(earlier, { seconds, occurredAtMs, dated: occurredAt !== undefined });
+        const replayed = replayUsage(earlier, {
+          seconds,
+          occurredAtMs,
+          dated: occurredAt !== undefined,
+        });
+        return { result: replayed, queued: null };
       }
       assertUsageAfterAccountStart(occurredAtMs, account);
       const cycle = cycleContaining(account.cycleAnchorMs, occurredAtMs);
@@ -334,10 +371,93 @@ export class Ledger {
         response: JSON.stringify(result),
         version,
       });
-      return result;
+      await this.notices.warning(tx, account, result.balance);
+      // At or below the threshold: one auto purchase queued with this usage.
+      const queued = await queueAutoTopup(tx, account, result.balance, this.catalog, now);
+      return { result, queued };
     });
     this.changed(accountId, result.balance.version);
+    // Charged after the commit: the usage's answer never waits for it.
+    if (queued) this.runAutoTopup(queued);
     return result;
+  }
+
+  /**
+   * Charges a queued auto top-up in the background. A processor that cannot
+   * be reached is asked again later (1 s, doubling to 5 minutes, 12 times);
+   * after that the start-up recovery makes it.
+   */
+  private runAutoTopup(intent: PurchaseIntentRow, attempt = 0): void {
+    const run = this.buying.chargeAutoTopup(intent).catch((error: unknown) => {
+      const unreachable = error instanceof DomainError && error.code === 'payment_unavailable';
+      if (unreachable && attempt < 12) {
+        const delay = Math.min(1000 * 2 ** attempt, 300_000);
+        setTimeout(() => this.runAutoTopup(intent, attempt + 1), delay).unref?.();
+        return;
+      }
+      this.logError(
+        new Error(
+          `Auto top-up ${intent.idempotencyKey} of account ${intent.accountId} could not be charged: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
+    });
+    this.autoRuns.add(run);
+    void run.finally(() => this.autoRuns.delete(run));
+  }
+
+  /** Resolves once the auto top-up charges under way in this process are settled (tests, shutdown). */
+  async autoTopupsSettled(): Promise<void> {
+    while (this.autoRuns.size > 0) await Promise.all([...this.autoRuns]);
+  }
+
+  /** The webhook outbox, newest first (`GET /v1/webhooks/deliveries`). */
+  async webhookDeliveries(
+    status: WebhookDeliveryStatus | undefined,
+    limit = 100,
+  ): Promise<WebhookDeliveryDto[]> {
+    const rows = await this.store.transact((tx) => tx.listWebhooks(status, limit), READ);
+    return rows.map((w) => ({
+      id: w.id,
+      type: w.type as WebhookEventType,
+      accountId: w.accountId,
+      status: w.status,
+      attempts: w.attempts,
+      createdAt: iso(w.createdAtMs),
+      nextAttemptAt: w.status === 'pending' ? iso(w.nextAttemptAtMs) : null,
+      deliveredAt: w.deliveredAtMs === null ? null : iso(w.deliveredAtMs),
+      lastError: w.lastError,
+    }));
+  }
+
+  /** The account's auto top-up settings (`GET …/auto-topup`). */
+  async autoTopup(accountId: string): Promise<AutoTopupDto> {
+    return this.store.transact(async (tx) => {
+      const account = await requireAccount(tx, accountId);
+      return autoTopupDto(
+        await tx.getAutoTopup(accountId),
+        account,
+        this.catalog,
+        this.clock.now(),
+      );
+    }, READ);
+  }
+
+  /**
+   * Changes the account's auto top-up settings (`PUT …/auto-topup`); always
+   * resumes a paused one. The version grows, so open widgets hear of it.
+   */
+  async putAutoTopup(accountId: string, request: AutoTopupRequest): Promise<AutoTopupDto> {
+    findPackage(this.catalog, request.packageId);
+    const { answer, version } = await this.store.transact(async (tx) => {
+      const account = await requireAccount(tx, accountId, true);
+      const now = this.clock.now();
+      const row = changedSettings(await tx.getAutoTopup(accountId), accountId, request, now);
+      await tx.putAutoTopup(row);
+      const version = await tx.changeBalance(accountId, 0, 0);
+      return { answer: autoTopupDto(row, account, this.catalog, now), version };
+    });
+    this.changed(accountId, version);
+    return answer;
   }
 
   /** Splits a usage over what is left of the plan in its cycle and the active packages. */

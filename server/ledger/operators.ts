@@ -102,6 +102,7 @@ export class Operators {
         purchase: purchaseDto(row),
         balance: await this.balanceIn(tx, after),
       };
+      await this.deps.notices.warning(tx, account, answer.balance);
       await tx.insertIntent({
         ...operatorIntent(accountId, idempotencyKey, GRANT_INTENT, row, 0, now),
         status: 'completed',
@@ -231,6 +232,11 @@ export class Operators {
       };
       await tx.updateIntentPayment({ ...intent, paymentRef: refund?.reference ?? null });
       await tx.completeIntent(intent.accountId, intent.idempotencyKey, JSON.stringify(answer));
+      await this.deps.notices.emit(tx, 'purchase.refunded', {
+        accountId: account.id,
+        purchase: answer.purchase,
+      });
+      await this.deps.notices.warning(tx, account, answer.balance);
       return answer;
     });
   }
@@ -250,7 +256,10 @@ export class Operators {
       const purchase = intent.purchaseId && (await tx.getPurchase(accountId, intent.purchaseId));
       if (!purchase || purchase.refundedSeconds === null) return undefined;
       await tx.deleteIntent(accountId, idempotencyKey);
-      return restorePurchase(tx, account, purchase);
+      const version = await restorePurchase(tx, account, purchase);
+      const restored = await requireAccount(tx, accountId);
+      await this.deps.notices.warning(tx, account, await this.balanceIn(tx, restored));
+      return version;
     });
     if (version !== undefined) this.deps.changed(accountId, version);
   }

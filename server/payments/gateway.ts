@@ -34,6 +34,14 @@ export function legacyChargeKeyOf(accountId: string, idempotencyKey: string): st
   return `${accountId}:${idempotencyKey}`;
 }
 
+/**
+ * The reason of an off-session charge declined because the bank wants the
+ * customer to authenticate (Stripe's `authentication_required`): only a
+ * purchase they make themselves can do that.
+ */
+export const AUTHENTICATION_NEEDED =
+  'The bank asks the customer to confirm payments: buy one package by hand to turn auto top-up back on.';
+
 export interface ChargeRequest {
   /**
    * Unique per purchase (`chargeKeyOf(accountId, purchaseKey)`): the same key
@@ -57,6 +65,12 @@ export interface ChargeRequest {
   amountMinor: number;
   currency: string;
   description: string;
+  /**
+   * The customer is not there (an auto top-up): the processor may not ask
+   * them to authenticate, so a payment that needs it is declined (Stripe:
+   * `off_session`, `authentication_required`). Absent: they are there.
+   */
+  offSession?: boolean;
 }
 
 /**

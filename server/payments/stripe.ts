@@ -1,6 +1,7 @@
 import Stripe from 'stripe';
 import { DomainError } from '../domain/errors.js';
 import {
+  AUTHENTICATION_NEEDED,
   assertSameCharge,
   type ChargeLookup,
   type ChargeRequest,
@@ -136,6 +137,13 @@ export class StripeGateway implements PaymentGateway {
       );
     } catch (error) {
       // A card error made a PaymentIntent that stays declined; a new attempt makes another.
+      // Off-session, a bank that wants the customer to authenticate declines too.
+      if (
+        error instanceof Stripe.errors.StripeCardError &&
+        error.code === 'authentication_required'
+      ) {
+        return { status: 'declined', reason: AUTHENTICATION_NEEDED };
+      }
       if (error instanceof Stripe.errors.StripeCardError) {
         return { status: 'declined', reason: error.message || 'The card was declined.' };
       }
@@ -293,9 +301,9 @@ export class StripeGateway implements PaymentGateway {
  * and can authenticate, so it is not `off_session`: a bank's check comes back
  * as `requires_action`. A saved card needs no redirect, and Stripe refuses a
  * confirmation that might redirect without a `return_url` — hence
- * `allow_redirects: 'never'`. An off-session top-up would pass
- * `off_session: true` here (Stripe then declines with `authentication_required`
- * instead of asking the absent customer).
+ * `allow_redirects: 'never'`. An auto top-up (`offSession`) passes
+ * `off_session: true`: Stripe then declines with `authentication_required`
+ * instead of asking the absent customer.
  */
 function paymentIntentParams(
   request: ChargeRequest,
@@ -308,6 +316,7 @@ function paymentIntentParams(
     customer,
     payment_method: paymentMethod,
     confirm: true,
+    ...(request.offSession ? { off_session: true } : {}),
     automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
     description: request.description,
     metadata: {

@@ -1,5 +1,6 @@
 import { randomUuid } from '../../contract/random-uuid.js';
 import {
+  AUTHENTICATION_NEEDED,
   assertSameCharge,
   type ChargeJournal,
   type ChargeIdentity,
@@ -80,6 +81,10 @@ export class TestPaymentGateway implements PaymentGateway {
       return { status: 'declined', reason: 'The card was declined.' };
     }
     if (this.authenticating.has(request.accountId)) {
+      // Nobody is there to authenticate: declined, as Stripe's `authentication_required`.
+      if (request.offSession) {
+        return { status: 'declined', reason: AUTHENTICATION_NEEDED };
+      }
       const reference = `test_pi_${randomUuid()}`;
       this.awaiting.set(reference, { ...request, reference });
       this.awaitingByAttempt.set(attemptKey, reference);

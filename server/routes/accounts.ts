@@ -161,6 +161,10 @@ export function accountRoutes(
         const { callId, seconds, occurredAt } = c.req.valid('json');
         return c.json(await ledger.recordUsage(pathId(c), callId, seconds, occurredAt));
       })
+      .get('/:id/auto-topup', accountAccess, async (c) => c.json(await ledger.autoTopup(pathId(c))))
+      .put('/:id/auto-topup', accountAccess, buyAccess, jsonBody(schemas.autoTopup), async (c) =>
+        c.json(await ledger.putAutoTopup(pathId(c), c.req.valid('json'))),
+      )
       .get('/:id/recommendation', accountAccess, async (c) =>
         c.json(await ledger.recommendation(pathId(c))),
       )

@@ -1,6 +1,7 @@
 import { addCounters, emptyCounters } from '../domain/counters.js';
 import type {
   AccountRow,
+  AutoTopupRow,
   CycleCounters,
   LedgerAudit,
   LedgerStore,
@@ -9,8 +10,9 @@ import type {
   PurchaseRow,
   TransactOptions,
   UsageRow,
+  WebhookRow,
 } from './types.js';
-import { paymentFields, purchaseValues } from './rows.js';
+import { autoTopupBelowSeconds, paymentFields, purchaseValues } from './rows.js';
 
 interface State {
   accounts: Map<string, AccountRow>;
@@ -23,6 +25,9 @@ interface State {
   intents: Map<string, PurchaseIntentRow>;
   /** The processor's events applied, by id. */
   paymentEvents: Map<string, { type: string; receivedAtMs: number }>;
+  autoTopups: Map<string, AutoTopupRow>;
+  /** The webhook outbox in order, each with its lease. */
+  webhooks: (WebhookRow & { leaseUntilMs: number })[];
 }
 
 const key = (a: string, b: string | number) => `${a}\u0000${b}`;
@@ -36,6 +41,8 @@ function emptyState(): State {
     usageByAccount: new Map(),
     intents: new Map(),
     paymentEvents: new Map(),
+    autoTopups: new Map(),
+    webhooks: [],
   };
 }
 
@@ -108,6 +115,8 @@ export class MemoryStore implements LedgerStore {
           activePackages: 0,
           stripeCustomerId: stripeCustomerId ?? null,
           version: 0,
+          warning: null,
+          autoTopupBelowSeconds: null,
         });
         return true;
       },
@@ -295,6 +304,47 @@ export class MemoryStore implements LedgerStore {
         if (s.paymentEvents.has(id)) return false;
         s.paymentEvents.set(id, { type, receivedAtMs });
         return true;
+      },
+      async setWarning(accountId, warning) {
+        account(accountId).warning = warning;
+      },
+      async getAutoTopup(accountId) {
+        const a = s.autoTopups.get(accountId);
+        return a ? { ...a } : null;
+      },
+      async putAutoTopup(row) {
+        account(row.accountId).autoTopupBelowSeconds = autoTopupBelowSeconds(row);
+        s.autoTopups.set(row.accountId, { ...row });
+      },
+      async insertWebhook(row) {
+        if (s.webhooks.some((w) => w.id === row.id)) throw new Error('duplicate webhook id');
+        s.webhooks.push({ ...row, leaseUntilMs: 0 });
+      },
+      async claimWebhooks(nowMs, leaseUntilMs, limit) {
+        const seen = new Set<string>();
+        const claimed: WebhookRow[] = [];
+        for (const w of s.webhooks) {
+          if (claimed.length >= limit) break;
+          if (w.status !== 'pending' || seen.has(w.accountId)) continue;
+          // Only the account's oldest undelivered one, whether due or not.
+          seen.add(w.accountId);
+          if (w.nextAttemptAtMs > nowMs || w.leaseUntilMs > nowMs) continue;
+          w.leaseUntilMs = leaseUntilMs;
+          const { leaseUntilMs: _lease, ...row } = w;
+          claimed.push(row);
+        }
+        return claimed;
+      },
+      async finishWebhook(id, outcome) {
+        const w = s.webhooks.find((x) => x.id === id);
+        if (w) Object.assign(w, outcome, { leaseUntilMs: 0 });
+      },
+      async listWebhooks(status, limit) {
+        return s.webhooks
+          .filter((w) => status === undefined || w.status === status)
+          .slice(-limit)
+          .reverse()
+          .map(({ leaseUntilMs: _lease, ...row }) => row);
       },
     };
   }

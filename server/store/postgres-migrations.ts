@@ -174,4 +174,40 @@ export const postgresMigrations: readonly string[] = [
   ) AS v WHERE usages.account_id = v.account_id AND usages.call_id = v.call_id;
   CREATE UNIQUE INDEX usages_by_version ON usages (account_id, version);
   `,
+  // 8: auto top-up and the webhook outbox, as in \`sqlite-migrations.ts\`.
+  `
+  ALTER TABLE accounts ADD COLUMN warning TEXT
+    CHECK (warning IS NULL OR warning IN ('none', 'low', 'exhausted', 'empty'));
+  ALTER TABLE accounts ADD COLUMN auto_topup_below_seconds BIGINT;
+  CREATE TABLE auto_topups (
+    account_id TEXT PRIMARY KEY REFERENCES accounts (id),
+    enabled BOOLEAN NOT NULL,
+    threshold_minutes INTEGER NOT NULL CHECK (threshold_minutes > 0),
+    package_id TEXT NOT NULL,
+    monthly_limit INTEGER NOT NULL CHECK (monthly_limit BETWEEN 1 AND 31),
+    status TEXT NOT NULL CHECK (status IN ('active', 'paused')),
+    paused_reason TEXT,
+    cycle_start_ms BIGINT NOT NULL,
+    cycle_count INTEGER NOT NULL CHECK (cycle_count >= 0),
+    sequence INTEGER NOT NULL CHECK (sequence >= 0),
+    pending_key TEXT,
+    updated_at_ms BIGINT NOT NULL
+  );
+  CREATE TABLE webhook_outbox (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at_ms BIGINT NOT NULL,
+    next_attempt_at_ms BIGINT NOT NULL,
+    lease_until_ms BIGINT NOT NULL DEFAULT 0,
+    delivered_at_ms BIGINT,
+    last_error TEXT
+  );
+  CREATE INDEX webhook_outbox_pending ON webhook_outbox (account_id, seq) WHERE status = 'pending';
+  CREATE INDEX webhook_outbox_by_status ON webhook_outbox (status, seq);
+  `,
 ];

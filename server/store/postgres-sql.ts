@@ -12,11 +12,12 @@ const USAGE_PAGE = `SELECT u.account_id, u.call_id, u.seconds, u.occurred_at_ms,
     '[]'::json) AS allocations
   FROM usages u WHERE u.account_id = $1 AND u.version > $2 AND u.version < $3`;
 
+const ACCOUNT_COLUMNS = `id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
+    active_packages, stripe_customer_id, version, warning, auto_topup_below_seconds`;
+
 export const SQL = {
-  account: `SELECT id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
-    active_packages, stripe_customer_id, version FROM accounts WHERE id = $1`,
-  accountForUpdate: `SELECT id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
-    active_packages, stripe_customer_id, version FROM accounts WHERE id = $1 FOR UPDATE`,
+  account: `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`,
+  accountForUpdate: `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1 FOR UPDATE`,
   /** The trigger of migration 5 announces the new version when the transaction commits. */
   changeBalance: `UPDATE accounts SET extra_remaining_seconds = extra_remaining_seconds + $2,
     active_packages = active_packages + $3, version = version + 1
@@ -101,6 +102,40 @@ export const SQL = {
   pendingIntents: "SELECT * FROM purchase_intents WHERE status = 'pending' ORDER BY created_at_ms",
   recordPaymentEvent: `INSERT INTO payment_events (id, type, received_at_ms) VALUES ($1, $2, $3)
     ON CONFLICT (id) DO NOTHING`,
+  setWarning: 'UPDATE accounts SET warning = $2 WHERE id = $1',
+  getAutoTopup: 'SELECT * FROM auto_topups WHERE account_id = $1',
+  /** The settings and the account's trigger (\`autoTopupBelowSeconds\`, $13) in one statement. */
+  putAutoTopup: `WITH t AS (
+      INSERT INTO auto_topups (account_id, enabled, threshold_minutes, package_id,
+        monthly_limit, status, paused_reason, cycle_start_ms, cycle_count, sequence,
+        pending_key, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+      ON CONFLICT (account_id) DO UPDATE SET enabled = EXCLUDED.enabled,
+        threshold_minutes = EXCLUDED.threshold_minutes, package_id = EXCLUDED.package_id,
+        monthly_limit = EXCLUDED.monthly_limit, status = EXCLUDED.status,
+        paused_reason = EXCLUDED.paused_reason, cycle_start_ms = EXCLUDED.cycle_start_ms,
+        cycle_count = EXCLUDED.cycle_count, sequence = EXCLUDED.sequence,
+        pending_key = EXCLUDED.pending_key, updated_at_ms = EXCLUDED.updated_at_ms
+      RETURNING account_id)
+    UPDATE accounts SET auto_topup_below_seconds = $13 FROM t WHERE accounts.id = t.account_id`,
+  insertWebhook: `INSERT INTO webhook_outbox (id, account_id, type, body, status, attempts,
+    created_at_ms, next_attempt_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+  /**
+   * Of each account only its oldest undelivered webhook, and only one no
+   * other process holds: a row another claim has locked is skipped, and the
+   * later rows of its account wait behind it (NOT EXISTS still sees it).
+   */
+  claimWebhooks: `WITH picked AS (
+      SELECT o.seq FROM webhook_outbox o
+      WHERE o.status = 'pending' AND o.next_attempt_at_ms <= $1 AND o.lease_until_ms <= $1
+        AND NOT EXISTS (SELECT 1 FROM webhook_outbox e
+          WHERE e.account_id = o.account_id AND e.status = 'pending' AND e.seq < o.seq)
+      ORDER BY o.seq LIMIT $3 FOR UPDATE SKIP LOCKED)
+    UPDATE webhook_outbox w SET lease_until_ms = $2 FROM picked WHERE w.seq = picked.seq
+    RETURNING w.*`,
+  finishWebhook: `UPDATE webhook_outbox SET status = $2, attempts = $3, next_attempt_at_ms = $4,
+    delivered_at_ms = $5, last_error = $6, lease_until_ms = 0 WHERE id = $1`,
+  listWebhooks: 'SELECT * FROM webhook_outbox WHERE status = $1 ORDER BY seq DESC LIMIT $2',
+  listAllWebhooks: 'SELECT * FROM webhook_outbox ORDER BY seq DESC LIMIT $1',
 } as const;
 
 export type StatementName = keyof typeof SQL;

@@ -4,6 +4,9 @@ import { postgresMigrations } from './postgres-migrations.js';
 import { SQL, type StatementName } from './postgres-sql.js';
 import {
   accountFrom,
+  autoTopupBelowSeconds,
+  autoTopupFrom,
+  autoTopupValues,
   chargedValues,
   countersFrom,
   cycleDeltaValues,
@@ -16,6 +19,8 @@ import {
   usageBounds,
   usageEntryFrom,
   usageFrom,
+  webhookFrom,
+  webhookOutcomeValues,
   type Row,
 } from './rows.js';
 import type { LedgerAudit, LedgerStore, LedgerTx, TransactOptions, UsageRow } from './types.js';
@@ -331,6 +336,46 @@ function createTx(client: pg.PoolClient): LedgerTx {
     },
     async recordPaymentEvent(id, type, receivedAtMs) {
       return (await run('recordPaymentEvent', [id, type, receivedAtMs])).rowCount === 1;
+    },
+    async setWarning(accountId, warning) {
+      await run('setWarning', [accountId, warning]);
+    },
+    async getAutoTopup(accountId) {
+      const r = await one('getAutoTopup', [accountId]);
+      return r ? autoTopupFrom(r) : null;
+    },
+    async putAutoTopup(a) {
+      await run('putAutoTopup', [
+        a.accountId,
+        a.enabled,
+        ...autoTopupValues(a),
+        autoTopupBelowSeconds(a),
+      ]);
+    },
+    async insertWebhook(w) {
+      await run('insertWebhook', [
+        w.id,
+        w.accountId,
+        w.type,
+        w.body,
+        w.status,
+        w.attempts,
+        w.createdAtMs,
+        w.nextAttemptAtMs,
+      ]);
+    },
+    async claimWebhooks(nowMs, leaseUntilMs, limit) {
+      const { rows } = await run('claimWebhooks', [nowMs, leaseUntilMs, limit]);
+      return rows.sort((a, b) => num(a.seq) - num(b.seq)).map(webhookFrom);
+    },
+    async finishWebhook(id, outcome) {
+      await run('finishWebhook', [id, ...webhookOutcomeValues(outcome)]);
+    },
+    async listWebhooks(status, limit) {
+      const { rows } = status
+        ? await run('listWebhooks', [status, limit])
+        : await run('listAllWebhooks', [limit]);
+      return rows.map(webhookFrom);
     },
   };
 }

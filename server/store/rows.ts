@@ -1,6 +1,8 @@
 import { COUNTER_NAMES } from '../domain/counters.js';
+import type { WarningLevel } from '../../contract/index.js';
 import type {
   AccountRow,
+  AutoTopupRow,
   CycleCounters,
   LedgerAudit,
   PurchaseIntentRow,
@@ -8,6 +10,8 @@ import type {
   UsageEntry,
   UsageRange,
   UsageRow,
+  WebhookOutcome,
+  WebhookRow,
 } from './types.js';
 
 /** Row mappers and audit queries shared by the SQL stores. */
@@ -33,7 +37,73 @@ export function accountFrom(r: Row): AccountRow {
     activePackages: num(r.active_packages),
     version: num(r.version ?? 0),
     stripeCustomerId: textOrNull(r.stripe_customer_id),
+    warning: warningFrom(r.warning),
+    autoTopupBelowSeconds: numOrNull(r.auto_topup_below_seconds),
   };
+}
+
+const WARNINGS = ['none', 'low', 'exhausted', 'empty'] as const;
+function warningFrom(v: unknown): WarningLevel | null {
+  return WARNINGS.find((w) => w === v) ?? null;
+}
+
+/** The account's trigger for its auto top-up settings (`AccountRow.autoTopupBelowSeconds`). */
+export function autoTopupBelowSeconds(a: AutoTopupRow): number | null {
+  return a.enabled && a.status === 'active' ? a.thresholdMinutes * 60 : null;
+}
+
+export function autoTopupFrom(r: Row): AutoTopupRow {
+  return {
+    accountId: String(r.account_id),
+    enabled: r.enabled === true || num(r.enabled) === 1,
+    thresholdMinutes: num(r.threshold_minutes),
+    packageId: String(r.package_id),
+    monthlyLimit: num(r.monthly_limit),
+    status: r.status === 'paused' ? 'paused' : 'active',
+    pausedReason: textOrNull(r.paused_reason),
+    cycleStartMs: num(r.cycle_start_ms),
+    cycleCount: num(r.cycle_count),
+    sequence: num(r.sequence),
+    pendingKey: textOrNull(r.pending_key),
+    updatedAtMs: num(r.updated_at_ms),
+  };
+}
+
+/** The settings' values after the account id, in column order (the SQL stores' upserts). */
+export function autoTopupValues(a: AutoTopupRow) {
+  return [
+    a.thresholdMinutes,
+    a.packageId,
+    a.monthlyLimit,
+    a.status,
+    a.pausedReason,
+    a.cycleStartMs,
+    a.cycleCount,
+    a.sequence,
+    a.pendingKey,
+    a.updatedAtMs,
+  ] as const;
+}
+
+const WEBHOOK_STATES = ['pending', 'delivered', 'failed'] as const;
+export function webhookFrom(r: Row): WebhookRow {
+  return {
+    id: String(r.id),
+    accountId: String(r.account_id),
+    type: String(r.type),
+    body: String(r.body),
+    status: WEBHOOK_STATES.find((s) => s === r.status) ?? 'pending',
+    attempts: num(r.attempts),
+    createdAtMs: num(r.created_at_ms),
+    nextAttemptAtMs: num(r.next_attempt_at_ms),
+    deliveredAtMs: numOrNull(r.delivered_at_ms),
+    lastError: textOrNull(r.last_error),
+  };
+}
+
+/** The columns an attempt's outcome writes, in the order of the SQL stores' updates. */
+export function webhookOutcomeValues(o: WebhookOutcome) {
+  return [o.status, o.attempts, o.nextAttemptAtMs, o.deliveredAtMs, o.lastError] as const;
 }
 
 export function purchaseFrom(r: Row): PurchaseRow {

@@ -176,4 +176,45 @@ export const sqliteMigrations: readonly string[] = [
   ) AS v WHERE usages.rowid = v.r;
   CREATE UNIQUE INDEX usages_by_version ON usages (account_id, version);
   `,
+  // 8: auto top-up and webhooks to the host (DESIGN §10). Each account's
+  // auto top-up settings and where they stand in the cycle; on the account,
+  // the trigger's threshold while it is on (so a usage reads the settings
+  // only when it may fire) and the warning level last announced. The
+  // outbox: webhooks written in the transaction of their change, delivered
+  // in \`seq\` order per account, leased by the process sending one.
+  `
+  ALTER TABLE accounts ADD COLUMN warning TEXT
+    CHECK (warning IS NULL OR warning IN ('none', 'low', 'exhausted', 'empty'));
+  ALTER TABLE accounts ADD COLUMN auto_topup_below_seconds INTEGER;
+  CREATE TABLE auto_topups (
+    account_id TEXT PRIMARY KEY REFERENCES accounts (id),
+    enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    threshold_minutes INTEGER NOT NULL CHECK (threshold_minutes > 0),
+    package_id TEXT NOT NULL,
+    monthly_limit INTEGER NOT NULL CHECK (monthly_limit BETWEEN 1 AND 31),
+    status TEXT NOT NULL CHECK (status IN ('active', 'paused')),
+    paused_reason TEXT,
+    cycle_start_ms INTEGER NOT NULL,
+    cycle_count INTEGER NOT NULL CHECK (cycle_count >= 0),
+    sequence INTEGER NOT NULL CHECK (sequence >= 0),
+    pending_key TEXT,
+    updated_at_ms INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE webhook_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at_ms INTEGER NOT NULL,
+    next_attempt_at_ms INTEGER NOT NULL,
+    lease_until_ms INTEGER NOT NULL DEFAULT 0,
+    delivered_at_ms INTEGER,
+    last_error TEXT
+  );
+  CREATE INDEX webhook_outbox_pending ON webhook_outbox (account_id, seq) WHERE status = 'pending';
+  CREATE INDEX webhook_outbox_by_status ON webhook_outbox (status, seq);
+  `,
 ];

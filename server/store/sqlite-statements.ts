@@ -136,5 +136,43 @@ export function prepareStatements(db: Database.Database) {
       `INSERT INTO payment_events (id, type, received_at_ms) VALUES (?, ?, ?)
        ON CONFLICT (id) DO NOTHING`,
     ),
+    setWarning: db.prepare('UPDATE accounts SET warning = ? WHERE id = ?'),
+    getAutoTopup: db.prepare('SELECT * FROM auto_topups WHERE account_id = ?'),
+    putAutoTopup: db.prepare(
+      `INSERT INTO auto_topups (account_id, enabled, threshold_minutes, package_id,
+         monthly_limit, status, paused_reason, cycle_start_ms, cycle_count, sequence,
+         pending_key, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (account_id) DO UPDATE SET enabled = excluded.enabled,
+         threshold_minutes = excluded.threshold_minutes, package_id = excluded.package_id,
+         monthly_limit = excluded.monthly_limit, status = excluded.status,
+         paused_reason = excluded.paused_reason, cycle_start_ms = excluded.cycle_start_ms,
+         cycle_count = excluded.cycle_count, sequence = excluded.sequence,
+         pending_key = excluded.pending_key, updated_at_ms = excluded.updated_at_ms`,
+    ),
+    setAutoTopupTrigger: db.prepare(
+      'UPDATE accounts SET auto_topup_below_seconds = ? WHERE id = ?',
+    ),
+    insertWebhook: db.prepare(
+      `INSERT INTO webhook_outbox (id, account_id, type, body, status, attempts,
+         created_at_ms, next_attempt_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    /** Of each account only its oldest undelivered webhook, unless another holds its lease. */
+    claimWebhooks: db.prepare(
+      `UPDATE webhook_outbox SET lease_until_ms = ? WHERE seq IN (
+         SELECT o.seq FROM webhook_outbox o
+         WHERE o.status = 'pending' AND o.next_attempt_at_ms <= ? AND o.lease_until_ms <= ?
+           AND NOT EXISTS (SELECT 1 FROM webhook_outbox e
+             WHERE e.account_id = o.account_id AND e.status = 'pending' AND e.seq < o.seq)
+         ORDER BY o.seq LIMIT ?)
+       RETURNING *`,
+    ),
+    finishWebhook: db.prepare(
+      `UPDATE webhook_outbox SET status = ?, attempts = ?, next_attempt_at_ms = ?,
+         delivered_at_ms = ?, last_error = ?, lease_until_ms = 0 WHERE id = ?`,
+    ),
+    listWebhooks: db.prepare(
+      'SELECT * FROM webhook_outbox WHERE status = ? ORDER BY seq DESC LIMIT ?',
+    ),
+    listAllWebhooks: db.prepare('SELECT * FROM webhook_outbox ORDER BY seq DESC LIMIT ?'),
   };
 }

@@ -6,6 +6,9 @@ import { sqliteMigrations } from './sqlite-migrations.js';
 import { prepareStatements } from './sqlite-statements.js';
 import {
   accountFrom,
+  autoTopupBelowSeconds,
+  autoTopupFrom,
+  autoTopupValues,
   chargedValues,
   countersFrom,
   cycleDeltaValues,
@@ -18,6 +21,8 @@ import {
   usageBounds,
   usageEntryFrom,
   usageFrom,
+  webhookFrom,
+  webhookOutcomeValues,
   type Row,
 } from './rows.js';
 import type { LedgerAudit, LedgerStore, LedgerTx, UsageRow } from './types.js';
@@ -314,6 +319,40 @@ export class SqliteStore implements LedgerStore {
       },
       async recordPaymentEvent(id, type, receivedAtMs) {
         return q.recordPaymentEvent.run(id, type, receivedAtMs).changes === 1;
+      },
+      async setWarning(accountId, warning) {
+        q.setWarning.run(warning, accountId);
+      },
+      async getAutoTopup(accountId) {
+        const r = q.getAutoTopup.get(accountId) as Row | undefined;
+        return r ? autoTopupFrom(r) : null;
+      },
+      async putAutoTopup(a) {
+        q.putAutoTopup.run(a.accountId, a.enabled ? 1 : 0, ...autoTopupValues(a));
+        q.setAutoTopupTrigger.run(autoTopupBelowSeconds(a), a.accountId);
+      },
+      async insertWebhook(w) {
+        q.insertWebhook.run(
+          w.id,
+          w.accountId,
+          w.type,
+          w.body,
+          w.status,
+          w.attempts,
+          w.createdAtMs,
+          w.nextAttemptAtMs,
+        );
+      },
+      async claimWebhooks(nowMs, leaseUntilMs, limit) {
+        const rows = q.claimWebhooks.all(leaseUntilMs, nowMs, nowMs, limit) as Row[];
+        return rows.sort((a, b) => num(a.seq) - num(b.seq)).map(webhookFrom);
+      },
+      async finishWebhook(id, outcome) {
+        q.finishWebhook.run(...webhookOutcomeValues(outcome), id);
+      },
+      async listWebhooks(status, limit) {
+        const rows = status ? q.listWebhooks.all(status, limit) : q.listAllWebhooks.all(limit);
+        return (rows as Row[]).map(webhookFrom);
       },
     };
   }

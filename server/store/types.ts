@@ -22,7 +22,60 @@ export interface AccountRow {
   stripeCustomerId: string | null;
   /** The ledger version: grows with every change of the balance (schema version 5). */
   version: number;
+  /**
+   * The warning level last recorded (schema 8), so a change of it is
+   * announced once (`balance.warning_changed`); null until first recorded.
+   */
+  warning: WarningLevel | null;
+  /**
+   * Auto top-up's trigger (schema 8): its threshold in seconds while it is
+   * on and not paused, else null — so a usage reads the settings only when
+   * the balance is at or below it. Kept by `putAutoTopup`.
+   */
+  autoTopupBelowSeconds: number | null;
 }
+
+/** An account's auto top-up settings and where they stand in the billing cycle (schema 8). */
+export interface AutoTopupRow {
+  accountId: string;
+  enabled: boolean;
+  thresholdMinutes: number;
+  packageId: string;
+  monthlyLimit: number;
+  status: 'active' | 'paused';
+  pausedReason: string | null;
+  /** The billing cycle the counts below belong to. */
+  cycleStartMs: number;
+  /** Auto purchases made or under way in that cycle (a declined one is taken back). */
+  cycleCount: number;
+  /** Auto purchases attempted in that cycle: names each one's idempotency key. */
+  sequence: number;
+  /** The key of the auto purchase under way, if any: never two at once. */
+  pendingKey: string | null;
+  updatedAtMs: number;
+}
+
+/** One webhook to the host in the outbox (schema 8). */
+export interface WebhookRow {
+  /** The `webhook-id`, the same on every retry. */
+  id: string;
+  accountId: string;
+  type: string;
+  /** The JSON body, `{type, timestamp, data}`. */
+  body: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  createdAtMs: number;
+  nextAttemptAtMs: number;
+  deliveredAtMs: number | null;
+  lastError: string | null;
+}
+
+/** What one delivery attempt leaves: delivered, due again later, or given up. */
+export type WebhookOutcome = Pick<
+  WebhookRow,
+  'status' | 'attempts' | 'nextAttemptAtMs' | 'deliveredAtMs' | 'lastError'
+>;
 
 export interface PurchaseRow {
   id: string;
@@ -63,6 +116,7 @@ export interface RefundValues {
   atMs: number;
 }
 
+import type { WarningLevel } from '../../contract/index.js';
 export type { CycleCounters } from '../domain/counters.js';
 import type { CycleCounters } from '../domain/counters.js';
 
@@ -223,6 +277,26 @@ export interface LedgerTx {
    * that applies it, so an event is applied exactly once.
    */
   recordPaymentEvent(id: string, type: string, receivedAtMs: number): Promise<boolean>;
+
+  /** Records the account's warning level (see `AccountRow.warning`). */
+  setWarning(accountId: string, warning: WarningLevel): Promise<void>;
+  getAutoTopup(accountId: string): Promise<AutoTopupRow | null>;
+  /** Creates or replaces the settings, and sets the account's `autoTopupBelowSeconds` to match. */
+  putAutoTopup(row: AutoTopupRow): Promise<void>;
+
+  /** Adds a webhook to the outbox, in the transaction of the change it tells of. */
+  insertWebhook(row: WebhookRow): Promise<void>;
+  /**
+   * Leases up to `limit` webhooks due at `nowMs` until `leaseUntilMs`, in
+   * outbox order: of each account only its oldest undelivered one, and only
+   * when no other process holds it (PostgreSQL: `FOR UPDATE SKIP LOCKED`) —
+   * so one per account is in flight, in order.
+   */
+  claimWebhooks(nowMs: number, leaseUntilMs: number, limit: number): Promise<WebhookRow[]>;
+  /** Records an attempt's outcome and ends its lease. */
+  finishWebhook(id: string, outcome: WebhookOutcome): Promise<void>;
+  /** The outbox newest first, of one status or all. */
+  listWebhooks(status: WebhookRow['status'] | undefined, limit: number): Promise<WebhookRow[]>;
 }
 
 export interface TransactOptions {

@@ -1,5 +1,7 @@
 import type {
   AccountDto,
+  AutoTopupDto,
+  AutoTopupRequest,
   PurchaseChangeDto,
   PurchaseResultDto,
   TokenScope,
@@ -29,6 +31,8 @@ export interface MockAccountSeed {
   calls?: number[];
   /** Whether the test gateway declines this account's card. */
   declining?: boolean;
+  /** Auto top-up settings, set after the calls (so the seeds never trigger it). */
+  autoTopup?: AutoTopupRequest;
 }
 
 export interface MockApiOptions {
@@ -66,6 +70,14 @@ export interface MockApi {
    * and the unused share of its price refunded (status `refunded`).
    */
   refund(accountId: string, purchaseId: string): Promise<PurchaseChangeDto>;
+  /**
+   * Sets an account's auto top-up (as `PUT …/auto-topup` would; it resumes a
+   * paused one). A call that leaves the balance at or below the threshold
+   * then buys the package in the background: `autoTopupsSettled` waits for it.
+   */
+  setAutoTopup(accountId: string, settings: AutoTopupRequest): Promise<AutoTopupDto>;
+  /** Resolves once the auto top-up purchases under way are credited or declined. */
+  autoTopupsSettled(): Promise<void>;
   /** Makes the test gateway decline (or, with `false`, approve again) this account's card. */
   setDeclining(accountId: string, declining?: boolean): void;
   /**

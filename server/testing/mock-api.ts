@@ -3,7 +3,7 @@ import { defaultCatalog } from '../domain/catalog.js';
 import { TestPaymentGateway } from '../payments/test-gateway.js';
 import { MemoryStore } from '../store/memory.js';
 import { randomUuid } from '../../contract/random-uuid.js';
-import type { TokenScope } from '../../contract/index.js';
+import type { AutoTopupRequest, TokenScope } from '../../contract/index.js';
 import type { MockApi, MockApiOptions } from './mock-api-types.js';
 
 /**
@@ -61,6 +61,10 @@ export async function createMockApi(
     async refund(accountId: string, purchaseId: string) {
       return ledger.refund(accountId, purchaseId, `refund-${randomUuid()}`);
     },
+    async setAutoTopup(accountId: string, settings: AutoTopupRequest) {
+      return ledger.putAutoTopup(accountId, settings);
+    },
+    autoTopupsSettled: () => ledger.autoTopupsSettled(),
     setDeclining(accountId: string, declining = true) {
       gateway.setDeclining(accountId, declining);
     },
@@ -82,6 +86,7 @@ export async function createMockApi(
     if (seed.usedSeconds) await api.recordUsage(seed.id, seed.usedSeconds);
     for (const seconds of seed.calls ?? []) await api.recordUsage(seed.id, seconds);
     if (seed.declining) api.setDeclining(seed.id);
+    if (seed.autoTopup) await api.setAutoTopup(seed.id, seed.autoTopup);
   }
   seededCharges = gateway.chargeCount;
   return api;

@@ -321,6 +321,9 @@ async function assertVersion3RowsRead(
     activePackages: 1,
     stripeCustomerId: null,
     version: 0,
+    // Schema 8: no warning recorded yet (the next change records it silently), auto top-up off.
+    warning: null,
+    autoTopupBelowSeconds: null,
   });
   assert.deepEqual(read.purchases, [
     {

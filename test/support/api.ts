@@ -60,7 +60,7 @@ async function postgresFactory(): Promise<StoreFactory | null> {
       await current?.close();
       current = await PostgresStore.open(db.url, { poolMax: 4 });
       await current.pool.query(
-        'TRUNCATE usage_allocations, usages, purchase_intents, purchases, cycles, accounts, payment_events',
+        'TRUNCATE usage_allocations, usages, purchase_intents, purchases, cycles, accounts, payment_events, auto_topups, webhook_outbox',
       );
       return current;
     },
