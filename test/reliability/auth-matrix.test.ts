@@ -270,6 +270,42 @@ const ROUTES: Route[] = [
     },
   },
   {
+    name: 'GET /v1/accounts/:id/auto-topup',
+    method: 'GET',
+    path: '/v1/accounts/acme/auto-topup',
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 200,
+      'secret key': 200,
+    },
+  },
+  {
+    // Auto top-up spends on the customer's card: a view token may not change it.
+    name: 'PUT /v1/accounts/:id/auto-topup',
+    method: 'PUT',
+    path: '/v1/accounts/acme/auto-topup',
+    body: () => ({ enabled: false, thresholdMinutes: 30, packageId: 'small', monthlyLimit: 2 }),
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 200,
+      'view token (own account)': 403,
+      'secret key': 200,
+    },
+  },
+  {
+    name: 'GET /v1/webhooks/deliveries',
+    method: 'GET',
+    path: '/v1/webhooks/deliveries?status=failed',
+    expect: {
+      ...refusedAll,
+      "another account's token": 403,
+      'widget token (own account)': 403,
+      'secret key': 200,
+    },
+  },
+  {
     name: 'GET /v1/accounts/:id/recommendation',
     method: 'GET',
     path: '/v1/accounts/acme/recommendation',

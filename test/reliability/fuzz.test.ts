@@ -201,6 +201,16 @@ const bodies = {
       { name: 'occurredAt', bad: badInstant },
     ],
   },
+  autoTopup: {
+    schema: schemas.autoTopup,
+    valid: { enabled: true, thresholdMinutes: 30, packageId: 'medium', monthlyLimit: 3 },
+    fields: [
+      { name: 'enabled', bad: fc.oneof(fc.constantFrom('true', 1, 0, null, 'on')) },
+      { name: 'thresholdMinutes', bad: fc.oneof(outside(1, 100_000), notAnInt) },
+      { name: 'packageId', bad: fc.oneof(badIdString, notAString) },
+      { name: 'monthlyLimit', bad: fc.oneof(outside(1, 31), notAnInt) },
+    ],
+  },
 } satisfies Record<string, BodySpec>;
 
 /** A body that breaks `spec`'s schema: wrong types, out of range, missing or extra fields. */
@@ -526,6 +536,33 @@ const refused: Record<string, fc.Arbitrary<BadRequest>> = {
       }),
     })),
   ),
+  'PUT /v1/accounts/:id/auto-topup': fc.oneof(
+    fc.record({ b: badBody(bodies.autoTopup), auth, q: query }).map(({ b, auth, q }) => ({
+      method: 'PUT',
+      path: `/v1/accounts/acme/auto-topup${q}`,
+      auth,
+      headers: b.headers,
+      body: b.body,
+    })),
+    // A good body for an odd or unknown account.
+    fc.record({ seg: oddSegment, auth }).map(({ seg, auth }) => ({
+      method: 'PUT',
+      path: `/v1/accounts/${seg}/auto-topup`,
+      auth,
+      headers: jsonHeaders,
+      body: JSON.stringify(bodies.autoTopup.valid),
+    })),
+    // An unknown package.
+    fc
+      .record({ pkg: unknownId.filter((p) => !PACKAGES.includes(p)), auth })
+      .map(({ pkg, auth }) => ({
+        method: 'PUT',
+        path: '/v1/accounts/acme/auto-topup',
+        auth,
+        headers: jsonHeaders,
+        body: JSON.stringify({ ...bodies.autoTopup.valid, packageId: pkg }),
+      })),
+  ),
   // A body that would be accepted, whose stream breaks off (even after its last byte).
   'bodies that break off mid-way': fc
     .record({
@@ -575,6 +612,10 @@ const refused: Record<string, fc.Arbitrary<BadRequest>> = {
         ['GET', '/v1/accounts/acme/grants'],
         ['DELETE', '/v1/accounts/acme/ledger.csv'],
         ['GET', '/v1/accounts/acme/purchases/p1/refund'],
+        ['POST', '/v1/accounts/acme/auto-topup'],
+        ['DELETE', '/v1/accounts/acme/auto-topup'],
+        ['POST', '/v1/webhooks/deliveries'],
+        ['GET', '/v1/webhooks'],
         ['GET', '/v1/sessions'],
         ['POST', '/v1/openapi.json'],
         ['GET', '/v1/catalog/'],
@@ -609,6 +650,7 @@ const readRoutes = [
   '/v1/accounts/acme/balance',
   '/v1/accounts/acme/purchases',
   '/v1/accounts/acme/recommendation',
+  '/v1/accounts/acme/auto-topup',
 ];
 const decoratedRead = fc
   .record({ path: fc.constantFrom(...readRoutes), auth, q: query, h: oddHeaders })
