@@ -24,7 +24,9 @@ import type { LedgerStore } from './store/types.js';
  * the file elsewhere; `MINUTE_TOPUP_TEST_GATEWAY_DELAY_MS` makes each charge
  * take that long; `MINUTE_TOPUP_TEST_CRASH_AFTER_CHARGE=<accountId>` kills the
  * process (SIGKILL) right after a charge of that account is on file, before
- * its minutes are credited.
+ * its minutes are credited; `MINUTE_TOPUP_TEST_CRASH_BEFORE_AUTO_CHARGE=<accountId>`
+ * kills it when an auto top-up of that account is about to be charged (its
+ * purchase queued and committed with a usage, nothing charged yet).
  */
 function persistentTestGateway(
   databaseUrl: string,
@@ -46,6 +48,16 @@ function persistentTestGateway(
   gateway.onCharge = (charge) => {
     if (charge.accountId === crashAfterChargeOf) process.kill(process.pid, 'SIGKILL');
   };
+  const crashBeforeAutoChargeOf = env.MINUTE_TOPUP_TEST_CRASH_BEFORE_AUTO_CHARGE || undefined;
+  if (crashBeforeAutoChargeOf) {
+    const charge = gateway.charge.bind(gateway);
+    gateway.charge = (request) => {
+      if (request.offSession && request.accountId === crashBeforeAutoChargeOf) {
+        process.kill(process.pid, 'SIGKILL');
+      }
+      return charge(request);
+    };
+  }
   return gateway;
 }
 

@@ -383,6 +383,97 @@ async function killBetweenChargeAndCredit(t: TestContext, target: LedgerTarget):
   );
 }
 
+/**
+ * Auto top-up: a usage leaves the balance under the threshold, its purchase
+ * is queued and committed with it, and the process is SIGKILLed as the
+ * charge is about to go out (fault injection in main.ts). The restart's
+ * recovery makes that charge once and credits it; the usage's retry replays.
+ */
+async function killBetweenQueuedAutoTopupAndCharge(t: TestContext, target: LedgerTarget) {
+  const port = await freePort();
+  const chargesFile = join(target.dir, 'auto-charges.jsonl');
+  const accountId = 'auto-topup';
+  const options = { port, databaseUrl: target.databaseUrl, chargesFile };
+  const pkg = findPackage(defaultCatalog, 'medium');
+  const usage = { callId: 'the-call', seconds: ALLOWANCE - 30 * 60 };
+  let requests = 0;
+  let answered = 'no';
+  await reported(
+    {
+      tried: `SIGKILL between an auto top-up's queued purchase and its charge (${target.name})`,
+      check: 'the restart charges it once and credits it; the usage replays, nothing doubled',
+      figures: () =>
+        `${requests} requests, 1 SIGKILL (fault injection before the off-session charge), 1 restart; the usage was answered before the kill: ${answered}`,
+    },
+    async () => {
+      const faulty = await startReadyApi({
+        ...options,
+        env: { MINUTE_TOPUP_TEST_CRASH_BEFORE_AUTO_CHARGE: accountId },
+      });
+      requests += 2;
+      assert.equal(
+        (await callApi(faulty.base, 'PUT', `/v1/accounts/${accountId}`, { planId: PLAN })).status,
+        201,
+      );
+      const settings = { enabled: true, thresholdMinutes: 30, packageId: pkg.id, monthlyLimit: 2 };
+      const put = await callApi(
+        faulty.base,
+        'PUT',
+        `/v1/accounts/${accountId}/auto-topup`,
+        settings,
+      );
+      assert.equal(put.status, 200, put.text);
+      requests += 1;
+      const first = await callApi(faulty.base, 'POST', `/v1/accounts/${accountId}/usage`, usage);
+      // The usage committed before the charge began: answered, or cut off by the kill.
+      assert.ok(first.status === 200 || first.status === 0, first.text);
+      answered = first.status === 200 ? 'yes' : 'no';
+      const exit = await faulty.exited;
+      assert.equal(exit.signal, 'SIGKILL', faulty.output());
+      assert.deepEqual(readCharges(chargesFile), [], 'nothing charged before the kill');
+      const store = await target.openStore();
+      try {
+        const pending = await store.transact((tx) => tx.pendingIntents());
+        assert.equal(pending.length, 1);
+        assert.match(pending[0].idempotencyKey, /^auto top-up /);
+        const row = await store.transact((tx) => tx.getAutoTopup(accountId));
+        assert.equal(row?.pendingKey, pending[0].idempotencyKey);
+        assert.equal(row?.cycleCount, 1);
+      } finally {
+        await store.close();
+      }
+
+      const api = await startReadyApi(options);
+      assert.match(api.output(), /Completed 1 purchase/);
+      requests += 1;
+      const replay = await callApi(api.base, 'POST', `/v1/accounts/${accountId}/usage`, usage);
+      assert.equal(replay.status, 200, replay.text);
+      if (first.status === 200) assert.equal(replay.text, first.text, 'the usage replays');
+      requests += 2;
+      const balance = await callApi(api.base, 'GET', `/v1/accounts/${accountId}/balance`);
+      assert.equal(balance.body.extra.remainingSeconds, pkg.minutes * 60, 'credited once');
+      const auto = await callApi(api.base, 'GET', `/v1/accounts/${accountId}/auto-topup`);
+      assert.equal(auto.body.cycleCount, 1);
+      assert.equal(auto.body.status, 'active');
+      const stopped = await terminateApi(api);
+      assert.equal(stopped.code, 0, api.output());
+      assert.equal(readCharges(chargesFile).length, 1, 'exactly one charge');
+      const after = await target.openStore();
+      try {
+        const rows = await allPurchases(after, [accountId]);
+        assert.equal(rows.length, 1);
+        assert.equal(rows[0].paymentRef, readCharges(chargesFile)[0].reference);
+        assert.deepEqual(await after.transact((tx) => tx.pendingIntents()), []);
+        assert.equal((await after.transact((tx) => tx.getAutoTopup(accountId)))?.pendingKey, null);
+        assertInvariants(await after.audit(), () => ALLOWANCE);
+      } finally {
+        await after.close();
+      }
+      t.diagnostic(`usage answered before the kill: ${answered}`);
+    },
+  );
+}
+
 const targets: [string, LedgerTarget | null, LedgerTarget | null][] = [
   ['SQLite', sqliteTarget(), sqliteTarget()],
   ['PostgreSQL', await postgresTarget(), await postgresTarget()],
@@ -401,6 +492,11 @@ for (const [name, load, fault] of targets) {
       'SIGKILL between the charge and the credit of a purchase: the same key completes it once',
       { skip, timeout: 60_000 },
       (t) => killBetweenChargeAndCredit(t, fault!),
+    );
+    test(
+      "SIGKILL between an auto top-up's queued purchase and its charge: made once after the restart",
+      { skip, timeout: 60_000 },
+      (t) => killBetweenQueuedAutoTopupAndCharge(t, fault!),
     );
   });
 }
