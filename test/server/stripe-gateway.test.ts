@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { DomainError } from '../../server/domain/errors.js';
 import {
+  AUTHENTICATION_NEEDED,
   ChargeConflictError,
   chargeKeyOf,
   type ChargeLookup,
@@ -283,6 +284,26 @@ describe('StripeGateway.charge', () => {
     });
     assert.equal(double.paymentIntents().length, 1);
   });
+
+  it(
+    'charges an auto top-up off-session: a card that needs authentication is a decline asking for a purchase by hand',
+    slow,
+    async (t) => {
+      const { double, gateway } = await setup(t);
+      const approved = await gateway.charge(request({ offSession: true }));
+      assert.equal(approved.status, 'approved');
+      const declined = await gateway.charge(
+        request({ customerId: 'cus_3ds', offSession: true, attempt: 'auto-2' }),
+      );
+      assert.deepEqual(declined, { status: 'declined', reason: AUTHENTICATION_NEEDED });
+      const sent = creations(double).map((r) => r.params.off_session);
+      assert.deepEqual(sent, ['true', 'true']);
+      // A purchase in the widget is not off-session: the same card asks the customer.
+      const present = await gateway.charge(request({ customerId: 'cus_3ds', attempt: 'manual' }));
+      assert.equal(present.status, 'requires_action');
+      assert.equal(creations(double)[2].params.off_session, undefined);
+    },
+  );
 
   it('declines once the customer fails to authenticate', slow, async (t) => {
     const { double, gateway } = await setup(t);
