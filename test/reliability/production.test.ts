@@ -344,6 +344,30 @@ describe('a bad configuration', { timeout: 300_000 }, () => {
         ['MINUTE_TOPUP_DEMO', { ...STRIPE, MINUTE_TOPUP_DEMO: 'on' }],
         ['MINUTE_TOPUP_DEMO', { MINUTE_TOPUP_DEMO: 'sometimes' }],
         ['HOST', { HOST: 'not a host' }],
+        ['MINUTE_TOPUP_WEBHOOK_URL', { MINUTE_TOPUP_WEBHOOK_SECRET: `whsec_${'A'.repeat(32)}` }],
+        [
+          'MINUTE_TOPUP_WEBHOOK_URL',
+          {
+            MINUTE_TOPUP_WEBHOOK_URL: 'ftp://host.example/hooks',
+            MINUTE_TOPUP_WEBHOOK_SECRET: `whsec_${'A'.repeat(32)}`,
+          },
+        ],
+        ['MINUTE_TOPUP_WEBHOOK_SECRET', { MINUTE_TOPUP_WEBHOOK_URL: 'https://host.example/hooks' }],
+        [
+          'MINUTE_TOPUP_WEBHOOK_SECRET',
+          {
+            MINUTE_TOPUP_WEBHOOK_URL: 'https://host.example/hooks',
+            MINUTE_TOPUP_WEBHOOK_SECRET: 'secret',
+          },
+        ],
+        [
+          'MINUTE_TOPUP_WEBHOOK_RETRY_BASE_MS',
+          {
+            MINUTE_TOPUP_WEBHOOK_URL: 'https://host.example/hooks',
+            MINUTE_TOPUP_WEBHOOK_SECRET: `whsec_${'A'.repeat(32)}`,
+            MINUTE_TOPUP_WEBHOOK_RETRY_BASE_MS: '0',
+          },
+        ],
         ['DATABASE_URL', { DATABASE_URL: 'mysql://db.internal/topup' }],
         ['DATABASE_URL', { DATABASE_URL: 'sqlite://ledger.db' }],
         ['DATABASE_URL', { DATABASE_URL: 'file:ledger.db?mode=ro' }],
