@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type {
+  AutoTopupDto,
   BalanceDto,
   PurchaseChangeDto,
   PurchaseDto,
@@ -29,7 +30,8 @@ import {
 } from '../../server/domain/index.js';
 import type { PurchaseOutcome } from '../../server/ledger/buying.js';
 import { Ledger } from '../../server/ledger/ledger.js';
-import { chargeKeyOf, refundKeyOf } from '../../server/payments/gateway.js';
+import { autoTopupKey } from '../../server/ledger/auto-topup.js';
+import { AUTHENTICATION_NEEDED, chargeKeyOf, refundKeyOf } from '../../server/payments/gateway.js';
 import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { MemoryStore } from '../../server/store/memory.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
@@ -114,6 +116,17 @@ type Cmd =
    * fresh key, or repeats an earlier refund's key; the processor may be away.
    */
   | { k: 'opRefund'; acc: number; pick: number; repeat: boolean; down: boolean }
+  /** The account's auto top-up set (a PUT): on or off, its threshold, package and limit. */
+  | {
+      k: 'auto';
+      acc: number;
+      on: boolean;
+      threshold: number;
+      pkg: (typeof PACKAGES)[number];
+      limit: number;
+      /** Calls of a minute the account makes right after. */
+      calls: number;
+    }
   | { k: 'recover' };
 
 /** An account: the first (which every run creates) half the time. */
@@ -237,6 +250,19 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
       down: sometimes,
     }),
   },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      k: fc.constant('auto' as const),
+      acc: accIx,
+      on: mostly,
+      // Often more than a plan and a few packages hold: every call then reaches it.
+      threshold: fc.oneof(fc.integer({ min: 1, max: 600 }), fc.integer({ min: 3_000, max: 9_000 })),
+      pkg: fc.constantFrom(...PACKAGES),
+      limit: fc.constantFrom(1, 1, 2),
+      calls: fc.integer({ min: 0, max: 3 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ k: 'recover' as const }) },
 );
 
@@ -274,6 +300,18 @@ interface ModelAccount {
   calls: string[];
   /** The ledger version: one more with each usage, credit, refund and plan change. */
   version: number;
+  /** Auto top-up, once set; the counts are those of `cycleStart`'s cycle. */
+  auto?: {
+    enabled: boolean;
+    thresholdMinutes: number;
+    packageId: string;
+    monthlyLimit: number;
+    status: 'active' | 'paused';
+    reason?: string;
+    cycleStart: number;
+    count: number;
+    seq: number;
+  };
 }
 
 interface ModelPurchase {
@@ -356,6 +394,11 @@ interface Stats {
   operatorRefunds: number;
   refundsOwed: number;
   refundsRefused: number;
+  autoSettings: number;
+  autoBought: number;
+  autoPaused: number;
+  autoAtLimit: number;
+  autoResumedByPurchase: number;
 }
 
 const noStats = (): Stats => ({
@@ -374,6 +417,11 @@ const noStats = (): Stats => ({
   operatorRefunds: 0,
   refundsOwed: 0,
   refundsRefused: 0,
+  autoSettings: 0,
+  autoBought: 0,
+  autoPaused: 0,
+  autoAtLimit: 0,
+  autoResumedByPurchase: 0,
 });
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -586,6 +634,12 @@ class Model {
    */
   credit(accountId: string, key: string): PurchaseResultDto {
     const a = this.accounts.get(accountId)!;
+    // A purchase by hand resumes a paused auto top-up.
+    if (!key.startsWith('auto top-up ') && a.auto?.status === 'paused') {
+      a.auto.status = 'active';
+      a.auto.reason = undefined;
+      this.stats.autoResumedByPurchase += 1;
+    }
     const intent = this.intents.get(intentKey(accountId, key))!;
     assert.ok(intent.ref, `model: crediting ${key} without a charge`);
     const pkg = packageOf(intent.packageId);
@@ -614,6 +668,32 @@ class Model {
     intent.purchaseId = id;
     intent.result = result;
     return result;
+  }
+
+  /** The auto top-up settings as `GET …/auto-topup` answers them now. */
+  autoDto(accountId: string): AutoTopupDto {
+    const a = this.accounts.get(accountId)!;
+    const auto = a.auto;
+    if (!auto) {
+      return {
+        enabled: false,
+        thresholdMinutes: 30,
+        packageId: 'medium',
+        monthlyLimit: 3,
+        status: 'active',
+        cycleCount: 0,
+      };
+    }
+    const cycle = cycleContaining(a.anchorMs, this.now).start;
+    return {
+      enabled: auto.enabled,
+      thresholdMinutes: auto.thresholdMinutes,
+      packageId: auto.packageId,
+      monthlyLimit: auto.monthlyLimit,
+      status: auto.status,
+      ...(auto.status === 'paused' && auto.reason ? { pausedReason: auto.reason } : {}),
+      cycleCount: auto.cycleStart === cycle ? auto.count : 0,
+    };
   }
 
   /** Plan of the cycle first, then packages oldest first (never a refunded one), then overage. */
@@ -687,6 +767,54 @@ async function run(store: LedgerStore, s: Scenario): Promise<Stats> {
     ...s.banks.map((acc): Cmd => ({ k: 'bank', acc, on: true })),
     ...s.commands,
   ];
+
+  /**
+   * What a usage leaving `balance` does to auto top-up: at or below the
+   * threshold, active, under the cycle's limit — one package bought (charged
+   * and credited), or on a decline (a card refused, or a bank that wants the
+   * absent customer to authenticate) a pause with the reason.
+   */
+  const autoTopupAfter = async (id: string, balance: BalanceDto) => {
+    const a = model.accounts.get(id)!;
+    const auto = a.auto;
+    if (!auto?.enabled || auto.status !== 'active') return;
+    const left = balance.plan.remainingSeconds + balance.extra.remainingSeconds;
+    if (left > auto.thresholdMinutes * 60) return;
+    const cycle = cycleContaining(a.anchorMs, model.now).start;
+    const same = auto.cycleStart === cycle;
+    const count = same ? auto.count : 0;
+    auto.cycleStart = cycle;
+    auto.count = count;
+    auto.seq = same ? auto.seq : 0;
+    if (count >= auto.monthlyLimit) {
+      model.stats.autoAtLimit += 1;
+      return;
+    }
+    auto.seq += 1;
+    if (model.declining.has(id) || model.authenticating.has(id)) {
+      auto.status = 'paused';
+      auto.reason = model.declining.has(id) ? 'The card was declined.' : AUTHENTICATION_NEEDED;
+      a.version += 1;
+      model.stats.autoPaused += 1;
+      return;
+    }
+    auto.count = count + 1;
+    const key = autoTopupKey(cycle, auto.seq);
+    model.charges += 1;
+    model.intents.set(intentKey(id, key), {
+      accountId: id,
+      key,
+      packageId: auto.packageId,
+      state: 'charged',
+      createdAtMs: model.now,
+      purchaseId: null,
+      ref: await chargedRef(id, key),
+      bank: 'awaiting',
+      failedRefs: [],
+    });
+    model.credit(id, key);
+    model.stats.autoBought += 1;
+  };
 
   /** The reference of the charge the gateway made at once under the account's key. */
   const chargedRef = async (id: string, key: string) => {
@@ -954,6 +1082,42 @@ async function run(store: LedgerStore, s: Scenario): Promise<Stats> {
           c.when === 'now' ? undefined : iso(occurredAtMs),
         );
         assert.deepEqual(actual, expected);
+        // The auto top-up this usage queued, charged after its answer.
+        await ledger.autoTopupsSettled();
+        await autoTopupAfter(id, expected.balance);
+        break;
+      }
+
+      case 'auto': {
+        const id = ACCOUNTS[c.acc];
+        const a = model.accounts.get(id);
+        const request = {
+          enabled: c.on,
+          thresholdMinutes: c.threshold,
+          packageId: c.pkg,
+          monthlyLimit: c.limit,
+        };
+        if (!a) {
+          await assert.rejects(ledger.putAutoTopup(id, request), isDomain('account_not_found'));
+          break;
+        }
+        a.auto = {
+          ...request,
+          status: 'active',
+          cycleStart: a.auto?.cycleStart ?? 0,
+          count: a.auto?.count ?? 0,
+          seq: a.auto?.seq ?? 0,
+        };
+        a.version += 1;
+        model.stats.autoSettings += 1;
+        assert.deepEqual(await ledger.putAutoTopup(id, request), model.autoDto(id));
+        for (let i = 0; i < c.calls; i += 1) {
+          const callId = `c${++fresh}`;
+          const expected = model.use(id, callId, 60, model.now);
+          assert.deepEqual(await ledger.recordUsage(id, callId, 60), expected);
+          await ledger.autoTopupsSettled();
+          await autoTopupAfter(id, expected.balance);
+        }
         break;
       }
 
@@ -1283,6 +1447,7 @@ async function checkReads(ledger: Ledger, gateway: TestPaymentGateway, model: Mo
   for (const id of model.accounts.keys()) {
     assert.deepEqual(await ledger.balance(id), model.balance(id), `balance of ${id}`);
     assert.deepEqual(await ledger.listPurchases(id), model.listPurchases(id), `purchases of ${id}`);
+    assert.deepEqual(await ledger.autoTopup(id), model.autoDto(id), `auto top-up of ${id}`);
   }
   assert.equal(gateway.chargeCount, model.charges, 'charges made');
 }
