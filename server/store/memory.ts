@@ -339,6 +339,17 @@ export class MemoryStore implements LedgerStore {
         const w = s.webhooks.find((x) => x.id === id);
         if (w) Object.assign(w, outcome, { leaseUntilMs: 0 });
       },
+      async pruneWebhooks(deliveredBeforeMs, failedBeforeMs) {
+        const before = s.webhooks.length;
+        s.webhooks = s.webhooks.filter(
+          (w) =>
+            !(
+              (w.status === 'delivered' && w.createdAtMs < deliveredBeforeMs) ||
+              (w.status === 'failed' && w.createdAtMs < failedBeforeMs)
+            ),
+        );
+        return before - s.webhooks.length;
+      },
       async listWebhooks(status, limit) {
         return s.webhooks
           .filter((w) => status === undefined || w.status === status)

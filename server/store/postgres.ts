@@ -371,6 +371,9 @@ function createTx(client: pg.PoolClient): LedgerTx {
     async finishWebhook(id, outcome) {
       await run('finishWebhook', [id, ...webhookOutcomeValues(outcome)]);
     },
+    async pruneWebhooks(deliveredBeforeMs, failedBeforeMs) {
+      return (await run('pruneWebhooks', [deliveredBeforeMs, failedBeforeMs])).rowCount ?? 0;
+    },
     async listWebhooks(status, limit) {
       const { rows } = status
         ? await run('listWebhooks', [status, limit])

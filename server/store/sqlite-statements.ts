@@ -173,6 +173,10 @@ export function prepareStatements(db: Database.Database) {
     listWebhooks: db.prepare(
       'SELECT * FROM webhook_outbox WHERE status = ? ORDER BY seq DESC LIMIT ?',
     ),
+    pruneWebhooks: db.prepare(
+      `DELETE FROM webhook_outbox WHERE (status = 'delivered' AND created_at_ms < ?)
+         OR (status = 'failed' AND created_at_ms < ?)`,
+    ),
     listAllWebhooks: db.prepare('SELECT * FROM webhook_outbox ORDER BY seq DESC LIMIT ?'),
   };
 }

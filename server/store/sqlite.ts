@@ -350,6 +350,9 @@ export class SqliteStore implements LedgerStore {
       async finishWebhook(id, outcome) {
         q.finishWebhook.run(...webhookOutcomeValues(outcome), id);
       },
+      async pruneWebhooks(deliveredBeforeMs, failedBeforeMs) {
+        return q.pruneWebhooks.run(deliveredBeforeMs, failedBeforeMs).changes;
+      },
       async listWebhooks(status, limit) {
         const rows = status ? q.listWebhooks.all(status, limit) : q.listAllWebhooks.all(limit);
         return (rows as Row[]).map(webhookFrom);

@@ -295,6 +295,11 @@ export interface LedgerTx {
   claimWebhooks(nowMs: number, leaseUntilMs: number, limit: number): Promise<WebhookRow[]>;
   /** Records an attempt's outcome and ends its lease. */
   finishWebhook(id: string, outcome: WebhookOutcome): Promise<void>;
+  /**
+   * Forgets what no one needs any more: delivered webhooks created before
+   * `deliveredBeforeMs`, failed ones before `failedBeforeMs`. Returns how many.
+   */
+  pruneWebhooks(deliveredBeforeMs: number, failedBeforeMs: number): Promise<number>;
   /** The outbox newest first, of one status or all. */
   listWebhooks(status: WebhookRow['status'] | undefined, limit: number): Promise<WebhookRow[]>;
 }

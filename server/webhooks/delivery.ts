@@ -14,6 +14,12 @@ export const WEBHOOK_DEFAULTS = {
   concurrency: 8,
   /** How often the outbox is looked at without being told (retries, other processes). */
   pollMs: 5_000,
+  /** How long delivered webhooks are kept (for `GET /v1/webhooks/deliveries`). */
+  keepDeliveredMs: 7 * 24 * 60 * 60_000,
+  /** How long failed ones are kept. */
+  keepFailedMs: 30 * 24 * 60 * 60_000,
+  /** How often those older are deleted. */
+  pruneEveryMs: 60 * 60_000,
 } as const;
 
 export interface WebhookDeliveryOptions {
@@ -58,6 +64,8 @@ export class WebhookDelivery {
   /** Told while a round runs: another round follows it. */
   private again = false;
   private stopped = true;
+  /** When this process last deleted old webhooks. */
+  private prunedAtMs = -Infinity;
   /** Attempts made by this process, for the tests and the benchmarks. */
   readonly stats = { attempts: 0, delivered: 0 };
 
@@ -114,8 +122,25 @@ export class WebhookDelivery {
     while (this.running) await this.running;
   }
 
+  /**
+   * Deletes delivered webhooks older than a week and failed ones older than
+   * 30 days (`WEBHOOK_DEFAULTS`). Returns how many.
+   */
+  async prune(): Promise<number> {
+    const now = this.options.clock.now();
+    this.prunedAtMs = now;
+    return this.deps.store.transact((tx) =>
+      tx.pruneWebhooks(now - WEBHOOK_DEFAULTS.keepDeliveredMs, now - WEBHOOK_DEFAULTS.keepFailedMs),
+    );
+  }
+
   /** Rounds until one finds nothing due (or only what was just tried). */
   private async rounds(): Promise<void> {
+    if (this.options.clock.now() - this.prunedAtMs >= WEBHOOK_DEFAULTS.pruneEveryMs) {
+      await this.prune().catch((error: unknown) =>
+        this.logError(error instanceof Error ? error : new Error(String(error))),
+      );
+    }
     do {
       this.again = false;
       let sent: number;

@@ -268,6 +268,36 @@ for (const factory of storeFactories) {
       assert.equal((await call('GET', '/v1/webhooks/deliveries', undefined, token)).status, 403);
     });
 
+    it('forgets delivered webhooks after a week and failed ones after 30 days', async () => {
+      let doomed: string | null = null;
+      const host = await webhookReceiver((id) => {
+        doomed ??= id;
+        return id === doomed ? 500 : 204;
+      });
+      start(host.url, { giveUpAfterMs: 200 });
+      await account('acme');
+      await buy('acme');
+      await buy('acme');
+      await host.until(() => host.delivered().length === 1);
+      await delivery.idle();
+      assert.equal((await deliveries('?status=failed')).length, 1);
+      const at = (days: number) =>
+        new WebhookDelivery({
+          store,
+          url: host.url,
+          secret: WEBHOOK_SECRET,
+          clock: { now: () => Date.now() + days * 86_400_000 },
+        });
+      assert.equal(await at(6).prune(), 0);
+      assert.equal(await at(8).prune(), 1, 'the delivered one, after a week');
+      assert.deepEqual(
+        (await deliveries()).map((d) => d.status),
+        ['failed'],
+      );
+      assert.equal(await at(31).prune(), 1, 'the failed one, after 30 days');
+      assert.equal((await deliveries()).length, 0);
+    });
+
     it('writes an event only with a change that commits, and none without an endpoint', async () => {
       const host = await webhookReceiver();
       start(host.url);
