@@ -9,11 +9,13 @@ import { SqliteStore } from '../server/store/sqlite.js';
 import type { LedgerStore } from '../server/store/types.js';
 import { demoAccounts, partnerCatalog, seedDemo } from './seed.js';
 import { demoRoutes } from './server.js';
+import { WebhookInbox } from './webhooks.js';
 
 /**
  * Adds the demo to the API process: seeds the demo accounts, mounts the
  * partner's API (a EUR catalog on its own small ledger) under `/partner`, and
- * serves the dashboard pages, the widget bundle and the demo's host backend.
+ * serves the dashboard pages, the widget bundle and the demo's host backend —
+ * with its webhook endpoint when the API's webhooks come to the demo.
  */
 export async function mountDemo(
   app: App,
@@ -29,7 +31,7 @@ export async function mountDemo(
     webhookSecret?: string;
   },
 ): Promise<{ close(): Promise<void> }> {
-  const { config, store, gateway } = options;
+  const { config, store, gateway, webhookSecret } = options;
   const partnerStore: LedgerStore = isPostgresUrl(config.databaseUrl)
     ? new MemoryStore()
     : new SqliteStore(join(dirname(config.databaseUrl), 'partner-demo.db'));
@@ -61,6 +63,9 @@ export async function mountDemo(
     demoRoutes({
       main: { ledger: app.ledger, tokens: app.tokens },
       partner: { ledger: partner.ledger, tokens: partner.tokens },
+      webhooks: webhookSecret
+        ? new WebhookInbox({ secret: webhookSecret, catalog: config.catalog })
+        : undefined,
     }),
   );
   return { close: () => partnerStore.close() };

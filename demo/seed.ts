@@ -36,12 +36,27 @@ export const demoAccounts: DemoAccount[] = [
     note: 'Top-ups in each of the last three cycles: the card gives upgrade advice with figures.',
   },
   {
+    id: 'demo-auto-topup',
+    label: 'Auto top-up on',
+    note: 'A call that reaches the threshold buys by itself; the webhooks show below.',
+  },
+  {
     id: 'demo-declined',
     label: 'Card declined',
-    note: 'The test payment gateway declines every purchase.',
+    note: 'The test payment gateway declines every purchase, auto top-ups too.',
     declining: true,
   },
 ];
+
+/**
+ * The seeded auto top-up settings: at 90 minutes left (just under the
+ * `low` warning's 100 of a 500-minute plan, so one call shows both), or at
+ * 700 on the declined account's 1,500-minute plan (a 2-hour call reaches it).
+ */
+export const DEMO_AUTO_TOPUP = {
+  'demo-auto-topup': { thresholdMinutes: 90, monthlyLimit: 3 },
+  'demo-declined': { thresholdMinutes: 700, monthlyLimit: 3 },
+} as const;
 
 /**
  * Creates the demo accounts in telling states, through the real ledger with a
@@ -121,10 +136,24 @@ export async function seedDemo(
     }
   }
 
+  // Set after the seeded calls, which therefore buy nothing (the seeding's
+  // ledger sends no webhooks either).
+  const autoTopup = (id: keyof typeof DEMO_AUTO_TOPUP) =>
+    ledger.putAutoTopup(id, { enabled: true, packageId: pkg(1), ...DEMO_AUTO_TOPUP[id] });
+
+  // 110 minutes left: a 30-minute call warns (`low`), reaches the threshold,
+  // and Medium is bought.
+  if (await account('demo-auto-topup', now - 10 * DAY)) {
+    at(now - DAY);
+    await call('demo-auto-topup', 'seed-1', allowance - 110 * 60);
+    await autoTopup('demo-auto-topup');
+  }
+
   const growth = catalog.plans[1] ?? plan;
   if (await account('demo-declined', now - 12 * DAY, growth.id)) {
     at(now - DAY);
     await call('demo-declined', 'seed-1', Math.round(allowanceSeconds(growth) * 0.5));
+    await autoTopup('demo-declined');
   }
   return created;
 }

@@ -13,7 +13,8 @@ import { systemClock, type Clock } from '../server/clock.js';
 import type { Ledger } from '../server/ledger/ledger.js';
 import { describeGrant, describeRefund, operatorRow } from './operator.js';
 import { demoAccounts, type DemoAccount } from './seed.js';
-import { describeBalance, describeCall } from './story.js';
+import { describeAutoTopup, describeBalance, describeCall } from './story.js';
+import type { WebhookInbox } from './webhooks.js';
 
 /** One API the demo talks to: the main one, or the partner's (EUR catalog). */
 export interface DemoTenant {
@@ -33,6 +34,12 @@ export interface DemoOptions {
    * (120 by default; `0` or `Infinity`: no limit).
    */
   requestsPerMinute?: number;
+  /**
+   * Where the API's webhooks are kept when they come to the demo
+   * (`POST /demo/webhooks`); undefined when they go to the host's own
+   * endpoint (MINUTE_TOPUP_WEBHOOK_URL), and the route is not mounted.
+   */
+  webhooks?: WebhookInbox;
   clock?: Clock;
 }
 
@@ -41,6 +48,12 @@ export const DEMO_LIMITS = {
   maxBodyBytes: APP_DEFAULTS.maxBodyBytes,
   requestsPerMinute: 120,
 } as const;
+
+/** Largest webhook the demo's endpoint reads: far above any event's few KiB. */
+const WEBHOOK_MAX_BYTES = 256 * 1024;
+
+/** The page's poll of the received webhooks: counted apart from the other demo routes. */
+const WEBHOOK_LIST = '/demo/api/webhooks';
 
 /**
  * The client a request counts against: its remote address. Behind
@@ -100,6 +113,7 @@ export function demoRoutes({
   tokenTtlSeconds = 300,
   maxBodyBytes = DEMO_LIMITS.maxBodyBytes,
   requestsPerMinute = DEMO_LIMITS.requestsPerMinute,
+  webhooks,
   clock = systemClock,
 }: DemoOptions) {
   const tenants = { main, partner };
@@ -112,16 +126,32 @@ export function demoRoutes({
     rateLimit({
       limit: requestsPerMinute,
       clock,
-      keyOf: clientOf,
+      // The webhooks panel polls every two seconds from each open Billing
+      // page: its reads have their own count, so a few open tabs never use up
+      // what the buttons need.
+      keyOf: (c) => (c.req.path === WEBHOOK_LIST ? `webhooks ${clientOf(c)}` : clientOf(c)),
       message: 'Too many demo requests from this address.',
     }),
     // As the API: a client that aborts mid-body is a 400, not an unexpected error.
     readBody({ maxBytes: maxBodyBytes }),
   );
 
-  // The account's description: a sentence from its live balance, then its note.
-  const story = async (account: DemoAccount, ledger: Ledger) =>
-    [describeBalance(await ledger.balance(account.id)), account.note].filter(Boolean).join(' ');
+  // The account's description: a sentence from its live balance, one about
+  // its auto top-up while that is on, then its note.
+  const story = async (account: DemoAccount, ledger: Ledger) => {
+    const [balance, auto] = await Promise.all([
+      ledger.balance(account.id),
+      ledger.autoTopup(account.id),
+    ]);
+    const pkg = ledger.catalog.packages.find((p) => p.id === auto.packageId);
+    return [
+      describeBalance(balance),
+      describeAutoTopup(auto, pkg?.name ?? auto.packageId),
+      account.note,
+    ]
+      .filter(Boolean)
+      .join(' ');
+  };
   const withStory = async (account: DemoAccount, ledger: Ledger) => ({
     id: account.id,
     label: account.label,
@@ -235,6 +265,38 @@ export function demoRoutes({
       await main.ledger.exportCsv(account.id),
       `minute-topup-${account.id}-ledger.csv`,
     );
+  });
+
+  // The host's webhook endpoint, when the API's webhooks come here: each
+  // request verified with the standardwebhooks package before it is kept (a
+  // bad signature is a 400 and leaves nothing); a webhook-id kept before is
+  // acknowledged again, as delivery is at least once.
+  if (webhooks) {
+    app.post('/demo/webhooks', readBody({ maxBytes: WEBHOOK_MAX_BYTES }), async (c) => {
+      const receipt = webhooks.receive(
+        await c.req.text(),
+        {
+          'webhook-id': c.req.header('webhook-id'),
+          'webhook-timestamp': c.req.header('webhook-timestamp'),
+          'webhook-signature': c.req.header('webhook-signature'),
+        },
+        clock.now(),
+      );
+      if ('refused' in receipt) {
+        throw new HttpError('invalid_signature', `Webhook refused: ${receipt.refused}.`);
+      }
+      return c.body(null, 204);
+    });
+  }
+
+  // …and what it kept, for the page's panel. `receiving: false`: they go to
+  // the host's own endpoint. The ETag spares a poll that finds nothing new.
+  app.get(WEBHOOK_LIST, (c) => {
+    const tag = webhooks?.etag ?? '"webhooks-elsewhere"';
+    c.header('ETag', tag);
+    c.header('Cache-Control', 'no-cache');
+    if (c.req.header('if-none-match') === tag) return c.body(null, 304);
+    return c.json({ receiving: webhooks !== undefined, webhooks: webhooks?.list() ?? [] });
   });
 
   app.get('/', (c) => c.redirect('/demo/billing'));

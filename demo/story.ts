@@ -1,4 +1,4 @@
-import type { BalanceDto, UsageDto } from '../contract/index.js';
+import type { AutoTopupDto, BalanceDto, UsageDto } from '../contract/index.js';
 
 /**
  * The demo's sentences about an account and a call, made from the live
@@ -63,5 +63,28 @@ export function describeCall(usage: UsageDto): string {
     `Recorded a ${duration(usage.seconds)} call: ${duration(usage.fromPlanSeconds)} from the plan, ` +
     `${duration(extra)} from extra minutes` +
     (usage.overageSeconds ? `, ${duration(usage.overageSeconds)} overage.` : '.')
+  );
+}
+
+/**
+ * The account's auto top-up in one sentence while it is on (`''` while it is
+ * off), so the description says what the next call may set off.
+ *
+ * @example
+ * describeAutoTopup({ enabled: true, status: 'active', thresholdMinutes: 90, monthlyLimit: 3, cycleCount: 1, … }, 'Medium');
+ * // "Auto top-up buys Medium when 90 minutes or fewer are left (1 of 3 this cycle)."
+ */
+export function describeAutoTopup(auto: AutoTopupDto, packageName: string): string {
+  if (!auto.enabled) return '';
+  if (auto.status === 'paused') {
+    return `Auto top-up paused: ${auto.pausedReason ?? 'a purchase by hand resumes it.'}`;
+  }
+  const at =
+    auto.thresholdMinutes === 1
+      ? '1 minute or less is left'
+      : `${auto.thresholdMinutes} minutes or fewer are left`;
+  return (
+    `Auto top-up buys ${packageName} when ${at} ` +
+    `(${auto.cycleCount} of ${auto.monthlyLimit} this cycle).`
   );
 }
