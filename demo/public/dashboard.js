@@ -3,9 +3,10 @@
 // only reads — and (standing in for the voice platform and for a support
 // console) asks it to record a call, grant minutes or refund a package; the
 // widget does everything else (it follows the balance live, so each change
-// shows without a reload).
+// shows without a reload). Below, it lists the webhooks its backend received.
 import { post } from './backend.js';
 import { operatorPanel } from './operator.js';
+import { webhooksPanel } from './webhooks.js';
 
 let widget = document.querySelector('#topup');
 const select = document.querySelector('#account');
@@ -82,6 +83,16 @@ role.addEventListener('change', () => {
 document.addEventListener('minute-topup-purchase', () => {
   refreshStory();
   operator.refresh();
+});
+
+// A webhook about the account on show (an auto top-up bought or paused, say):
+// its description and the operator's list follow. The widget follows by itself.
+webhooksPanel({
+  received: (webhooks) => {
+    if (!webhooks.some((w) => w.accountId === select.value)) return;
+    refreshStory().catch(() => undefined);
+    operator.refresh();
+  },
 });
 
 document.querySelector('#simulate').addEventListener('submit', async (event) => {
