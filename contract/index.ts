@@ -278,7 +278,14 @@ export interface WebhookEventData {
     balance: BalanceDto;
   };
   'purchase.succeeded': { accountId: string; purchase: PurchaseDto; auto: boolean };
-  'purchase.failed': { accountId: string; packageId: string; reason: string; auto: boolean };
+  'purchase.failed': {
+    accountId: string;
+    packageId: string;
+    /** The package's name as it was charged for. */
+    name: string;
+    reason: string;
+    auto: boolean;
+  };
   'purchase.refunded': { accountId: string; purchase: PurchaseDto };
   'auto_topup.paused': { accountId: string; reason: string; autoTopup: AutoTopupDto };
 }

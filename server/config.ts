@@ -48,6 +48,8 @@ export interface ServerConfig {
    * neither; MINUTE_TOPUP_WEBHOOK_RETRY_BASE_MS): null when off.
    */
   webhooks: WebhookConfig | null;
+  /** MINUTE_TOPUP_WEBHOOK_RETRY_BASE_MS, also when the demo receives the webhooks itself. */
+  webhookRetryBaseMs: number;
 }
 
 export interface WebhookConfig {
@@ -221,19 +223,15 @@ function webhooksFrom(env: NodeJS.ProcessEnv): WebhookConfig | null {
       'MINUTE_TOPUP_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_ followed by base64 of at least 12 random bytes.',
     );
   }
-  return {
-    url,
-    secret,
-    retryBaseMs: wholeNumber(
-      env,
-      'MINUTE_TOPUP_WEBHOOK_RETRY_BASE_MS',
-      WEBHOOK_DEFAULTS.retryBaseMs,
-      {
-        min: 1,
-        max: 3_600_000,
-      },
-    ),
-  };
+  return { url, secret, retryBaseMs: webhookRetryBaseMs(env) };
+}
+
+/** The first retry's delay (MINUTE_TOPUP_WEBHOOK_RETRY_BASE_MS), for the host's endpoint or the demo's. */
+function webhookRetryBaseMs(env: NodeJS.ProcessEnv): number {
+  return wholeNumber(env, 'MINUTE_TOPUP_WEBHOOK_RETRY_BASE_MS', WEBHOOK_DEFAULTS.retryBaseMs, {
+    min: 1,
+    max: 3_600_000,
+  });
 }
 
 /** The Stripe settings, each checked: required with `MINUTE_TOPUP_PAYMENTS=stripe`. */
@@ -390,6 +388,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     postgresPoolMax: wholeNumber(env, 'PGPOOL_MAX', STORE_DEFAULTS.postgresPoolMax, { min: 1 }),
     postgresPipeline: onOff(env, 'PG_PIPELINE', STORE_DEFAULTS.postgresPipeline),
     webhooks: webhooksFrom(env),
+    webhookRetryBaseMs: webhookRetryBaseMs(env),
     rateLimits: {
       sessionsPerMinute: rate('MINUTE_TOPUP_RATE_SESSIONS_PER_MINUTE', limits.sessionsPerMinute),
       purchasesPerMinute: rate('MINUTE_TOPUP_RATE_PURCHASES_PER_MINUTE', limits.purchasesPerMinute),

@@ -9,7 +9,7 @@ import { PostgresNotices } from './live/postgres-notices.js';
 import { StripeGateway } from './payments/stripe.js';
 import { TestPaymentGateway } from './payments/test-gateway.js';
 import { widgetBundleRoutes } from './routes/widget-bundle.js';
-import { WEBHOOK_DEFAULTS, WebhookDelivery } from './webhooks/delivery.js';
+import { WebhookDelivery } from './webhooks/delivery.js';
 import { openStore } from './store/open.js';
 import { isPostgresUrl } from './store/options.js';
 import type { LedgerStore } from './store/types.js';
@@ -164,7 +164,7 @@ export async function main(): Promise<void> {
         ? {
             url: `${origin(server)}/demo/webhooks`,
             secret: `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64')}`,
-            retryBaseMs: WEBHOOK_DEFAULTS.retryBaseMs,
+            retryBaseMs: config.webhookRetryBaseMs,
           }
         : null);
     const webhooks = hooks && new WebhookDelivery({ store, ...hooks });

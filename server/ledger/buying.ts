@@ -279,6 +279,7 @@ export class Buying {
     await this.notices.emit(tx, 'purchase.failed', {
       accountId: intent.accountId,
       packageId: intent.packageId,
+      name: this.chargedOf(intent).name,
       reason,
       auto: isAutoTopupIntent(intent),
     });

@@ -186,6 +186,7 @@ describe('the demo webhook inbox', () => {
         data: {
           accountId: 'demo-declined',
           packageId: 'medium',
+          name: 'Medium',
           reason: 'The card was declined.',
           auto: true,
         },
