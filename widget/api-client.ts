@@ -1,4 +1,6 @@
 import type {
+  AutoTopupDto,
+  AutoTopupRequest,
   BalanceDto,
   CatalogDto,
   ErrorBody,
@@ -140,6 +142,14 @@ export function createApiClient(options: ApiClientOptions) {
       request<UsagePageDto>(
         `${account}/usage${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`,
       ),
+    /** The auto top-up setting (the defaults while it was never set). */
+    autoTopup: () => request<AutoTopupDto>(`${account}/auto-topup`),
+    /** Replaces the auto top-up setting (and resumes it when paused): the setting after it. */
+    setAutoTopup: (setting: AutoTopupRequest) =>
+      request<AutoTopupDto>(`${account}/auto-topup`, {
+        method: 'PUT',
+        body: JSON.stringify(setting),
+      }),
     /**
      * One idempotency key per confirmation: the same key again never charges
      * twice. Resolves with the purchase and the balance once paid (201), or

@@ -1,4 +1,5 @@
 import type {
+  AutoTopupDto,
   BalanceDto,
   CatalogDto,
   PurchaseDto,
@@ -10,6 +11,12 @@ import type {
 import { ApiError, isPurchaseAction, type ApiClient } from './api-client.js';
 import { mayHaveCharged, needsBank, selectionLocked, type BuyingState } from './buying.js';
 import { noCalls, withFirstPage, withNextPage, type CallsState } from './calls.js';
+import {
+  AutoTopupActions,
+  autoTopupMayChange,
+  noAutoTopup,
+  type AutoTopupState,
+} from './auto-topup.js';
 import { tokenScope } from './scope.js';
 import type { AuthenticateEventDetail, ErrorEventDetail, PurchaseEventDetail } from './events.js';
 import { randomUuid } from '../contract/random-uuid.js';
@@ -32,6 +39,8 @@ export interface Snapshot {
   historyTab: HistoryTab;
   /** The recent calls loaded so far. */
   calls: CallsState;
+  /** The auto top-up setting and its editor. */
+  autoTopup: AutoTopupState;
   /**
    * What the token in use may do (its `scope` claim): with `view` nothing
    * offers to spend and the purchase dialog does not open.
@@ -51,6 +60,8 @@ export type HistoryTab = 'packages' | 'calls';
 /** Outward facts, turned into DOM events by the root, and what the host lends the store. */
 export interface StoreHost {
   purchase?(result: PurchaseEventDetail): void;
+  /** The auto top-up setting was saved (or turned back on): the setting after it. */
+  autoTopupChange?(settings: AutoTopupDto): void;
   error?(error: ErrorEventDetail): void;
   /** A payment waits for the customer's bank, and there is no `authenticate` to run it. */
   authenticationRequired?(detail: AuthenticateEventDetail): void;
@@ -76,6 +87,7 @@ const initial: Snapshot = {
   historyOpen: false,
   historyTab: 'packages',
   calls: noCalls,
+  autoTopup: noAutoTopup,
   scope: 'buy',
   selectedId: null,
   buying: idle,
@@ -124,12 +136,23 @@ export class TopupStore {
   /** Only the newest first-page load of the calls may publish; a replaced list drops pages on their way. */
   private callLoads = 0;
   private callLists = 0;
+  /** Reading, editing and saving the auto top-up setting (`snapshot.autoTopup`). */
+  readonly autoTopup: AutoTopupActions;
 
   constructor(
     private api: ApiClient,
     private host: StoreHost = {},
     private newKey: () => string = randomUuid,
-  ) {}
+  ) {
+    this.autoTopup = new AutoTopupActions(api, {
+      state: () => this.snapshot.autoTopup,
+      set: (patch) =>
+        this.set({ autoTopup: Object.freeze({ ...this.snapshot.autoTopup, ...patch }) }),
+      viewOnly: () => this.snapshot.scope === 'view',
+      fail: (e) => this.fail(e),
+      changed: (settings) => this.host.autoTopupChange?.(settings),
+    });
+  }
 
   subscribe(listener: (snapshot: Snapshot) => void): () => void {
     this.listeners.add(listener);
@@ -150,17 +173,19 @@ export class TopupStore {
   /**
    * The token the API client sends now (the first, or a fresh one): its scope
    * decides whether buying is offered. Turned `view`, an open dialog that is
-   * not in the middle of a purchase closes.
+   * not in the middle of a purchase closes, and so does the auto top-up editor.
    */
   useToken(token: string): void {
     const scope = tokenScope(token);
     if (scope === this.snapshot.scope) return;
     const { dialogOpen, buying } = this.snapshot;
     this.set({ scope });
-    if (scope === 'view' && dialogOpen && buying.kind === 'idle') this.closeDialog();
+    if (scope !== 'view') return;
+    if (dialogOpen && buying.kind === 'idle') this.closeDialog();
+    this.autoTopup.cancel();
   }
 
-  /** Catalog, balance, packages and advice in one round of parallel requests. */
+  /** Catalog, balance, packages, advice and auto top-up in one round of parallel requests. */
   async load(): Promise<void> {
     const load = ++this.loads;
     const listLoad = ++this.lists;
@@ -172,6 +197,7 @@ export class TopupStore {
         this.api.balance(),
         this.api.purchases().catch((e) => ((listError = toError(e)), null)),
         this.api.recommendation().catch(() => null),
+        this.autoTopup.load(),
       ]);
       if (load !== this.loads) return;
       // A list known before stays when only its refresh failed.
@@ -217,6 +243,8 @@ export class TopupStore {
    * one shown, else ignored. When its extra minutes or active packages
    * changed, the list of packages is fetched again (if loaded or open); a
    * change of warning level is kept in `warningChange` for the root to announce.
+   * The auto top-up is read again when the change may have moved it
+   * (`autoTopupMayChange`).
    */
   liveBalance(balance: BalanceDto): void {
     const shown = this.snapshot.balance;
@@ -231,6 +259,8 @@ export class TopupStore {
     if (extraChanged && (this.snapshot.purchases || this.snapshot.historyOpen))
       void this.loadPurchases();
     if (this.snapshot.historyOpen && this.snapshot.historyTab === 'calls') void this.loadCalls();
+    if (shown && autoTopupMayChange(this.snapshot.autoTopup.settings, shown, balance))
+      void this.autoTopup.load();
   }
 
   /** Opens the purchase dialog, unless the token may only view. */
@@ -344,6 +374,8 @@ export class TopupStore {
     // Without the list before, the new purchase alone would pass for all of it.
     if (!known) void this.loadPurchases();
     this.host.purchase?.(result);
+    // A manual purchase resumes a paused auto top-up.
+    if (this.snapshot.autoTopup.settings?.enabled) void this.autoTopup.load();
     this.api.recommendation().then(
       (recommendation) => this.set({ recommendation }),
       () => {},

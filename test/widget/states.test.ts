@@ -4,19 +4,20 @@ import { mount, part, ready, viewText, waitUntil } from './helpers.js';
 import type { TestApi } from './test-api.js';
 
 describe('loading and failure states', () => {
-  it('fetches catalog, balance, packages and advice in one parallel round', async () => {
+  it('fetches catalog, balance, packages, advice and auto top-up in one parallel round', async () => {
     const { api } = await mount({}, (a) => (a.delayMs = 100));
-    expect(api.maxInFlight).to.equal(4);
-    const round = api.requests.slice(0, 4);
+    expect(api.maxInFlight).to.equal(5);
+    const round = api.requests.slice(0, 5);
     expect(round.map((r) => r.path).sort()).to.deep.equal([
+      '/accounts/acc_1/auto-topup',
       '/accounts/acc_1/balance',
       '/accounts/acc_1/purchases',
       '/accounts/acc_1/recommendation',
       '/catalog',
     ]);
     // Then, once loaded, only the live balance stream.
-    await waitUntil(() => api.requests.length > 4, 'the live stream opens', { timeout: 10_000 });
-    expect(api.requests.slice(4).map((r) => r.path)).to.deep.equal(['/accounts/acc_1/events']);
+    await waitUntil(() => api.requests.length > 5, 'the live stream opens', { timeout: 10_000 });
+    expect(api.requests.slice(5).map((r) => r.path)).to.deep.equal(['/accounts/acc_1/events']);
   });
 
   it('shows a server error with Retry, and recovers', async () => {
@@ -105,7 +106,7 @@ describe('loading and failure states', () => {
       const unsigned = api.requests.filter((r) => r.path !== '/catalog' && !r.auth);
       expect(unsigned).to.deep.equal([]);
       // The load's round (the live stream follows it).
-      expect(api.requests.filter((r) => !r.path.endsWith('/events'))).to.have.length(4);
+      expect(api.requests.filter((r) => !r.path.endsWith('/events'))).to.have.length(5);
     });
   }
 

@@ -43,6 +43,13 @@ function stubClient() {
     },
     events: () => new Promise<Response>(() => {}),
     usage: async () => ({ usage: [], nextCursor: null }),
+    // An API without auto top-up: the card shows no row.
+    autoTopup: async () => {
+      throw new Error('none');
+    },
+    setAutoTopup: async () => {
+      throw new Error('none');
+    },
     resetToken: () => {},
   } as ApiClient;
   return {
