@@ -1,4 +1,4 @@
-import { css, html, nothing } from 'lit';
+import { css, html, nothing, type PropertyValues } from 'lit';
 import { base } from './styles.js';
 import type { RecommendationDto } from '../contract/index.js';
 import { TopupElement } from './element.js';
@@ -6,13 +6,16 @@ import { emit } from './events.js';
 import { errorBox } from './error-box.js';
 import { buyButton } from './buy-button.js';
 import { fill } from './fill.js';
+import { autoTopupRow } from './auto-topup-row.js';
 
 const DAY = 86_400_000;
 
 /**
  * The Extra Minutes card: this cycle's plan use, the extra balance, active
- * packages, overage, and upgrade advice when the API recommends it. With a
- * view-only token (`scope` `view`) it has no **Buy more minutes** and no advice.
+ * packages, overage, the auto top-up setting (changed in place with
+ * **Change**), and upgrade advice when the API recommends it. With a
+ * view-only token (`scope` `view`) it has no **Buy more minutes**, no
+ * **Change** and no advice.
  *
  * @tagname minute-topup-card
  * @summary Plan meter, extra balance and the **Buy more minutes** / **View packages** buttons.
@@ -24,11 +27,16 @@ const DAY = 86_400_000;
  * @csspart extra - The extra balance figure.
  * @csspart buy-button - **Buy more minutes** (not with a view-only token).
  * @csspart view-button - **View packages**.
+ * @csspart auto-topup - The auto top-up row: on, off or paused, and what it buys when.
+ * @csspart auto-topup-button - **Change**: opens the auto top-up editor (not with a view-only token).
+ * @csspart auto-topup-editor - The auto top-up editor (a form): switch, threshold, package, monthly limit.
+ * @csspart save-button - Saves the auto top-up editor.
+ * @csspart cancel-button - Closes the auto top-up editor without saving (so does Escape).
  * @csspart upgrade - The upgrade advice (not with a view-only token); `upgrade-link` is its link.
  * @csspart upgrade-link - The link (or button, without `upgrade-href`) to upgrade.
  * @csspart error - The load error message; `retry-button` retries.
  * @csspart retry-button - Retry after a load error.
- * @cssproperty --minute-topup-card-min-height - Reserved height, kept while loading (default 17.5rem).
+ * @cssproperty --minute-topup-card-min-height - Reserved height, kept while loading (default 20.5rem).
  * @cssproperty --minute-topup-color-info - Background of the upgrade advice.
  * @cssproperty --minute-topup-color-on-info - Text of the upgrade advice (default: the text colour).
  * @cssproperty --minute-topup-color-on-danger-background - Text of the error and overage boxes (default: the danger colour).
@@ -39,7 +47,7 @@ export class MinuteTopupCard extends TopupElement {
     base,
     css`
       .box {
-        min-height: var(--minute-topup-card-min-height, 17.5rem);
+        min-height: var(--minute-topup-card-min-height, 20.5rem);
         display: grid;
         gap: calc(var(--_spacing) * 0.5);
         align-content: start;
@@ -69,6 +77,25 @@ export class MinuteTopupCard extends TopupElement {
       }
       .skeleton:nth-of-type(5) {
         width: 70%;
+      }
+      .auto {
+        border-top: 1px solid var(--_border);
+        padding-top: calc(var(--_spacing) * 0.5);
+      }
+      form {
+        display: grid;
+        gap: calc(var(--_spacing) * 0.25);
+        justify-items: start;
+      }
+      input,
+      select {
+        font: inherit;
+        color: inherit;
+        background: var(--_surface);
+        border: 1px solid var(--_border);
+        border-radius: var(--_radius);
+        padding: 0.25em 0.5em;
+        accent-color: var(--_accent);
       }
       .advice {
         background: var(--_info);
@@ -133,6 +160,7 @@ export class MinuteTopupCard extends TopupElement {
       </p>
       <p class="muted">${strings.activePackages(balance.extra.activePackages)}</p>
       ${overage > 0 ? html`<p class="error">${strings.overage(format.number(overage))}</p>` : nothing}
+      ${autoTopupRow(context, this.saveAutoTopup)}
       <div class="actions">
         ${buyButton(context)}
         <button part="view-button" @click=${() => store.openHistory()}>
@@ -142,6 +170,39 @@ export class MinuteTopupCard extends TopupElement {
       ${buy ? this.advice(state.recommendation) : nothing}
     </section>`;
   }
+
+  /** Whether the auto top-up editor was open at the last render. */
+  private editing = false;
+
+  /**
+   * The editor opened: focus to its switch; closed: back to **Change** (or,
+   * when the token turned view-only, to **View packages**).
+   */
+  protected updated(changed: PropertyValues) {
+    super.updated(changed);
+    const editing = !!this.ctx?.state.autoTopup.editing;
+    if (editing === this.editing) return;
+    this.editing = editing;
+    this.focusFirst(editing ? '#at-enabled' : '[part~=auto-topup-button],[part~=view-button]');
+  }
+
+  private focusFirst(selector: string) {
+    this.renderRoot.querySelector<HTMLElement>(selector)?.focus();
+  }
+
+  /** Save: the fields as typed go to the store; an invalid one gets focus. */
+  private saveAutoTopup = async (form: HTMLFormElement) => {
+    const data = new FormData(form);
+    const field = (name: string) => String(data.get(name) ?? '');
+    await this.ctx?.store.autoTopup.save({
+      enabled: !!field('enabled'),
+      threshold: field('threshold'),
+      packageId: field('package'),
+      limit: field('limit'),
+    });
+    await this.updateComplete;
+    this.focusFirst('[aria-invalid=true]');
+  };
 
   private advice(recommendation: RecommendationDto | null) {
     if (!recommendation?.recommend || !recommendation.nextPlan) return nothing;

@@ -13,6 +13,18 @@ export class TopupElement extends LitElement {
   protected ctx?: TopupContext;
 }
 
+/**
+ * A control of the card beside `from` (a part of the same `<minute-topup>`),
+ * in the root's layout or the host's: the first of `selector` there.
+ */
+export function cardControl(from: Element, selector: string): HTMLElement | null | undefined {
+  const root = from.closest('minute-topup') ?? (from.getRootNode() as ShadowRoot).host;
+  const card =
+    root?.shadowRoot?.querySelector('minute-topup-card') ??
+    root?.querySelector('minute-topup-card');
+  return card?.shadowRoot?.querySelector<HTMLElement>(selector);
+}
+
 /** The focused element, looking through shadow roots. */
 function deepActive(): HTMLElement | null {
   let active = document.activeElement;
@@ -100,11 +112,7 @@ export abstract class ModalElement extends TopupElement {
 
   /** The card's **Buy more minutes** (or **View packages**), in the root's layout or the host's. */
   private fallbackFocus(): HTMLElement | null | undefined {
-    const root = (this.getRootNode() as ShadowRoot).host;
-    const card =
-      root?.shadowRoot?.querySelector('minute-topup-card') ??
-      root?.querySelector('minute-topup-card');
     // View-only, the card has no Buy more minutes: its View packages then.
-    return card?.shadowRoot?.querySelector<HTMLElement>('[part~=buy-button],[part~=view-button]');
+    return cardControl(this, '[part~=buy-button],[part~=view-button]');
   }
 }

@@ -1,4 +1,9 @@
-import type { PurchaseDto, PurchaseResultDto, RecommendationDto } from '../contract/index.js';
+import type {
+  AutoTopupDto,
+  PurchaseDto,
+  PurchaseResultDto,
+  RecommendationDto,
+} from '../contract/index.js';
 import type { ClientErrorCode } from './api-client.js';
 
 /** A package was bought: the API's answer as it is, the new purchase and the balance after it. */
@@ -21,6 +26,8 @@ export interface AuthenticateEventDetail {
   /** The purchase, not paid yet (status `requires_action`). */
   purchase: PurchaseDto;
 }
+/** The auto top-up setting was saved (or turned back on): the setting as the API now has it. */
+export type AutoTopupChangeEventDetail = AutoTopupDto;
 export interface UpgradeEventDetail {
   href: string | undefined;
   recommendation: RecommendationDto;
@@ -46,6 +53,8 @@ declare global {
     'minute-topup-error': CustomEvent<ErrorEventDetail>;
     /** A payment waits for the customer's bank (and `authenticate` is not set): run its check. */
     'minute-topup-authenticate': CustomEvent<AuthenticateEventDetail>;
+    /** The auto top-up setting was saved (or turned back on): the setting now. */
+    'minute-topup-auto-topup-change': CustomEvent<AutoTopupChangeEventDetail>;
     /** The user follows the upgrade advice; cancel to handle it yourself. */
     'minute-topup-upgrade': CustomEvent<UpgradeEventDetail>;
   }

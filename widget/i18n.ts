@@ -35,6 +35,40 @@ export interface MinuteTopupStrings {
     saving: string;
   }) => string;
   upgradeLink: (plan: string) => string;
+  /** The card's auto top-up row: its name, then its state. */
+  autoTopup: string;
+  autoTopupState: (state: 'on' | 'off' | 'paused') => string;
+  /**
+   * What auto top-up does while on, e.g. "Buys Medium (100 min) when 30 min are
+   * left · up to 3 a month (1 used)"; `used`: auto purchases this cycle.
+   */
+  autoTopupRule: (
+    name: string,
+    minutes: string,
+    threshold: string,
+    limit: string,
+    used: string,
+  ) => string;
+  /** Opens the auto top-up editor (described by the row's name and state). */
+  change: string;
+  /** The editor's on/off switch, and its fields (its package field is labelled `colPackage`). */
+  autoTopupEnabled: string;
+  autoTopupThreshold: string;
+  autoTopupLimit: string;
+  save: string;
+  /**
+   * Under a field of the editor that is not a whole number from `min` to
+   * `max` (threshold 1–100,000, monthly limit 1–31); nothing is sent.
+   */
+  autoTopupInvalid: (min: string, max: string) => string;
+  /** Announced politely once a change is saved (or auto top-up is turned back on). */
+  autoTopupSaved: (on: boolean) => string;
+  /** The banner while auto top-up is paused; `reason`: why, as the API says it. */
+  autoTopupPaused: (reason: string) => string;
+  /** The banner's action that turns a paused auto top-up back on. */
+  turnBackOn: string;
+  /** After the paused message, for a view-only token. */
+  autoTopupOwner: string;
   bannerLow: string;
   bannerExhausted: string;
   bannerEmpty: string;
@@ -145,6 +179,20 @@ export const en: MinuteTopupStrings = {
     `You bought extra minutes in ${advice.cycles} of the last ${advice.of} months: your plan plus top-ups came to ${advice.cost} a month on average. ` +
     `${advice.plan} costs ${advice.price} a month and would save you ${advice.saving}.`,
   upgradeLink: (plan) => `Upgrade to ${plan}`,
+  autoTopup: 'Auto top-up',
+  autoTopupState: (state) => ({ on: 'On', off: 'Off', paused: 'Paused' })[state],
+  autoTopupRule: (name, minutes, threshold, limit, used) =>
+    `Buys ${name} (${minutes} min) when ${threshold} min are left · up to ${limit} a month (${used} used)`,
+  change: 'Change',
+  autoTopupEnabled: 'Buy minutes automatically',
+  autoTopupThreshold: 'When minutes left fall to',
+  autoTopupLimit: 'Purchases a month, at most',
+  save: 'Save',
+  autoTopupInvalid: (min, max) => `Enter a whole number from ${min} to ${max}.`,
+  autoTopupSaved: (on) => `Auto top-up is ${on ? 'on' : 'off'}`,
+  autoTopupPaused: (reason) => `Auto top-up is paused: ${reason}`,
+  turnBackOn: 'Turn back on',
+  autoTopupOwner: 'The account owner can turn it back on.',
   bannerLow: 'You are running low on minutes.',
   bannerExhausted: 'Your plan minutes are used up; calls now draw on your extra minutes.',
   bannerEmpty: 'You are out of minutes. Further calls are billed as overage.',

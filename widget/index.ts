@@ -14,6 +14,7 @@ export type {
   ErrorEventDetail,
   AuthenticateEventDetail,
   UpgradeEventDetail,
+  AutoTopupChangeEventDetail,
 } from './events.js';
 export type * from '../contract/index.js';
 

@@ -34,6 +34,7 @@ const liveOn = (value: unknown) =>
  * @event {CustomEvent<PurchaseEventDetail>} minute-topup-purchase - A package was bought. `detail: {purchase, balance}`.
  * @event {CustomEvent<ErrorEventDetail>} minute-topup-error - Loading or buying failed. `detail: {code, message}`; `code` `no_token` when `fetchToken` gave no token.
  * @event {CustomEvent<AuthenticateEventDetail>} minute-topup-authenticate - A payment waits for the customer's bank and `authenticate` is not set: run its check (Stripe.js `handleNextAction`) with `detail.clientSecret`; the customer completes the purchase with **Try again**. `detail: {clientSecret, purchase}`.
+ * @event {CustomEvent<AutoTopupChangeEventDetail>} minute-topup-auto-topup-change - The auto top-up setting was saved in the card's editor, or turned back on from the banner. `detail`: the setting as the API now has it (`{enabled, thresholdMinutes, packageId, monthlyLimit, status, cycleCount}`).
  * @event {CustomEvent<UpgradeEventDetail>} minute-topup-upgrade - Cancelable; from the card's upgrade link. `detail: {href, recommendation}`.
  * @csspart banner - (default layout) The banner's box, exported from `<minute-topup-banner>` like every part of the parts below.
  * @csspart card - (default layout) The card's box, exported from `<minute-topup-card>`.
@@ -211,6 +212,7 @@ export class MinuteTopup extends LitElement {
     });
     this.store = new TopupStore(this.api, {
       purchase: (detail) => emit(this, 'minute-topup-purchase', detail),
+      autoTopupChange: (detail) => emit(this, 'minute-topup-auto-topup-change', detail),
       error: (detail) => emit(this, 'minute-topup-error', detail),
       authenticationRequired: (detail) => emit(this, 'minute-topup-authenticate', detail),
       get authenticate() {
@@ -240,6 +242,7 @@ export class MinuteTopup extends LitElement {
   render() {
     const last = this.snapshot?.lastPurchase;
     const warning = this.snapshot?.warningChange;
+    const saved = this.snapshot?.autoTopup.saved;
     const context = this.ctx;
     return html`${
         this.childElementCount
@@ -261,6 +264,9 @@ export class MinuteTopup extends LitElement {
       </div>
       <div role="status" aria-live="polite" class="sr-only" id="warning-status">
         ${warning && context ? context.strings.warningChanged(warning) : ''}
+      </div>
+      <div role="status" class="sr-only" id="auto-topup-status">
+        ${saved && context ? context.strings.autoTopupSaved(saved.enabled) : ''}
       </div>`;
   }
 }

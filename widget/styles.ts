@@ -131,4 +131,4 @@ export const base = css`
 
 /** Every `::part()` name, re-exported by the root's default layout. */
 export const PARTS =
-  'banner,card,dialog,history,title,message,meter,meter-fill,extra,buy-button,view-button,upgrade,upgrade-link,error,notice,retry-button,package,badge,tip,cancel-button,confirm-button,table-scroll,table,bar,empty,total,close-button,tabs,tab,calls,call,more-button';
+  'banner,card,dialog,history,title,message,meter,meter-fill,extra,buy-button,view-button,upgrade,upgrade-link,error,notice,retry-button,package,badge,tip,cancel-button,confirm-button,table-scroll,table,bar,empty,total,close-button,tabs,tab,calls,call,more-button,auto-topup,auto-topup-button,auto-topup-editor,save-button,paused,resume-button';

@@ -101,6 +101,23 @@ describe('custom-elements.json', () => {
       shadow(calls.el, 'minute-topup-history').shadowRoot!.querySelector('[part~=more-button]'),
     );
     collect(calls.el);
+    // Auto top-up paused (the banner), turning it back on failed, then its editor open (the card).
+    const auto = await mount({
+      autoTopup: { enabled: true, thresholdMinutes: 600, packageId: 'medium', monthlyLimit: 3 },
+      autoTopupPaused: true,
+    });
+    collect(auto.el);
+    auto.api.failing = ['PUT /auto-topup'];
+    part(auto.el, 'banner', 'resume-button').click();
+    await waitUntil(() =>
+      shadow(auto.el, 'minute-topup-banner').shadowRoot!.querySelector('[part~=error]'),
+    );
+    collect(auto.el);
+    part(auto.el, 'card', 'auto-topup-button').click();
+    await waitUntil(() =>
+      shadow(auto.el, 'minute-topup-card').shadowRoot!.querySelector('[part~=save-button]'),
+    );
+    collect(auto.el);
     // Nothing bought yet.
     await collectHistory((await mount()).el, 'empty');
     // The list of packages could not be loaded.
@@ -138,6 +155,7 @@ describe('custom-elements.json', () => {
     const events = [...manifest.values()].flatMap((declaration) => declaration.events ?? []);
     expect(events.map((event) => event.name).sort()).to.deep.equal([
       'minute-topup-authenticate',
+      'minute-topup-auto-topup-change',
       'minute-topup-error',
       'minute-topup-purchase',
       'minute-topup-upgrade',

@@ -1,5 +1,7 @@
 import { delay, http, HttpResponse } from 'msw';
 import type {
+  AutoTopupDto,
+  AutoTopupRequest,
   BalanceDto,
   PurchaseDto,
   PurchaseListDto,
@@ -39,6 +41,14 @@ export interface TestApiOptions {
   recommendation?: Partial<RecommendationDto>;
   /** Replaces the catalog's packages. */
   catalogPackages?: PackageDef[];
+  /** Auto top-up, set after the calls (which therefore never trigger it). */
+  autoTopup?: AutoTopupRequest;
+  /**
+   * Auto top-up paused before the test: a one-minute call, whose auto
+   * purchase is declined (the card is approved again afterwards). The call
+   * must leave the balance under `autoTopup`'s threshold.
+   */
+  autoTopupPaused?: boolean;
 }
 
 /**
@@ -58,6 +68,7 @@ export async function testApi(o: TestApiOptions = {}) {
     grants: o.grants,
     usedSeconds: (o.usedMinutes ?? 0) * 60,
     calls: o.calls,
+    autoTopup: o.autoTopup,
   };
   const mocks = await createMinuteTopupMocks({
     apiBase: API,
@@ -69,6 +80,12 @@ export async function testApi(o: TestApiOptions = {}) {
     accounts: [seed],
   });
   const real = mocks.api;
+  if (o.autoTopupPaused) {
+    real.setDeclining(ACCOUNT);
+    await real.recordUsage(ACCOUNT, 60);
+    await real.autoTopupsSettled();
+    real.setDeclining(ACCOUNT, false);
+  }
   const seeded = real.chargeCount;
   const recommendation = o.recommendation && {
     recommend: true,
@@ -143,6 +160,8 @@ export async function testApi(o: TestApiOptions = {}) {
     },
     /** The balance as the API reports it now. */
     balance: (): Promise<BalanceDto> => api.get('/balance'),
+    /** The auto top-up setting as the API reports it now. */
+    autoTopup: (): Promise<AutoTopupDto> => api.get('/auto-topup'),
     /** The packages as the API lists them now, newest first. */
     purchases: async (): Promise<PurchaseDto[]> =>
       (await api.get<PurchaseListDto>('/purchases')).purchases,

@@ -1,0 +1,324 @@
+import { expect } from '@open-wc/testing';
+import { sendKeys } from '@web/test-runner-commands';
+import { HttpResponse } from 'msw';
+import type { AutoTopupDto } from '../../contract/index.js';
+import type { MinuteTopup } from '../../widget/index.js';
+import {
+  deepActive,
+  dialogOf,
+  mount,
+  part,
+  press,
+  shadow,
+  text,
+  viewText,
+  waitUntil,
+} from './helpers.js';
+import { ACCOUNT, type TestApi } from './test-api.js';
+
+const card = (el: Element) => shadow(el, 'minute-topup-card').shadowRoot!;
+const banner = (el: Element) => shadow(el, 'minute-topup-banner').shadowRoot!;
+const row = (el: Element) => text(part(el, 'card', 'auto-topup'));
+const editor = (el: Element) =>
+  card(el).querySelector<HTMLFormElement>('[part~=auto-topup-editor]');
+const field = (el: Element, id: string) => card(el).querySelector<HTMLInputElement>(`#${id}`)!;
+/** The polite region that says what a save made of auto top-up. */
+const status = (el: MinuteTopup) => text(el.shadowRoot!.querySelector('#auto-topup-status')!);
+const puts = (api: TestApi) => api.requests.filter((r) => r.method === 'PUT');
+const ON = { enabled: true, thresholdMinutes: 30, packageId: 'medium', monthlyLimit: 3 };
+/** On, with a threshold over the plan's 500 minutes: any call triggers it (`autoTopupPaused`). */
+const EAGER = { ...ON, thresholdMinutes: 600 };
+/** Plenty for the live stream to bring a change on a loaded machine. */
+const LONG = { timeout: 20_000 };
+
+/** Opens the editor from Change, as a pointer would; resolves with Change. */
+async function openEditor(el: Element) {
+  const change = part(el, 'card', 'auto-topup-button');
+  press(change);
+  await waitUntil(() => editor(el), 'the editor did not open');
+  return change;
+}
+
+/** Clears the focused input and types `value`, with keys alone. */
+async function retype(value: string) {
+  await sendKeys({ down: 'Control' });
+  await sendKeys({ press: 'a' });
+  await sendKeys({ up: 'Control' });
+  await sendKeys({ press: 'Backspace' });
+  await sendKeys({ type: value });
+}
+
+describe('auto top-up on the card', () => {
+  it('shows it off for an account that never set it, with Change', async () => {
+    const { el } = await mount();
+    expect(row(el)).to.equal('Auto top-up: Off Change');
+    await expect(shadow(el, 'minute-topup-card')).to.be.accessible();
+  });
+
+  it('shows what it buys, when, and how many of the month’s purchases were made', async () => {
+    const { el } = await mount({ autoTopup: ON });
+    expect(row(el)).to.equal(
+      'Auto top-up: On Change Buys Medium (100 min) when 30 min are left · up to 3 a month (0 used)',
+    );
+    const change = part(el, 'card', 'auto-topup-button');
+    // Named "Change", described by the row it changes.
+    expect(card(el).getElementById(change.getAttribute('aria-describedby')!)!.textContent).to.match(
+      /Auto top-up:\s+On/,
+    );
+  });
+
+  it('counts the auto purchases of this cycle as they happen', async () => {
+    const { el, api } = await mount({
+      usedMinutes: 400,
+      autoTopup: { ...ON, packageId: 'small', thresholdMinutes: 90 },
+    });
+    await waitUntil(() => api.streams === 1, 'no live stream', LONG);
+    await api.real.recordUsage(ACCOUNT, 20 * 60);
+    await waitUntil(() => row(el).includes('(1 used)'), `still "${row(el)}"`, LONG);
+    expect(row(el)).to.contain('Buys Small (50 min) when 90 min are left · up to 3 a month');
+    await waitUntil(() => viewText(el, 'card').includes('1 active package'), 'not credited', LONG);
+  });
+
+  it('is edited with the keyboard alone: saved, announced, told to the host, kept by the API', async () => {
+    const events: CustomEvent<AutoTopupDto>[] = [];
+    const { el, api } = await mount({
+      on: { 'minute-topup-auto-topup-change': (e) => events.push(e) },
+    });
+    const change = part(el, 'card', 'auto-topup-button');
+    change.focus();
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => editor(el), 'Enter did not open the editor');
+    // The switch first, off: Space turns it on.
+    const toggle = field(el, 'at-enabled');
+    await waitUntil(() => deepActive() === toggle, 'focus is not on the switch');
+    expect(toggle.getAttribute('role')).to.equal('switch');
+    expect(toggle.checked).to.equal(false);
+    await sendKeys({ press: 'Space' });
+    expect(toggle.checked).to.equal(true);
+    await sendKeys({ press: 'Tab' });
+    expect(deepActive()).to.equal(field(el, 'at-threshold'));
+    await retype('45');
+    await sendKeys({ press: 'Tab' });
+    expect(deepActive()).to.equal(field(el, 'at-package'));
+    // Medium (the default) to Large.
+    await sendKeys({ press: 'ArrowDown' });
+    expect(field(el, 'at-package').value).to.equal('large');
+    await sendKeys({ press: 'Tab' });
+    expect(deepActive()).to.equal(field(el, 'at-limit'));
+    await retype('5');
+    await sendKeys({ press: 'Enter' });
+
+    await waitUntil(() => !editor(el), 'the editor stayed open');
+    const saved = await api.autoTopup();
+    expect(saved).to.deep.include({
+      enabled: true,
+      thresholdMinutes: 45,
+      packageId: 'large',
+      monthlyLimit: 5,
+      status: 'active',
+    });
+    expect(events.map((e) => e.detail)).to.deep.equal([saved]);
+    expect(events[0].bubbles && events[0].composed).to.equal(true);
+    expect(status(el)).to.equal('Auto top-up is on');
+    expect(row(el)).to.contain('Buys Large (250 min) when 45 min are left · up to 5 a month');
+    await waitUntil(() => deepActive() === part(el, 'card', 'auto-topup-button'), 'focus lost');
+    expect(puts(api)).to.have.length(1);
+
+    // And off again: Escape first drops what was typed.
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => editor(el), 'Enter did not open the editor again');
+    await sendKeys({ press: 'Space' });
+    await sendKeys({ press: 'Escape' });
+    await waitUntil(() => !editor(el), 'Escape did not close the editor');
+    await waitUntil(() => deepActive() === part(el, 'card', 'auto-topup-button'), 'focus lost');
+    expect(puts(api)).to.have.length(1);
+    expect(row(el)).to.contain('Auto top-up: On');
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => editor(el), 'Enter did not open the editor once more');
+    await sendKeys({ press: 'Space' });
+    // Tab to Save (past the three fields), and Enter.
+    for (let i = 0; i < 4; i++) await sendKeys({ press: 'Tab' });
+    expect(deepActive()).to.equal(part(el, 'card', 'save-button'));
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => !editor(el), 'Save did not close the editor');
+    expect((await api.autoTopup()).enabled).to.equal(false);
+    expect(events.map((e) => e.detail.enabled)).to.deep.equal([true, false]);
+    expect(status(el)).to.equal('Auto top-up is off');
+    expect(row(el)).to.equal('Auto top-up: Off Change');
+  });
+
+  it('passes axe with the editor open, also showing a field’s error', async () => {
+    const { el } = await mount({ autoTopup: ON });
+    await openEditor(el);
+    await expect(shadow(el, 'minute-topup-card')).to.be.accessible();
+    field(el, 'at-limit').value = '0';
+    part(el, 'card', 'save-button').click();
+    await waitUntil(() => card(el).querySelector('#at-limit-error'));
+    await expect(shadow(el, 'minute-topup-card')).to.be.accessible();
+  });
+
+  it('sends nothing while the threshold is invalid, and says why next to it', async () => {
+    const { el, api } = await mount({ autoTopup: ON });
+    await openEditor(el);
+    for (const value of ['0', '', '2.5', '100001']) {
+      const threshold = field(el, 'at-threshold');
+      threshold.value = value;
+      press(part(el, 'card', 'save-button'));
+      await waitUntil(() => threshold.getAttribute('aria-invalid') === 'true', value);
+      const message = card(el).getElementById(threshold.getAttribute('aria-describedby')!)!;
+      expect(text(message), value).to.equal('Enter a whole number from 1 to 100,000.');
+      await waitUntil(() => deepActive() === threshold, 'focus is not on the invalid field');
+      expect(field(el, 'at-limit').getAttribute('aria-invalid')).to.equal('false');
+      expect(field(el, 'at-limit').hasAttribute('aria-describedby')).to.equal(false);
+    }
+    expect(puts(api)).to.have.length(0);
+    expect(editor(el)).to.exist;
+    // Put right, it saves.
+    field(el, 'at-threshold').value = '100000';
+    press(part(el, 'card', 'save-button'));
+    await waitUntil(() => !editor(el), 'the editor stayed open');
+    expect((await api.autoTopup()).thresholdMinutes).to.equal(100_000);
+  });
+
+  it('shows the API’s refusal in the editor, which stays open with what was typed', async () => {
+    const errors: CustomEvent[] = [];
+    const { el, api } = await mount({ on: { 'minute-topup-error': (e) => errors.push(e) } });
+    await openEditor(el);
+    api.failing = ['PUT /auto-topup'];
+    field(el, 'at-threshold').value = '55';
+    press(part(el, 'card', 'save-button'));
+    await waitUntil(() => card(el).querySelector('[part~=error]'), 'no error shown');
+    expect(text(card(el).querySelector('[part~=error]')!)).to.equal(
+      'Something went wrong on our side. Please try again.',
+    );
+    expect(errors.map((e) => e.detail.code)).to.deep.equal(['internal_error']);
+    expect(field(el, 'at-threshold').value).to.equal('55');
+    api.failing = [];
+    press(part(el, 'card', 'save-button'));
+    await waitUntil(() => !editor(el), 'the retry did not save');
+    expect((await api.autoTopup()).thresholdMinutes).to.equal(55);
+  });
+});
+
+describe('auto top-up, view-only', () => {
+  it('shows the row without Change to a view token', async () => {
+    const { el } = await mount({ scope: 'view', autoTopup: ON });
+    expect(row(el)).to.equal(
+      'Auto top-up: On Buys Medium (100 min) when 30 min are left · up to 3 a month (0 used)',
+    );
+    expect(card(el).querySelector('[part~=auto-topup-button]')).to.equal(null);
+    await expect(shadow(el, 'minute-topup-card')).to.be.accessible();
+  });
+
+  it('says the change is not allowed when the API refuses it (403) and changes nothing', async () => {
+    const { el, api } = await mount({ autoTopup: ON });
+    // The token ran out while editing: the fresh one fetchToken gives may only view.
+    const view = await api.real.mintToken(ACCOUNT, undefined, 'view');
+    el.fetchToken = async () => view;
+    let expired = false;
+    api.script = (request) => {
+      if (request.method !== 'PUT' || expired) return undefined;
+      expired = true;
+      return HttpResponse.json(
+        { error: { code: 'unauthorized', message: 'expired' } },
+        { status: 401 },
+      );
+    };
+    const change = await openEditor(el);
+    field(el, 'at-threshold').value = '10';
+    press(part(el, 'card', 'save-button'));
+    await waitUntil(() => card(el).querySelector('[part~=error]'), 'no error shown');
+    expect(text(card(el).querySelector('[part~=error]')!)).to.equal(
+      'You do not have permission to do this. Ask the account’s owner.',
+    );
+    expect(puts(api).map((r) => r.auth)).to.deep.equal([`Bearer ${api.token}`, `Bearer ${view}`]);
+    expect((await api.autoTopup()).thresholdMinutes).to.equal(30);
+    expect(el.scope).to.equal('view');
+    // Cancel closes it; the row stays read-only, and focus goes to View packages.
+    press(part(el, 'card', 'cancel-button'));
+    await waitUntil(() => !editor(el), 'Cancel did not close the editor');
+    expect(card(el).querySelector('[part~=auto-topup-button]')).to.equal(null);
+    expect(change.isConnected).to.equal(false);
+    await waitUntil(() => deepActive() === part(el, 'card', 'view-button'), 'focus lost');
+  });
+});
+
+describe('a paused auto top-up', () => {
+  it('shows in the banner when a declined charge pauses it live; Turn back on resumes it', async () => {
+    const changes: CustomEvent<AutoTopupDto>[] = [];
+    const { el, api } = await mount({
+      usedMinutes: 400,
+      autoTopup: ON,
+      on: { 'minute-topup-auto-topup-change': (e) => changes.push(e) },
+    });
+    expect(banner(el).querySelector('[part~=paused]')).to.equal(null);
+    await waitUntil(() => api.streams === 1, 'no live stream', LONG);
+    api.decline = true;
+    // 100 minutes left, then 25: under the threshold, the charge is declined.
+    await api.real.recordUsage(ACCOUNT, 75 * 60);
+    await waitUntil(
+      () => banner(el).querySelector('[part~=paused]'),
+      'the pause never showed',
+      LONG,
+    );
+    expect((await api.autoTopup()).status).to.equal('paused');
+    expect(text(banner(el).querySelector('[part~=paused]')!)).to.equal(
+      'Auto top-up is paused: The card was declined.',
+    );
+    expect(row(el)).to.contain('Auto top-up: Paused');
+    expect(text(part(el, 'banner', 'resume-button'))).to.equal('Turn back on');
+    expect(text(part(el, 'banner', 'buy-button'))).to.equal('Buy more minutes');
+    await expect(shadow(el, 'minute-topup-banner')).to.be.accessible();
+
+    press(part(el, 'banner', 'resume-button'));
+    await waitUntil(() => !banner(el).querySelector('[part~=paused]'), 'still paused');
+    expect(await api.autoTopup()).to.deep.include({ ...ON, status: 'active' });
+    expect(changes.map((e) => e.detail.status)).to.deep.equal(['active']);
+    expect(status(el)).to.equal('Auto top-up is on');
+    expect(row(el)).to.contain('Auto top-up: On');
+    // The button went with the pause: focus goes to the card's Change.
+    await waitUntil(() => deepActive() === part(el, 'card', 'auto-topup-button'), 'focus lost');
+  });
+
+  it('is resumed by buying minutes from the banner', async () => {
+    const { el, api } = await mount({ autoTopup: EAGER, autoTopupPaused: true });
+    expect(viewText(el, 'banner')).to.contain('Auto top-up is paused: The card was declined.');
+    press(part(el, 'banner', 'buy-button'));
+    await waitUntil(() => dialogOf(el).open, 'the dialog did not open');
+    part(el, 'dialog', 'confirm-button').click();
+    await waitUntil(() => !banner(el).querySelector('[part~=paused]'), 'still paused', LONG);
+    expect((await api.autoTopup()).status).to.equal('active');
+    expect(puts(api)).to.have.length(0);
+    expect(row(el)).to.contain('Auto top-up: On');
+  });
+
+  it('shows the banner without a warning, and a failure to turn it back on', async () => {
+    const errors: CustomEvent[] = [];
+    const { el, api } = await mount({
+      autoTopup: EAGER,
+      autoTopupPaused: true,
+      on: { 'minute-topup-error': (e) => errors.push(e) },
+    });
+    // 499 minutes left: no warning, only the pause.
+    expect(banner(el).querySelector('[part~=message]')).to.equal(null);
+    expect(banner(el).querySelector('.paused')).to.exist;
+    api.failing = ['PUT /auto-topup'];
+    press(part(el, 'banner', 'resume-button'));
+    await waitUntil(() => banner(el).querySelector('[part~=error]'), 'no error shown');
+    expect(text(banner(el).querySelector('[part~=error]')!)).to.equal(
+      'Something went wrong on our side. Please try again.',
+    );
+    expect(errors).to.have.length(1);
+    expect((await api.autoTopup()).status).to.equal('paused');
+    await expect(shadow(el, 'minute-topup-banner')).to.be.accessible();
+  });
+
+  it('tells a view token why, and that the owner can turn it back on', async () => {
+    const { el } = await mount({ scope: 'view', autoTopup: EAGER, autoTopupPaused: true });
+    expect(text(banner(el).querySelector('[part~=paused]')!)).to.equal(
+      'Auto top-up is paused: The card was declined. The account owner can turn it back on.',
+    );
+    expect(banner(el).querySelector('button')).to.equal(null);
+    await expect(shadow(el, 'minute-topup-banner')).to.be.accessible();
+  });
+});
