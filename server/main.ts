@@ -196,6 +196,13 @@ export async function main(): Promise<void> {
           })
         : undefined;
     webhooks?.start();
+    // Auto top-ups a dead process queued, or that gave up asking: carried on by any process.
+    const sweeping = setInterval(() => {
+      void app.ledger
+        .completeStaleAutoTopups()
+        .catch((error: unknown) => console.error('minute-topup: auto top-up sweep:', error));
+    }, 60_000);
+    sweeping.unref();
     // PostgreSQL: the changes every process commits reach the streams held here.
     const notices =
       store.kind === 'postgres'

@@ -96,23 +96,33 @@ export async function queueAutoTopup(
   balance: BalanceDto,
   catalog: Catalog,
   nowMs: number,
+  notices: Notices,
 ): Promise<PurchaseIntentRow | null> {
   const below = account.autoTopupBelowSeconds;
   const left = balance.plan.remainingSeconds + balance.extra.remainingSeconds;
   if (below === null || left > below) return null;
   const row = await tx.getAutoTopup(account.id);
   if (!row || !row.enabled || row.status !== 'active' || row.pendingKey !== null) return null;
-  const cycle = cycleContaining(account.cycleAnchorMs, nowMs).start;
+  // A clock behind the one that counted last (another process, a step
+  // back) counts in the newer cycle: never a reset, never a key used before.
+  const cycle = Math.max(cycleContaining(account.cycleAnchorMs, nowMs).start, row.cycleStartMs);
   const sameCycle = row.cycleStartMs === cycle;
   const count = sameCycle ? row.cycleCount : 0;
   if (count >= row.monthlyLimit) return null;
   const pkg = catalog.packages.find((p) => p.id === row.packageId);
   if (!pkg) {
-    await tx.putAutoTopup({
+    const reason = `The package "${row.packageId}" is no longer offered: choose another one.`;
+    const paused: AutoTopupRow = {
       ...row,
       status: 'paused',
-      pausedReason: `The package "${row.packageId}" is no longer offered: choose another one.`,
+      pausedReason: reason,
       updatedAtMs: nowMs,
+    };
+    await tx.putAutoTopup(paused);
+    await notices.emit(tx, 'auto_topup.paused', {
+      accountId: account.id,
+      reason,
+      autoTopup: autoTopupDto(paused, account, catalog, nowMs),
     });
     return null;
   }

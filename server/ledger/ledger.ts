@@ -47,7 +47,7 @@ import type {
 import { awaitingPurchaseDto, Buying, type BuyingDeps, type PurchaseOutcome } from './buying.js';
 import { Operators } from './operators.js';
 import { Notices } from './notices.js';
-import { autoTopupDto, changedSettings, queueAutoTopup } from './auto-topup.js';
+import { autoTopupDto, changedSettings, isAutoTopupIntent, queueAutoTopup } from './auto-topup.js';
 import { balanceOf, iso, purchaseDto, READ, requireAccount } from './reads.js';
 import { randomUuid } from '../../contract/random-uuid.js';
 
@@ -185,6 +185,11 @@ export class Ledger {
       // A plan change changes the balance (the allowance): the streams hear of it.
       const version =
         existing && existing.planId !== planId ? await tx.changeBalance(id, 0, 0) : undefined;
+      // Another allowance may move the warning: the host hears of it.
+      if (existing && version !== undefined) {
+        const changed = await requireAccount(tx, id);
+        await this.notices.warning(tx, existing, await this.balanceIn(tx, changed));
+      }
       return {
         account: accountDto({ id, planId, cycleAnchorMs, stripeCustomerId: linked }),
         created,
@@ -373,7 +378,14 @@ export class Ledger {
       });
       await this.notices.warning(tx, account, result.balance);
       // At or below the threshold: one auto purchase queued with this usage.
-      const queued = await queueAutoTopup(tx, account, result.balance, this.catalog, now);
+      const queued = await queueAutoTopup(
+        tx,
+        account,
+        result.balance,
+        this.catalog,
+        now,
+        this.notices,
+      );
       return { result, queued };
     });
     this.changed(accountId, result.balance.version);
@@ -389,9 +401,12 @@ export class Ledger {
    */
   private runAutoTopup(intent: PurchaseIntentRow, attempt = 0): void {
     const run = this.buying.chargeAutoTopup(intent).catch((error: unknown) => {
-      const unreachable = error instanceof DomainError && error.code === 'payment_unavailable';
-      if (unreachable && attempt < 12) {
-        const delay = Math.min(1000 * 2 ** attempt, 300_000);
+      // Whatever failed — the processor away, a refusal of the key, the
+      // database — the charge under its key may exist: asked again (the
+      // gateway replays it), never forgotten. After that, the sweep
+      // (`completeStaleAutoTopups`) or the next start-up carries on.
+      if (attempt < 8) {
+        const delay = Math.min(1000 * 2 ** attempt, 120_000);
         setTimeout(() => this.runAutoTopup(intent, attempt + 1), delay).unref?.();
         return;
       }
@@ -403,6 +418,28 @@ export class Ledger {
     });
     this.autoRuns.add(run);
     void run.finally(() => this.autoRuns.delete(run));
+  }
+
+  /**
+   * Completes auto top-ups queued more than `olderThanMs` ago and still not
+   * settled — their process died before the charge, or gave up asking — as
+   * the start-up recovery would: under their key, so a charge already made
+   * is found, not made again. Any process may run it (`main.ts` does, every
+   * minute). Returns how many were completed.
+   */
+  async completeStaleAutoTopups(olderThanMs = 60_000): Promise<number> {
+    const before = this.clock.now() - olderThanMs;
+    const pending = await this.store.transact((tx) => tx.pendingIntents(), READ);
+    const stale = pending.filter(
+      (i) => isAutoTopupIntent(i) && i.createdAtMs <= before && i.paymentState !== 'failed',
+    );
+    return this.buying.completePendingPurchases(stale, (intent, error) =>
+      this.logError(
+        new Error(
+          `Auto top-up ${intent.idempotencyKey} of account ${intent.accountId} is still not charged: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      ),
+    );
   }
 
   /** Resolves once the auto top-up charges under way in this process are settled (tests, shutdown). */

@@ -153,6 +153,9 @@ export class Operators {
       );
       const voided = await voidPurchase(tx, account, purchase, minor, now);
       version = voided.version;
+      // The minutes go now: so may the warning (the refund itself is told once paid).
+      const after = await requireAccount(tx, accountId);
+      await this.deps.notices.warning(tx, account, await this.balanceIn(tx, after));
       const intent = operatorIntent(accountId, idempotencyKey, REFUND_INTENT, purchase, minor, now);
       await tx.insertIntent(intent);
       return intent;

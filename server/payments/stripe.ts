@@ -140,7 +140,8 @@ export class StripeGateway implements PaymentGateway {
       // Off-session, a bank that wants the customer to authenticate declines too.
       if (
         error instanceof Stripe.errors.StripeCardError &&
-        error.code === 'authentication_required'
+        (error.code === 'authentication_required' ||
+          error.decline_code === 'authentication_required')
       ) {
         return { status: 'declined', reason: AUTHENTICATION_NEEDED };
       }

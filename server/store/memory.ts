@@ -335,9 +335,10 @@ export class MemoryStore implements LedgerStore {
         }
         return claimed;
       },
-      async finishWebhook(id, outcome) {
-        const w = s.webhooks.find((x) => x.id === id);
+      async finishWebhook(id, leaseUntilMs, outcome) {
+        const w = s.webhooks.find((x) => x.id === id && x.leaseUntilMs === leaseUntilMs);
         if (w) Object.assign(w, outcome, { leaseUntilMs: 0 });
+        return w !== undefined;
       },
       async pruneWebhooks(deliveredBeforeMs, failedBeforeMs) {
         const before = s.webhooks.length;

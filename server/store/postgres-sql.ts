@@ -133,7 +133,7 @@ export const SQL = {
     UPDATE webhook_outbox w SET lease_until_ms = $2 FROM picked WHERE w.seq = picked.seq
     RETURNING w.*`,
   finishWebhook: `UPDATE webhook_outbox SET status = $2, attempts = $3, next_attempt_at_ms = $4,
-    delivered_at_ms = $5, last_error = $6, lease_until_ms = 0 WHERE id = $1`,
+    delivered_at_ms = $5, last_error = $6, lease_until_ms = 0 WHERE id = $1 AND lease_until_ms = $7`,
   listWebhooks: 'SELECT * FROM webhook_outbox WHERE status = $1 ORDER BY seq DESC LIMIT $2',
   pruneWebhooks: `DELETE FROM webhook_outbox WHERE (status = 'delivered' AND created_at_ms < $1)
     OR (status = 'failed' AND created_at_ms < $2)`,

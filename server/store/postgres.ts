@@ -368,8 +368,9 @@ function createTx(client: pg.PoolClient): LedgerTx {
       const { rows } = await run('claimWebhooks', [nowMs, leaseUntilMs, limit]);
       return rows.sort((a, b) => num(a.seq) - num(b.seq)).map(webhookFrom);
     },
-    async finishWebhook(id, outcome) {
-      await run('finishWebhook', [id, ...webhookOutcomeValues(outcome)]);
+    async finishWebhook(id, leaseUntilMs, outcome) {
+      const done = await run('finishWebhook', [id, ...webhookOutcomeValues(outcome), leaseUntilMs]);
+      return done.rowCount === 1;
     },
     async pruneWebhooks(deliveredBeforeMs, failedBeforeMs) {
       return (await run('pruneWebhooks', [deliveredBeforeMs, failedBeforeMs])).rowCount ?? 0;

@@ -47,9 +47,15 @@ function warningFrom(v: unknown): WarningLevel | null {
   return WARNINGS.find((w) => w === v) ?? null;
 }
 
-/** The account's trigger for its auto top-up settings (`AccountRow.autoTopupBelowSeconds`). */
+/**
+ * The account's trigger for its auto top-up settings
+ * (`AccountRow.autoTopupBelowSeconds`): none while it is off, paused or has
+ * a purchase under way, so a usage then reads nothing more.
+ */
 export function autoTopupBelowSeconds(a: AutoTopupRow): number | null {
-  return a.enabled && a.status === 'active' ? a.thresholdMinutes * 60 : null;
+  return a.enabled && a.status === 'active' && a.pendingKey === null
+    ? a.thresholdMinutes * 60
+    : null;
 }
 
 export function autoTopupFrom(r: Row): AutoTopupRow {

@@ -168,7 +168,8 @@ export function prepareStatements(db: Database.Database) {
     ),
     finishWebhook: db.prepare(
       `UPDATE webhook_outbox SET status = ?, attempts = ?, next_attempt_at_ms = ?,
-         delivered_at_ms = ?, last_error = ?, lease_until_ms = 0 WHERE id = ?`,
+         delivered_at_ms = ?, last_error = ?, lease_until_ms = 0
+       WHERE id = ? AND lease_until_ms = ?`,
     ),
     listWebhooks: db.prepare(
       'SELECT * FROM webhook_outbox WHERE status = ? ORDER BY seq DESC LIMIT ?',

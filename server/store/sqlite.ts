@@ -347,8 +347,10 @@ export class SqliteStore implements LedgerStore {
         const rows = q.claimWebhooks.all(leaseUntilMs, nowMs, nowMs, limit) as Row[];
         return rows.sort((a, b) => num(a.seq) - num(b.seq)).map(webhookFrom);
       },
-      async finishWebhook(id, outcome) {
-        q.finishWebhook.run(...webhookOutcomeValues(outcome), id);
+      async finishWebhook(id, leaseUntilMs, outcome) {
+        return (
+          q.finishWebhook.run(...webhookOutcomeValues(outcome), id, leaseUntilMs).changes === 1
+        );
       },
       async pruneWebhooks(deliveredBeforeMs, failedBeforeMs) {
         return q.pruneWebhooks.run(deliveredBeforeMs, failedBeforeMs).changes;

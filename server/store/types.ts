@@ -293,8 +293,13 @@ export interface LedgerTx {
    * so one per account is in flight, in order.
    */
   claimWebhooks(nowMs: number, leaseUntilMs: number, limit: number): Promise<WebhookRow[]>;
-  /** Records an attempt's outcome and ends its lease. */
-  finishWebhook(id: string, outcome: WebhookOutcome): Promise<void>;
+  /**
+   * Records an attempt's outcome and ends its lease — only while the lease
+   * is still `leaseUntilMs`, the one this attempt was made under: a process
+   * that overran its lease (another has claimed the webhook since) changes
+   * nothing. Returns whether it was recorded.
+   */
+  finishWebhook(id: string, leaseUntilMs: number, outcome: WebhookOutcome): Promise<boolean>;
   /**
    * Forgets what no one needs any more: delivered webhooks created before
    * `deliveredBeforeMs`, failed ones before `failedBeforeMs`. Returns how many.

@@ -75,7 +75,10 @@ export class WebhookDelivery {
       giveUpAfterMs: deps.giveUpAfterMs ?? WEBHOOK_DEFAULTS.giveUpAfterMs,
       timeoutMs: deps.timeoutMs ?? WEBHOOK_DEFAULTS.timeoutMs,
       concurrency: deps.concurrency ?? WEBHOOK_DEFAULTS.concurrency,
-      pollMs: deps.pollMs ?? Math.min(WEBHOOK_DEFAULTS.pollMs, deps.retryBaseMs ?? Infinity),
+      // Retries are looked for as often as they fall due, but not more than 10 times a second.
+      pollMs:
+        deps.pollMs ??
+        Math.min(WEBHOOK_DEFAULTS.pollMs, Math.max(100, deps.retryBaseMs ?? Infinity)),
       clock: deps.clock ?? systemClock,
       random: deps.random ?? Math.random,
       fetch: deps.fetch ?? fetch,
@@ -163,13 +166,22 @@ export class WebhookDelivery {
     const due = await this.deps.store.transact((tx) =>
       tx.claimWebhooks(now, leaseUntil, concurrency),
     );
-    await Promise.all(due.map((w) => this.deliver(w)));
+    await Promise.all(due.map((w) => this.deliver(w, leaseUntil)));
     return due.length;
   }
 
-  private async deliver(webhook: WebhookRow): Promise<void> {
+  private async deliver(webhook: WebhookRow, leaseUntil: number): Promise<void> {
     const outcome = await this.attempt(webhook);
-    await this.deps.store.transact((tx) => tx.finishWebhook(webhook.id, outcome));
+    const recorded = await this.deps.store.transact((tx) =>
+      tx.finishWebhook(webhook.id, leaseUntil, outcome),
+    );
+    if (!recorded) {
+      this.logError(
+        new Error(
+          `Webhook ${webhook.id}: its lease ran out before the attempt was recorded (another process may send it again).`,
+        ),
+      );
+    }
   }
 
   /** One signed POST; what it leaves. */

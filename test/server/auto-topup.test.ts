@@ -275,6 +275,41 @@ for (const factory of storeFactories) {
       assert.equal(f.gateway.requests.length, 0, 'a replayed call changed nothing');
     });
 
+    it('lets any process complete an auto top-up left queued for a minute, and not before', async () => {
+      const stalled = new WatchedGateway();
+      stalled.charge = () => new Promise(() => undefined);
+      const dead = createApp({
+        store,
+        gateway: stalled,
+        clock: f.clock,
+        config: { secretKey: SECRET, catalog: defaultCatalog },
+      });
+      await turnOn();
+      await dead.ledger.recordUsage('acme', 'queued', PLAN_SECONDS - 30 * 60);
+      f.clock.advance(30_000);
+      assert.equal(await f.app.ledger.completeStaleAutoTopups(), 0, 'maybe still under way');
+      f.clock.advance(31_000);
+      assert.equal(await f.app.ledger.completeStaleAutoTopups(), 1);
+      assert.equal(f.gateway.requests.length, 1);
+      assert.equal((await balance()).extra.remainingSeconds, MEDIUM.minutes * 60);
+      assert.equal(await f.app.ledger.completeStaleAutoTopups(), 0);
+      assertInvariants(await store.audit());
+    });
+
+    it('counts in the newer cycle when a clock is behind the one that counted last', async () => {
+      await turnOn({ thresholdMinutes: 1_000, packageId: 'small', monthlyLimit: 1 });
+      f.clock.advance(31 * 24 * 3_600_000);
+      await use(60);
+      await settled();
+      assert.equal(f.gateway.requests.length, 1);
+      // Another process, its clock a month behind: no reset, no key used twice, no 500.
+      f.clock.advance(-31 * 24 * 3_600_000);
+      await use(60);
+      await settled();
+      assert.equal(f.gateway.requests.length, 1, 'the limit of the newer cycle holds');
+      assert.deepEqual(f.unexpected, []);
+    });
+
     it('completes at start-up a purchase queued by a usage whose charge was never made', async () => {
       // The first process records the usage (and the queued purchase), then
       // stops before its charge goes out: its gateway never answers.

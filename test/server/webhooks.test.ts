@@ -298,6 +298,64 @@ for (const factory of storeFactories) {
       assert.equal((await deliveries()).length, 0);
     });
 
+    it('tells of a warning a plan change lifts', async () => {
+      const host = await webhookReceiver();
+      start(host.url);
+      await account('acme');
+      await use('acme', 450 * 60);
+      assert.equal((await call('PUT', '/v1/accounts/acme', { planId: 'growth' })).status, 200);
+      await host.until(() => host.delivered().length === 2);
+      const changes = host.delivered().map((r) => r.event);
+      assert.deepEqual(
+        changes.map((e) => (e.type === 'balance.warning_changed' ? [e.data.from, e.data.to] : [])),
+        [
+          ['none', 'low'],
+          ['low', 'none'],
+        ],
+      );
+    });
+
+    it('records an attempt only under the lease it was made under', async () => {
+      const host = await webhookReceiver();
+      start(host.url);
+      await delivery.stop();
+      await account('acme');
+      await use('acme', 450 * 60);
+      const now = Date.now();
+      const [first] = await store.transact((tx) => tx.claimWebhooks(now, now + 1_000, 10));
+      assert.ok(first);
+      assert.deepEqual(
+        await store.transact((tx) => tx.claimWebhooks(now + 500, now + 2_000, 10)),
+        [],
+        'leased: no other process gets it',
+      );
+      // The first lease ran out; another process claims it.
+      const [again] = await store.transact((tx) => tx.claimWebhooks(now + 1_000, now + 9_000, 10));
+      assert.equal(again?.id, first.id);
+      const outcome = {
+        status: 'pending' as const,
+        attempts: 1,
+        nextAttemptAtMs: now + 60_000,
+        deliveredAtMs: null,
+        lastError: 'HTTP 500',
+      };
+      assert.equal(
+        await store.transact((tx) => tx.finishWebhook(first.id, now + 1_000, outcome)),
+        false,
+      );
+      const delivered = {
+        ...outcome,
+        status: 'delivered' as const,
+        deliveredAtMs: now,
+        lastError: null,
+      };
+      assert.equal(
+        await store.transact((tx) => tx.finishWebhook(first.id, now + 9_000, delivered)),
+        true,
+      );
+      assert.equal((await deliveries())[0].status, 'delivered');
+    });
+
     it('writes an event only with a change that commits, and none without an endpoint', async () => {
       const host = await webhookReceiver();
       start(host.url);
