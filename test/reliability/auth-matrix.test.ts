@@ -556,6 +556,9 @@ describe('the demo, as a browser sees it', () => {
     const pages = ['/demo/billing', '/demo/partner'];
     const assets = new Set([
       '/demo/assets/dashboard.js',
+      '/demo/assets/operator.js',
+      '/demo/assets/backend.js',
+      '/demo/assets/webhooks.js',
       '/demo/assets/partner.js',
       '/demo/assets/dashboard.css',
       '/demo/assets/partner.css',
@@ -569,6 +572,8 @@ describe('the demo, as a browser sees it', () => {
       for (const [, ref] of html.matchAll(/(?:src|href)="(\/[^"]+)"/g)) assets.add(ref);
     }
     for (const asset of assets) await get(asset);
+    // The webhooks the demo received (its own endpoint): what they tell, never the key.
+    await get('/demo/api/webhooks');
     const accounts = JSON.parse(await get('/demo/api/accounts')).accounts as { id: string }[];
     assert.ok(accounts.length > 0);
     for (const tenant of ['main', 'partner']) {
