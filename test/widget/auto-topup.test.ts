@@ -91,6 +91,25 @@ describe('auto top-up on the card', () => {
     await waitUntil(() => viewText(el, 'card').includes('1 active package'), 'not credited', LONG);
   });
 
+  it('takes the host’s strings and locale', async () => {
+    const { el } = await mount({
+      autoTopup: { ...ON, thresholdMinutes: 1500 },
+      attrs: { locale: 'de-DE' },
+      props: {
+        strings: {
+          autoTopup: 'Automatisch aufladen',
+          autoTopupState: (state) => (state === 'on' ? 'An' : 'Aus'),
+          autoTopupRule: (name, minutes, threshold, limit, used) =>
+            `${name} (${minutes} Min.) unter ${threshold} Min., ${used} von ${limit}`,
+          change: 'Ändern',
+        },
+      },
+    });
+    expect(row(el)).to.equal(
+      'Automatisch aufladen: An Ändern Medium (100 Min.) unter 1.500 Min., 0 von 3',
+    );
+  });
+
   it('is edited with the keyboard alone: saved, announced, told to the host, kept by the API', async () => {
     const events: CustomEvent<AutoTopupDto>[] = [];
     const { el, api } = await mount({
