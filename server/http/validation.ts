@@ -48,6 +48,17 @@ const isoInstant = z.iso
   .datetime({ offset: true })
   .refine((v) => Date.parse(v) >= Date.UTC(2000, 0, 1), 'must be on or after 2000-01-01');
 
+/** A query's `limit`: a whole number from 1 to `max` (at most three digits), or none. */
+function pageLimit(max: number) {
+  const message = `must be a whole number from 1 to ${max}`;
+  return z
+    .string()
+    .regex(/^\d{1,3}$/, message)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= max, message)
+    .optional();
+}
+
 export const schemas = {
   session: z.strictObject({
     accountId: idSchema,
@@ -81,22 +92,12 @@ export const schemas = {
   }),
   webhookDeliveries: z.strictObject({
     status: z.enum(['pending', 'delivered', 'failed']).optional(),
-    limit: z
-      .string()
-      .regex(/^\d{1,3}$/, 'must be a whole number from 1 to 500')
-      .transform(Number)
-      .refine((n) => n >= 1 && n <= 500, 'must be a whole number from 1 to 500')
-      .optional(),
+    limit: pageLimit(500),
   }),
   /** A refund takes no body; `{}` is accepted, anything else is refused. */
   refund: z.strictObject({}),
   usagePage: z.strictObject({
-    limit: z
-      .string()
-      .regex(/^\d{1,3}$/, 'must be a whole number from 1 to 100')
-      .transform(Number)
-      .refine((n) => n >= 1 && n <= 100, 'must be a whole number from 1 to 100')
-      .optional(),
+    limit: pageLimit(100),
     cursor: z.string().max(200).optional(),
   }),
   usage: z.strictObject({

@@ -111,19 +111,9 @@ export async function queueAutoTopup(
   if (count >= row.monthlyLimit) return null;
   const pkg = catalog.packages.find((p) => p.id === row.packageId);
   if (!pkg) {
+    // The usage's own version change tells open widgets.
     const reason = `The package "${row.packageId}" is no longer offered: choose another one.`;
-    const paused: AutoTopupRow = {
-      ...row,
-      status: 'paused',
-      pausedReason: reason,
-      updatedAtMs: nowMs,
-    };
-    await tx.putAutoTopup(paused);
-    await notices.emit(tx, 'auto_topup.paused', {
-      accountId: account.id,
-      reason,
-      autoTopup: autoTopupDto(paused, account, catalog, nowMs),
-    });
+    await pause(tx, account, row, reason, { notices, catalog, nowMs });
     return null;
   }
   const sequence = (sameCycle ? row.sequence : 0) + 1;
@@ -196,21 +186,31 @@ export async function autoTopupFailed(
   if (!isAutoTopupIntent(intent)) return undefined;
   const row = await tx.getAutoTopup(intent.accountId);
   if (!row || row.pendingKey !== intent.idempotencyKey) return undefined;
+  const released = { ...row, cycleCount: Math.max(0, row.cycleCount - 1), pendingKey: null };
+  await pause(tx, account, released, reason, { notices, catalog, nowMs });
+  return tx.changeBalance(account.id, 0, 0);
+}
+
+/** Pauses auto top-up with `reason` and tells the host (`auto_topup.paused`), in `tx`. */
+async function pause(
+  tx: LedgerTx,
+  account: AccountRow,
+  row: AutoTopupRow,
+  reason: string,
+  at: { notices: Notices; catalog: Catalog; nowMs: number },
+): Promise<void> {
   const paused: AutoTopupRow = {
     ...row,
-    cycleCount: Math.max(0, row.cycleCount - 1),
-    pendingKey: null,
     status: 'paused',
     pausedReason: reason,
-    updatedAtMs: nowMs,
+    updatedAtMs: at.nowMs,
   };
   await tx.putAutoTopup(paused);
-  await notices.emit(tx, 'auto_topup.paused', {
+  await at.notices.emit(tx, 'auto_topup.paused', {
     accountId: account.id,
     reason,
-    autoTopup: autoTopupDto(paused, account, catalog, nowMs),
+    autoTopup: autoTopupDto(paused, account, at.catalog, at.nowMs),
   });
-  return tx.changeBalance(account.id, 0, 0);
 }
 
 /** The package of the settings, or a 404 `package_not_found`. */

@@ -21,6 +21,7 @@ import {
   usageFrom,
   webhookFrom,
   webhookOutcomeValues,
+  webhookValues,
   type Row,
 } from './rows.js';
 import type { LedgerAudit, LedgerStore, LedgerTx, TransactOptions, UsageRow } from './types.js';
@@ -353,16 +354,7 @@ function createTx(client: pg.PoolClient): LedgerTx {
       ]);
     },
     async insertWebhook(w) {
-      await run('insertWebhook', [
-        w.id,
-        w.accountId,
-        w.type,
-        w.body,
-        w.status,
-        w.attempts,
-        w.createdAtMs,
-        w.nextAttemptAtMs,
-      ]);
+      await run('insertWebhook', [...webhookValues(w)]);
     },
     async claimWebhooks(nowMs, leaseUntilMs, limit) {
       const { rows } = await run('claimWebhooks', [nowMs, leaseUntilMs, limit]);

@@ -107,6 +107,20 @@ export function webhookFrom(r: Row): WebhookRow {
   };
 }
 
+/** A new webhook's values, in the column order of the SQL stores' inserts. */
+export function webhookValues(w: WebhookRow) {
+  return [
+    w.id,
+    w.accountId,
+    w.type,
+    w.body,
+    w.status,
+    w.attempts,
+    w.createdAtMs,
+    w.nextAttemptAtMs,
+  ] as const;
+}
+
 /** The columns an attempt's outcome writes, in the order of the SQL stores' updates. */
 export function webhookOutcomeValues(o: WebhookOutcome) {
   return [o.status, o.attempts, o.nextAttemptAtMs, o.deliveredAtMs, o.lastError] as const;

@@ -23,6 +23,7 @@ import {
   usageFrom,
   webhookFrom,
   webhookOutcomeValues,
+  webhookValues,
   type Row,
 } from './rows.js';
 import type { LedgerAudit, LedgerStore, LedgerTx, UsageRow } from './types.js';
@@ -332,16 +333,7 @@ export class SqliteStore implements LedgerStore {
         q.setAutoTopupTrigger.run(autoTopupBelowSeconds(a), a.accountId);
       },
       async insertWebhook(w) {
-        q.insertWebhook.run(
-          w.id,
-          w.accountId,
-          w.type,
-          w.body,
-          w.status,
-          w.attempts,
-          w.createdAtMs,
-          w.nextAttemptAtMs,
-        );
+        q.insertWebhook.run(...webhookValues(w));
       },
       async claimWebhooks(nowMs, leaseUntilMs, limit) {
         const rows = q.claimWebhooks.all(leaseUntilMs, nowMs, nowMs, limit) as Row[];
