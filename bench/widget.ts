@@ -33,7 +33,7 @@ async function sizes(): Promise<Row[]> {
       {
         figure: 'Widget bundle, minified / gzip -9',
         value: `${kb(readFileSync('dist/minute-topup.js').length)} / ${kb(bundle)}`,
-        goal: '≤ 20 KB gzip (aim 15 KB)',
+        goal: '≤ 22 KB gzip (aim 15 KB)',
       },
       { figure: 'Lit + @lit/context alone, gzip -9 (floor)', value: kb(floor), goal: '—' },
       { figure: 'Widget ÷ floor (gzip)', value: `${(bundle / floor).toFixed(2)}×`, goal: '—' },

@@ -240,14 +240,15 @@ describe('the npm package, installed into an empty project', () => {
     );
   });
 
-  it('keeps the widget within its budget: the standalone bundle at most 20 KB gzipped, Lit included', async (t) => {
+  it('keeps the widget within its budget: the standalone bundle at most 22 KB gzipped, Lit included', async (t) => {
     // The bundle the API serves, built now from the sources (a stale dist/ proves nothing).
     const outDir = join(dir, 'standalone');
     await build({ root, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
     const gzip = (file: string) => gzipSync(readFileSync(file), { level: 9 }).length;
     const standalone = gzip(join(outDir, 'minute-topup.js'));
     assert.ok(standalone > 5_000, 'the whole widget');
-    assert.ok(standalone <= 20 * 1024, `${standalone} bytes gzipped`);
+    // 20 KB until auto top-up (issue 16) added its card row, editor and banner: about 2.1 KB.
+    assert.ok(standalone <= 22 * 1024, `${standalone} bytes gzipped`);
     const code = join(project, 'node_modules/minute-topup/dist');
     const own = [
       'index.js',
