@@ -9,6 +9,7 @@ import { httpBench, type Row } from './http.js';
 import { liveBench } from './live.js';
 import { postgresBench } from './postgres.js';
 import { scalingBench } from './scaling.js';
+import { webhooksBench } from './webhooks.js';
 import { widgetBench } from './widget.js';
 
 const sections: Record<string, () => Promise<Row[]>> = {
@@ -18,6 +19,7 @@ const sections: Record<string, () => Promise<Row[]>> = {
   postgres: () => postgresBench(),
   live: () => liveBench(),
   history: () => historyBench(),
+  webhooks: () => webhooksBench(),
 };
 
 const only = process.argv.slice(2);

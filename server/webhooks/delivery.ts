@@ -10,8 +10,8 @@ export const WEBHOOK_DEFAULTS = {
   giveUpAfterMs: 24 * 60 * 60_000,
   /** How long one attempt may take. */
   timeoutMs: 10_000,
-  /** Webhooks of different accounts sent at once. */
-  concurrency: 8,
+  /** Webhooks of different accounts sent at once (each account has one at a time). */
+  concurrency: 16,
   /** How often the outbox is looked at without being told (retries, other processes). */
   pollMs: 5_000,
   /** How long delivered webhooks are kept (for `GET /v1/webhooks/deliveries`). */
