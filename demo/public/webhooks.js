@@ -37,7 +37,8 @@ export function webhooksPanel({ received }) {
     code.textContent = w.type;
     type.append(code);
     tr.append(type);
-    tr.insertCell().textContent = w.accountId;
+    // A signed event without an account (not one the API sends): a dash.
+    tr.insertCell().textContent = w.accountId ?? '—';
     tr.insertCell().textContent = w.summary;
     const signature = tr.insertCell();
     const tick = document.createElement('span');
@@ -59,7 +60,7 @@ export function webhooksPanel({ received }) {
     region.hidden = webhooks.length === 0;
     if (!first && fresh.length > 0) {
       const [newest] = fresh;
-      const what = `${newest.summary} (${newest.accountId}, signature verified).`;
+      const what = `${newest.summary} (${newest.accountId ?? 'no account'}, signature verified).`;
       news.textContent =
         fresh.length === 1
           ? `Webhook received: ${what}`
