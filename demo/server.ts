@@ -27,11 +27,15 @@ export interface DemoOptions {
   partner: DemoTenant;
   /** How long the demo's widget tokens live (short, to show the refresh). */
   tokenTtlSeconds?: number;
-  /** Largest body a `/demo/api/*` route reads (the API's 16 KiB by default). */
+  /**
+   * Largest body a `/demo/api/*` route or the webhook endpoint reads (the
+   * API's 16 KiB by default).
+   */
   maxBodyBytes?: number;
   /**
    * Requests to `/demo/api/*` one client (remote address) may make per minute
-   * (120 by default; `0` or `Infinity`: no limit).
+   * (120 by default; `0` or `Infinity`: no limit); as many again to the
+   * panel's list of webhooks, and to the webhook endpoint.
    */
   requestsPerMinute?: number;
   /**
@@ -49,11 +53,11 @@ export const DEMO_LIMITS = {
   requestsPerMinute: 120,
 } as const;
 
-/** Largest webhook the demo's endpoint reads: far above any event's few KiB. */
-const WEBHOOK_MAX_BYTES = 256 * 1024;
-
 /** The page's poll of the received webhooks: counted apart from the other demo routes. */
 const WEBHOOK_LIST = '/demo/api/webhooks';
+
+/** The demo's webhook endpoint, where the API delivers: counted apart too. */
+const WEBHOOK_ENDPOINT = '/demo/webhooks';
 
 /**
  * The client a request counts against: its remote address. Behind
@@ -120,21 +124,28 @@ export function demoRoutes({
   const app = new Hono();
 
   // Cheap refusals first: too many requests, then a body too large (refused
-  // as soon as it passes the limit, whether announced or chunked).
-  app.use(
-    '/demo/api/*',
-    rateLimit({
-      limit: requestsPerMinute,
-      clock,
-      // The webhooks panel polls every two seconds from each open Billing
-      // page: its reads have their own count, so a few open tabs never use up
-      // what the buttons need.
-      keyOf: (c) => (c.req.path === WEBHOOK_LIST ? `webhooks ${clientOf(c)}` : clientOf(c)),
-      message: 'Too many demo requests from this address.',
-    }),
-    // As the API: a client that aborts mid-body is a 400, not an unexpected error.
-    readBody({ maxBytes: maxBodyBytes }),
-  );
+  // as soon as it passes the limit, whether announced or chunked). Both guard
+  // `/demo/api/*` and the webhook endpoint alike.
+  const limitRate = rateLimit({
+    limit: requestsPerMinute,
+    clock,
+    // Three counts per client address. The webhooks panel polls every two
+    // seconds from each open Billing page: its reads have their own count, so
+    // a few open tabs never use up what the buttons need. The API delivers
+    // its webhooks from this machine, the same address as a local browser:
+    // they have their own count too, so deliveries and the page never starve
+    // each other (a delivery refused with 429 is sent again later).
+    keyOf: (c) => {
+      const client = clientOf(c);
+      if (c.req.path === WEBHOOK_LIST) return `webhooks ${client}`;
+      if (c.req.path === WEBHOOK_ENDPOINT) return `deliveries ${client}`;
+      return client;
+    },
+    message: 'Too many demo requests from this address.',
+  });
+  // As the API: a client that aborts mid-body is a 400, not an unexpected error.
+  const limitBody = readBody({ maxBytes: maxBodyBytes });
+  app.use('/demo/api/*', limitRate, limitBody);
 
   // The account's description: a sentence from its live balance, one about
   // its auto top-up while that is on, then its note.
@@ -268,11 +279,14 @@ export function demoRoutes({
   });
 
   // The host's webhook endpoint, when the API's webhooks come here: each
-  // request verified with the standardwebhooks package before it is kept (a
-  // bad signature is a 400 and leaves nothing); a webhook-id kept before is
-  // acknowledged again, as delivery is at least once.
+  // request verified (its timestamp against the demo's clock, its signature
+  // with the standardwebhooks package) before it is kept — a bad one is a 400
+  // and leaves nothing; one that verifies is acknowledged, described or not
+  // (anything else would have the API send it again for a day); a webhook-id
+  // received before is acknowledged again, as delivery is at least once.
+  // The demo's rate limit (a count of its own) and the API's body limit.
   if (webhooks) {
-    app.post('/demo/webhooks', readBody({ maxBytes: WEBHOOK_MAX_BYTES }), async (c) => {
+    app.post(WEBHOOK_ENDPOINT, limitRate, limitBody, async (c) => {
       const receipt = webhooks.receive(
         await c.req.text(),
         {
