@@ -159,7 +159,28 @@ describe('demo webhooks, end to end', () => {
     assert.equal(settings.status, 'paused');
     assert.equal(settings.pausedReason, 'The card was declined.');
     assert.equal(settings.cycleCount, 0, 'a declined auto purchase does not count');
+
+    // The widget's banner shows the pause, live, with its reason and a way
+    // forward (its parts, inside the widget's shadow roots).
+    const paused = page.locator('minute-topup [part~="paused"]');
+    const resume = page.locator('minute-topup [part~="resume-button"]');
+    await expect(paused).toBeVisible();
+    await expect(paused).toContainText('Auto top-up is paused: The card was declined.');
+    await expect(resume).toBeVisible();
+    await expect(resume).toContainText('Turn back on');
+    await expect(page.getByRole('button', { name: 'Turn back on' })).toHaveCount(1);
     await assertAccessible(page, 'auto top-up paused');
+
+    // Turn back on: the API says it is active again, and the banner lets go.
+    await resume.click();
+    await eventually(async () => {
+      const resumed = await autoTopupOf('demo-declined');
+      assert.equal(resumed.status, 'active');
+      assert.equal(resumed.enabled, true);
+      assert.ok(!resumed.pausedReason, `still paused for ${resumed.pausedReason}`);
+    });
+    await expect(paused).toHaveCount(0);
+    await expect(resume).toHaveCount(0);
     await page.close();
   });
 
