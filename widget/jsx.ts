@@ -26,5 +26,8 @@ export interface MinuteTopupJsxProps extends MinuteTopupJsxAttributes {
   'onminute-topup-purchase'?: (event: HTMLElementEventMap['minute-topup-purchase']) => void;
   'onminute-topup-error'?: (event: HTMLElementEventMap['minute-topup-error']) => void;
   'onminute-topup-authenticate'?: (event: HTMLElementEventMap['minute-topup-authenticate']) => void;
+  'onminute-topup-auto-topup-change'?: (
+    event: HTMLElementEventMap['minute-topup-auto-topup-change'],
+  ) => void;
   'onminute-topup-upgrade'?: (event: HTMLElementEventMap['minute-topup-upgrade']) => void;
 }

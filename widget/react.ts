@@ -17,7 +17,10 @@ import type { MinuteTopupJsxAttributes } from './jsx.js';
 
 type Event<K extends keyof HTMLElementEventMap> = EventName<HTMLElementEventMap[K]>;
 
-/** `<minute-topup>`: `onPurchase`, `onError`, `onAuthenticate` and `onUpgrade` receive its events. */
+/**
+ * `<minute-topup>`: `onPurchase`, `onError`, `onAuthenticate`,
+ * `onAutoTopupChange` and `onUpgrade` receive its events.
+ */
 export const MinuteTopup = createComponent({
   tagName: 'minute-topup',
   elementClass: MinuteTopupElement,
@@ -26,6 +29,7 @@ export const MinuteTopup = createComponent({
     onPurchase: 'minute-topup-purchase' as Event<'minute-topup-purchase'>,
     onError: 'minute-topup-error' as Event<'minute-topup-error'>,
     onAuthenticate: 'minute-topup-authenticate' as Event<'minute-topup-authenticate'>,
+    onAutoTopupChange: 'minute-topup-auto-topup-change' as Event<'minute-topup-auto-topup-change'>,
     onUpgrade: 'minute-topup-upgrade' as Event<'minute-topup-upgrade'>,
   },
   displayName: 'MinuteTopup',
