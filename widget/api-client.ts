@@ -10,6 +10,7 @@ import type {
   RecommendationDto,
   UsagePageDto,
 } from '../contract/index.js';
+import { tokenScope } from './scope.js';
 
 /**
  * Codes the client adds to the API's own `ErrorCode`s: `network` when the API
@@ -50,6 +51,8 @@ export interface ApiClientOptions {
 /**
  * A typed client for the minute-topup API. A 401 triggers one `fetchToken()`
  * (shared by every request that failed with the same token) and one retry.
+ * A change (PUT, POST) with a token of scope `view` is not sent: it fails
+ * with `forbidden` (status 0), as the API would refuse it.
  *
  * @example
  * const api = createApiClient({ base: 'https://api.example.com', accountId: 'acc_1', fetchToken });
@@ -94,6 +97,10 @@ export function createApiClient(options: ApiClientOptions) {
         });
         headers.set('authorization', `Bearer ${token}`);
         if (token !== sentToken) options.onToken?.((sentToken = token));
+        // A change (a fresh token after a 401 among them) is not sent with a
+        // token that may only view: the API would refuse it (403).
+        if (init.method && tokenScope(token) === 'view')
+          throw new ApiError(0, 'forbidden', 'The token may only view.');
       }
       let res: Response;
       try {

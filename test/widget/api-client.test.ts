@@ -84,6 +84,29 @@ describe('createApiClient', () => {
     expect(api.sent.at(-1)).to.equal('Bearer fresh');
   });
 
+  it('sends no change with a fresh token that may only view, and reads with it', async () => {
+    const view = `e30.${btoa(JSON.stringify({ scope: 'view' })).replace(/=+$/, '')}.c2ln`;
+    const api = fakeApi([view]);
+    const told: string[] = [];
+    const host = tokens(view);
+    const c = client({
+      token: () => 'stale',
+      fetchToken: host.fetchToken,
+      fetch: api.fetch,
+      onToken: (token) => told.push(token),
+    });
+    const request = { enabled: true, thresholdMinutes: 30, packageId: 'medium', monthlyLimit: 3 };
+    const error = await refusal(c.setAutoTopup(request));
+    expect(error).to.include({ status: 0, code: 'forbidden' });
+    expect(api.sent).to.deep.equal(['Bearer stale']);
+    // The widget still hears of the token (its scope hides what it may not do).
+    expect(told).to.deep.equal(['stale', view]);
+    expect(await refusal(c.purchase('medium', 'k1'))).to.include({ code: 'forbidden' });
+    expect(api.sent).to.have.length(1);
+    await c.balance();
+    expect(api.sent).to.deep.equal(['Bearer stale', `Bearer ${view}`]);
+  });
+
   it('retries only once: a second 401 is `unauthorized`', async () => {
     const api = fakeApi([]);
     const host = tokens('still-bad', 'never-asked');
