@@ -3,7 +3,7 @@ import type { ApiClient } from './api-client.js';
 import type { ErrorEventDetail } from './events.js';
 
 /** A field of the auto top-up editor that Save found invalid. */
-export type AutoTopupField = 'threshold' | 'limit';
+export type AutoTopupField = 'threshold' | 'package' | 'limit';
 
 /** The card's **Auto top-up** row and its editor. */
 export interface AutoTopupState {
@@ -11,6 +11,11 @@ export interface AutoTopupState {
   settings: AutoTopupDto | null;
   /** The editor is open. */
   editing: boolean;
+  /**
+   * The setting the editor opened on: its fields' first values. A read while
+   * editing changes `settings`, never what is typed.
+   */
+  form: AutoTopupDto | null;
   /** A save (or **Turn back on**) is under way. */
   saving: boolean;
   /** The fields the last Save found invalid (nothing was sent). */
@@ -19,15 +24,19 @@ export interface AutoTopupState {
   error: ErrorEventDetail | null;
   /** What the last save made of the setting (announced by the root); `null` once editing again. */
   saved: AutoTopupDto | null;
+  /** A read found it newly paused (announced by the root, in place of `saved`); until it is not. */
+  pauseNews: boolean;
 }
 
 export const noAutoTopup: AutoTopupState = Object.freeze({
   settings: null,
   editing: false,
+  form: null,
   saving: false,
   invalid: [],
   error: null,
   saved: null,
+  pauseNews: false,
 });
 
 /** The editor's fields as typed: the inputs' values. */
@@ -46,8 +55,8 @@ const whole = (text: string, min: number, max: number) => {
 
 /**
  * The request a draft makes, or the fields that keep it from being one (the
- * API's own bounds: a threshold of 1–100,000 whole minutes, a monthly limit
- * of 1–31).
+ * API's own bounds: a threshold of 1–100,000 whole minutes, a package — none
+ * while the one set is no longer offered —, a monthly limit of 1–31).
  *
  * @example
  * parseAutoTopup({ enabled: true, threshold: '30', packageId: 'medium', limit: '3' });
@@ -60,6 +69,7 @@ export function parseAutoTopup(draft: AutoTopupDraft): AutoTopupRequest | AutoTo
   const monthlyLimit = whole(draft.limit, 1, 31);
   const invalid: AutoTopupField[] = [];
   if (!thresholdMinutes) invalid.push('threshold');
+  if (!draft.packageId) invalid.push('package');
   if (!monthlyLimit) invalid.push('limit');
   return invalid.length
     ? invalid
@@ -91,7 +101,7 @@ export function autoTopupMayChange(
 export interface AutoTopupHost {
   state(): AutoTopupState;
   set(patch: Partial<AutoTopupState>): void;
-  /** The token may only view: nothing opens the editor. */
+  /** The token may only view: nothing opens the editor, nothing is sent. */
   viewOnly(): boolean;
   /** A failure, reported to the host page (`minute-topup-error`). */
   fail(e: unknown): ErrorEventDetail;
@@ -104,11 +114,15 @@ export interface AutoTopupHost {
  * Each publishes a new `AutoTopupState` through the store.
  *
  * @example
- * store.autoTopup.edit();
+ * await store.autoTopup.edit();
  * await store.autoTopup.save({ enabled: true, threshold: '30', packageId: 'medium', limit: '3' });
  */
 export class AutoTopupActions {
-  /** Only the newest read may publish; a save makes reads under way stale. */
+  /**
+   * Only the newest read may publish. A save makes reads under way stale, as
+   * it starts and as it settles: one that started during it may answer with
+   * the setting before it.
+   */
   private reads = 0;
 
   constructor(
@@ -116,17 +130,35 @@ export class AutoTopupActions {
     private host: AutoTopupHost,
   ) {}
 
-  /** Reads the setting; a failure keeps what is shown (none: the row stays hidden). */
+  /**
+   * Reads the setting; a failure keeps what is shown (none: the row stays
+   * hidden). A pause seen happening is news for the root to announce; an
+   * error shown about the setting before it is dropped.
+   */
   async load(): Promise<void> {
     const read = ++this.reads;
     const settings = await this.api.autoTopup().catch(() => null);
-    if (settings && read === this.reads) this.host.set({ settings });
+    if (!settings || read !== this.reads) return;
+    const { settings: shown, editing } = this.host.state();
+    const paused = settings.status === 'paused';
+    const news = paused && !!shown && shown.status !== 'paused';
+    this.host.set({
+      settings,
+      ...(!paused && { pauseNews: false }),
+      ...(news && { pauseNews: true, saved: null, ...(!editing && { error: null }) }),
+    });
   }
 
-  /** Opens the editor on the setting shown (unless the token may only view). */
-  edit(): void {
+  /**
+   * Opens the editor (unless the token may only view) on the setting read
+   * again: another tab may have changed it, and a Save sends every field.
+   */
+  async edit(): Promise<void> {
     if (this.host.viewOnly() || !this.host.state().settings) return;
-    this.host.set({ editing: true, invalid: [], error: null, saved: null });
+    await this.load();
+    const form = this.host.state().settings;
+    if (this.host.viewOnly() || !form) return;
+    this.host.set({ editing: true, form, invalid: [], error: null, saved: null });
   }
 
   /** Closes the editor, dropping what was typed (not while saving). */
@@ -150,16 +182,19 @@ export class AutoTopupActions {
     await this.send(request);
   }
 
+  /** Sends a setting: never with a view-only token, one at a time. */
   private async send(request: AutoTopupRequest) {
-    if (this.host.state().saving) return;
+    if (this.host.state().saving || this.host.viewOnly()) return;
     this.reads++;
-    this.host.set({ saving: true, error: null, saved: null });
+    this.host.set({ saving: true, error: null, saved: null, pauseNews: false });
     try {
-      const settings = await this.api.setAutoTopup(request);
+      const settings = await this.api.setAutoTopup(request).finally(() => this.reads++);
       this.host.set({ settings, saving: false, editing: false, saved: settings });
       this.host.changed(settings);
     } catch (e) {
-      this.host.set({ saving: false, error: this.host.fail(e) });
+      // A token that turned view-only meanwhile closes the editor, now that the save settled.
+      const editing = this.host.state().editing && !this.host.viewOnly();
+      this.host.set({ saving: false, editing, error: this.host.fail(e) });
     }
   }
 }

@@ -1,6 +1,7 @@
 import { css, html, nothing } from 'lit';
 import { base } from './styles.js';
-import { cardControl, TopupElement } from './element.js';
+import { cardControl, focusLost, TopupElement } from './element.js';
+import { pausedText } from './i18n.js';
 import { buyButton } from './buy-button.js';
 import { errorBox } from './error-box.js';
 
@@ -9,7 +10,8 @@ import { errorBox } from './error-box.js';
  * `exhausted` (extra minutes are drawn) and when everything is `empty`.
  * `low` and `exhausted` are polite status messages; `empty` is an alert.
  * It also shows a paused auto top-up, with its reason and two ways forward:
- * **Buy more minutes** (a purchase resumes it) and **Turn back on**.
+ * **Buy more minutes** (a purchase resumes it) and **Turn back on**; the
+ * root's polite region announces the pause as it happens.
  * With a view-only token (`scope` `view`) it warns without a button, and
  * says the account owner can turn auto top-up back on.
  *
@@ -90,8 +92,8 @@ export class MinuteTopupBanner extends TopupElement {
         }
         ${
           paused
-            ? html`<p part="paused" role="status">
-                ${strings.autoTopupPaused(settings.pausedReason ?? '')}
+            ? html`<p part="paused">
+                ${pausedText(strings, settings.pausedReason)}
                 ${buy ? nothing : strings.autoTopupOwner}
               </p>`
             : nothing
@@ -113,11 +115,12 @@ export class MinuteTopupBanner extends TopupElement {
 
   /**
    * **Turn back on**: once resumed, the button goes (with the banner, when
-   * nothing else is wrong): focus goes to the card's **Change**.
+   * nothing else is wrong): focus, fallen to the body, goes to the card's
+   * **Change** (not from where the user took it meanwhile).
    */
   private resume = async () => {
     await this.ctx?.store.autoTopup.resume();
     await this.updateComplete;
-    if (!this.shadowRoot!.activeElement) cardControl(this, '[part~=auto-topup-button]')?.focus();
+    if (focusLost()) cardControl(this, '[part~=auto-topup-button]')?.focus();
   };
 }

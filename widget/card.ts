@@ -1,7 +1,7 @@
 import { css, html, nothing, type PropertyValues } from 'lit';
 import { base } from './styles.js';
 import type { RecommendationDto } from '../contract/index.js';
-import { TopupElement } from './element.js';
+import { focusLost, TopupElement } from './element.js';
 import { emit } from './events.js';
 import { errorBox } from './error-box.js';
 import { buyButton } from './buy-button.js';
@@ -34,7 +34,7 @@ const DAY = 86_400_000;
  * @csspart cancel-button - Closes the auto top-up editor without saving (so does Escape).
  * @csspart upgrade - The upgrade advice (not with a view-only token); `upgrade-link` is its link.
  * @csspart upgrade-link - The link (or button, without `upgrade-href`) to upgrade.
- * @csspart error - The load error message; `retry-button` retries.
+ * @csspart error - The load error message (`retry-button` retries), or a failed save of auto top-up: in the editor, or in the row once a token turned view-only closed it.
  * @csspart retry-button - Retry after a load error.
  * @cssproperty --minute-topup-card-min-height - Reserved height, kept while loading (default 20.5rem).
  * @cssproperty --minute-topup-color-info - Background of the upgrade advice.
@@ -155,7 +155,7 @@ export class MinuteTopupCard extends TopupElement {
       </div>
       <p class="muted">${strings.resetsIn(days)}</p>
       <p>
-        ${strings.extraBalance}:
+        ${strings.labelled(strings.extraBalance)}
         <span part="extra" class="big">${extra}</span>
       </p>
       <p class="muted">${strings.activePackages(balance.extra.activePackages)}</p>
@@ -173,16 +173,26 @@ export class MinuteTopupCard extends TopupElement {
 
   /** Whether the auto top-up editor was open at the last render. */
   private editing = false;
+  /** Whether focus was in the auto top-up row (on **Change**, in the editor) before this render. */
+  private focusInRow = false;
+
+  protected willUpdate(changed: PropertyValues) {
+    super.willUpdate(changed);
+    this.focusInRow = !!this.shadowRoot?.activeElement?.closest('[part~=auto-topup]');
+  }
 
   /**
    * The editor opened: focus to its switch; closed: back to **Change** (or,
-   * when the token turned view-only, to **View packages**).
+   * when the token turned view-only, to **View packages**) — only when focus
+   * was in the row or fell to the page's body, never from where the user took
+   * it meanwhile.
    */
   protected updated(changed: PropertyValues) {
     super.updated(changed);
     const editing = !!this.ctx?.state.autoTopup.editing;
     if (editing === this.editing) return;
     this.editing = editing;
+    if (!this.focusInRow && !focusLost()) return;
     this.focusFirst(editing ? '#at-enabled' : '[part~=auto-topup-button],[part~=view-button]');
   }
 

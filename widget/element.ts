@@ -25,6 +25,9 @@ export function cardControl(from: Element, selector: string): HTMLElement | null
   return card?.shadowRoot?.querySelector<HTMLElement>(selector);
 }
 
+/** Focus fell to the page's body (the focused element went away), or is nowhere. */
+export const focusLost = () => !document.activeElement || document.activeElement === document.body;
+
 /** The focused element, looking through shadow roots. */
 function deepActive(): HTMLElement | null {
   let active = document.activeElement;

@@ -18,6 +18,8 @@ export interface MinuteTopupStrings {
   planUsed: (used: string, allowance: string) => string;
   resetsIn: (days: number) => string;
   extraBalance: string;
+  /** A name before its value: "Extra balance:", "Auto top-up:" (a French host: `${label} :`). */
+  labelled: (label: string) => string;
   minutes: (minutes: string) => string;
   activePackages: (count: number) => string;
   overage: (minutes: string) => string;
@@ -49,12 +51,21 @@ export interface MinuteTopupStrings {
     limit: string,
     used: string,
   ) => string;
+  /** In place of `autoTopupRule` when the package it buys is no longer in the catalog. */
+  autoTopupPackageGone: (packageId: string) => string;
   /** Opens the auto top-up editor (described by the row's name and state). */
   change: string;
   /** The editor's on/off switch, and its fields (its package field is labelled `colPackage`). */
   autoTopupEnabled: string;
   autoTopupThreshold: string;
   autoTopupLimit: string;
+  /** A choice of the editor's package field, e.g. "Medium · 100 min · $25.00". */
+  autoTopupPackage: (name: string, minutes: string, price: string) => string;
+  /**
+   * The package field's empty choice while the package set is no longer
+   * offered, and its message until another is chosen.
+   */
+  choosePackage: string;
   save: string;
   /**
    * Under a field of the editor that is not a whole number from `min` to
@@ -63,8 +74,13 @@ export interface MinuteTopupStrings {
   autoTopupInvalid: (min: string, max: string) => string;
   /** Announced politely once a change is saved (or auto top-up is turned back on). */
   autoTopupSaved: (on: boolean) => string;
-  /** The banner while auto top-up is paused; `reason`: why, as the API says it. */
+  /**
+   * The banner while auto top-up is paused, also announced politely when it
+   * pauses; `reason`: why, as the API says it.
+   */
   autoTopupPaused: (reason: string) => string;
+  /** The same, when the API gives no reason. */
+  autoTopupPausedNoReason: string;
   /** The banner's action that turns a paused auto top-up back on. */
   turnBackOn: string;
   /** After the paused message, for a view-only token. */
@@ -172,6 +188,7 @@ export const en: MinuteTopupStrings = {
   planUsed: (used, allowance) => `${used} of ${allowance} min used`,
   resetsIn: (days) => (days === 1 ? 'Resets in 1 day' : `Resets in ${days} days`),
   extraBalance: 'Extra balance',
+  labelled: (label) => `${label}:`,
   minutes: (minutes) => `${minutes} min`,
   activePackages: (count) => (count === 1 ? '1 active package' : `${count} active packages`),
   overage: (minutes) => `Overage this cycle: ${minutes} min`,
@@ -183,14 +200,18 @@ export const en: MinuteTopupStrings = {
   autoTopupState: (state) => ({ on: 'On', off: 'Off', paused: 'Paused' })[state],
   autoTopupRule: (name, minutes, threshold, limit, used) =>
     `Buys ${name} (${minutes} min) when ${threshold} min are left · up to ${limit} a month (${used} used)`,
+  autoTopupPackageGone: (packageId) => `The package it buys (${packageId}) is no longer offered.`,
   change: 'Change',
   autoTopupEnabled: 'Buy minutes automatically',
   autoTopupThreshold: 'When minutes left fall to',
   autoTopupLimit: 'Purchases a month, at most',
+  autoTopupPackage: (name, minutes, price) => `${name} · ${minutes} min · ${price}`,
+  choosePackage: 'Choose a package',
   save: 'Save',
   autoTopupInvalid: (min, max) => `Enter a whole number from ${min} to ${max}.`,
   autoTopupSaved: (on) => `Auto top-up is ${on ? 'on' : 'off'}`,
   autoTopupPaused: (reason) => `Auto top-up is paused: ${reason}`,
+  autoTopupPausedNoReason: 'Auto top-up is paused.',
   turnBackOn: 'Turn back on',
   autoTopupOwner: 'The account owner can turn it back on.',
   bannerLow: 'You are running low on minutes.',
@@ -277,6 +298,10 @@ export function errorText(strings: MinuteTopupStrings, code: ClientErrorCode): s
   if (code === 'server_error' || code === 'internal_error') return strings.errorServer;
   return strings.errorOther;
 }
+
+/** What the banner says of a paused auto top-up (and the root announces): why, when the API says. */
+export const pausedText = (strings: MinuteTopupStrings, reason?: string): string =>
+  reason ? strings.autoTopupPaused(reason) : strings.autoTopupPausedNoReason;
 
 /** The translated status of a package in the history. */
 export function statusText(strings: MinuteTopupStrings, status: PurchaseStatus): string {

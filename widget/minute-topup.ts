@@ -5,9 +5,10 @@ import { createApiClient, type ApiClient } from './api-client.js';
 import { topupContext, type TopupContext } from './context.js';
 import { emit } from './events.js';
 import { createFormat, type Format } from './format.js';
-import { en, type MinuteTopupStrings } from './i18n.js';
+import { en, pausedText, type MinuteTopupStrings } from './i18n.js';
 import { LiveBalance } from './live.js';
 import { TopupStore, type Snapshot } from './store.js';
+import type { AutoTopupState } from './auto-topup.js';
 import type { TokenScope } from '../contract/index.js';
 import { base, PARTS } from './styles.js';
 
@@ -242,7 +243,7 @@ export class MinuteTopup extends LitElement {
   render() {
     const last = this.snapshot?.lastPurchase;
     const warning = this.snapshot?.warningChange;
-    const saved = this.snapshot?.autoTopup.saved;
+    const autoTopup = this.snapshot?.autoTopup;
     const context = this.ctx;
     return html`${
         this.childElementCount
@@ -265,8 +266,17 @@ export class MinuteTopup extends LitElement {
       <div role="status" aria-live="polite" class="sr-only" id="warning-status">
         ${warning && context ? context.strings.warningChanged(warning) : ''}
       </div>
-      <div role="status" class="sr-only" id="auto-topup-status">
-        ${saved && context ? context.strings.autoTopupSaved(saved.enabled) : ''}
+      <div role="status" aria-live="polite" class="sr-only" id="auto-topup-status">
+        ${autoTopup && context ? this.autoTopupNews(autoTopup, context.strings) : ''}
       </div>`;
+  }
+
+  /** What the auto top-up region says: a pause as it happens, or what a save made of it. */
+  private autoTopupNews(
+    { pauseNews, settings, saved }: AutoTopupState,
+    strings: MinuteTopupStrings,
+  ) {
+    if (pauseNews) return pausedText(strings, settings?.pausedReason);
+    return saved ? strings.autoTopupSaved(saved.enabled) : '';
   }
 }

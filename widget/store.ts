@@ -173,7 +173,8 @@ export class TopupStore {
   /**
    * The token the API client sends now (the first, or a fresh one): its scope
    * decides whether buying is offered. Turned `view`, an open dialog that is
-   * not in the middle of a purchase closes, and so does the auto top-up editor.
+   * not in the middle of a purchase closes, and so does the auto top-up editor
+   * (once a save under way settles).
    */
   useToken(token: string): void {
     const scope = tokenScope(token);

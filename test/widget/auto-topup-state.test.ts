@@ -1,6 +1,6 @@
 import { expect } from '@open-wc/testing';
 import type { AutoTopupDto, AutoTopupRequest, BalanceDto } from '../../contract/index.js';
-import type { ApiClient } from '../../widget/api-client.js';
+import { ApiError, type ApiClient } from '../../widget/api-client.js';
 import {
   autoTopupMayChange,
   parseAutoTopup,
@@ -59,6 +59,13 @@ describe('auto top-up editor, parsed', () => {
       'limit',
     ]);
   });
+
+  it('names the package while none is chosen (the one set is no longer offered)', () => {
+    expect(parseAutoTopup(draft({ packageId: '', limit: '0' }))).to.deep.equal([
+      'package',
+      'limit',
+    ]);
+  });
 });
 
 describe('auto top-up, read again on live balances', () => {
@@ -94,12 +101,19 @@ describe('auto top-up, read again on live balances', () => {
 });
 
 describe('auto top-up in the store (no DOM)', () => {
-  /** A client whose auto top-up answers `initial` until saved; the rest is an empty account. */
+  /**
+   * A client whose auto top-up answers `initial` until saved (or `set`); the
+   * rest is an empty account. Each save waits for `release` (an error: it
+   * fails); while `holdReads`, each read answers what it had when asked, once
+   * `answerReads` is called.
+   */
   function client(initial: AutoTopupDto = { ...on, enabled: false }) {
     const sent: AutoTopupRequest[] = [];
     let current = initial;
-    let release: () => void = () => {};
+    let release: (error?: Error) => void = () => {};
     let reads = 0;
+    let holding = false;
+    const held: (() => void)[] = [];
     const api = {
       catalog: async () => ({ currency: 'USD', packages: [], plans: [] }),
       balance: async () => balance(100),
@@ -107,22 +121,39 @@ describe('auto top-up in the store (no DOM)', () => {
       recommendation: async () => {
         throw new Error('none');
       },
-      autoTopup: async () => (reads++, current),
+      autoTopup: async () => {
+        reads++;
+        const answer = current;
+        if (holding) await new Promise<void>((r) => held.push(r));
+        return answer;
+      },
       setAutoTopup: async (request: AutoTopupRequest) => {
         sent.push(request);
-        await new Promise<void>((r) => (release = r));
+        await new Promise<void>((resolve, reject) => {
+          release = (error) => (error ? reject(error) : resolve());
+        });
         return (current = { ...current, ...request, status: 'active' });
       },
     } as unknown as ApiClient;
-    return { api, sent, release: () => release(), reads: () => reads };
+    return {
+      api,
+      sent,
+      release: (error?: Error) => release(error),
+      reads: () => reads,
+      set: (settings: AutoTopupDto) => (current = settings),
+      holdReads: () => (holding = true),
+      answerReads: () => held.splice(0).forEach((answer) => answer()),
+    };
   }
+
+  const VIEW = `e30.${btoa(JSON.stringify({ scope: 'view' })).replace(/=+$/, '')}.c2ln`;
 
   it('saves once while a save is under way, and tells the host', async () => {
     const { api, sent, release } = client();
     const told: AutoTopupDto[] = [];
     const store = new TopupStore(api, { autoTopupChange: (s) => told.push(s) });
     await store.load();
-    store.autoTopup.edit();
+    await store.autoTopup.edit();
     const first = store.autoTopup.save(draft());
     void store.autoTopup.save(draft({ threshold: '40' }));
     expect(sent).to.have.length(1);
@@ -140,7 +171,7 @@ describe('auto top-up in the store (no DOM)', () => {
     const { api, sent } = client();
     const store = new TopupStore(api);
     await store.load();
-    store.autoTopup.edit();
+    await store.autoTopup.edit();
     await store.autoTopup.save(draft({ limit: '40' }));
     expect(sent).to.have.length(0);
     expect(store.snapshot.autoTopup).to.deep.include({ editing: true, invalid: ['limit'] });
@@ -150,12 +181,81 @@ describe('auto top-up in the store (no DOM)', () => {
     const { api } = client();
     const store = new TopupStore(api);
     await store.load();
-    store.autoTopup.edit();
+    await store.autoTopup.edit();
     expect(store.snapshot.autoTopup.editing).to.equal(true);
-    store.useToken(`e30.${btoa(JSON.stringify({ scope: 'view' })).replace(/=+$/, '')}.c2ln`);
+    store.useToken(VIEW);
     expect(store.snapshot.autoTopup.editing).to.equal(false);
-    store.autoTopup.edit();
+    await store.autoTopup.edit();
     expect(store.snapshot.autoTopup.editing).to.equal(false);
+  });
+
+  it('sends nothing with a view-only token, and closes the editor once a save under way settles', async () => {
+    const { api, sent, release } = client(on);
+    const store = new TopupStore(api);
+    await store.load();
+    await store.autoTopup.edit();
+    const saving = store.autoTopup.save(draft({ threshold: '40' }));
+    store.useToken(VIEW);
+    expect(store.snapshot.autoTopup).to.deep.include({ editing: true, saving: true });
+    release(new ApiError(0, 'forbidden', 'The token may only view.'));
+    await saving;
+    expect(store.snapshot.autoTopup).to.deep.include({ editing: false, saving: false });
+    expect(store.snapshot.autoTopup.error?.code).to.equal('forbidden');
+    await store.autoTopup.save(draft());
+    await store.autoTopup.resume();
+    expect(sent).to.have.length(1);
+  });
+
+  it('keeps a save when a read that started during it answers after it', async () => {
+    const c = client(on);
+    const store = new TopupStore(c.api);
+    await store.load();
+    await store.autoTopup.edit();
+    const saving = store.autoTopup.save(draft({ threshold: '45' }));
+    c.holdReads();
+    // A live refresh reads it while the save is under way: the API still has 30.
+    const read = store.autoTopup.load();
+    c.release();
+    await saving;
+    expect(store.snapshot.autoTopup.settings?.thresholdMinutes).to.equal(45);
+    c.answerReads();
+    await read;
+    expect(store.snapshot.autoTopup.settings?.thresholdMinutes).to.equal(45);
+  });
+
+  it('opens the editor on the setting read again; reads while it is open leave its fields', async () => {
+    const c = client();
+    const store = new TopupStore(c.api);
+    await store.load();
+    // Another tab turned it on.
+    c.set({ ...on, thresholdMinutes: 40 });
+    await store.autoTopup.edit();
+    expect(c.reads()).to.equal(2);
+    expect(store.snapshot.autoTopup.editing).to.equal(true);
+    expect(store.snapshot.autoTopup.form).to.deep.include({ enabled: true, thresholdMinutes: 40 });
+    c.set({ ...on, thresholdMinutes: 50 });
+    await store.autoTopup.load();
+    expect(store.snapshot.autoTopup.settings?.thresholdMinutes).to.equal(50);
+    expect(store.snapshot.autoTopup.form?.thresholdMinutes).to.equal(40);
+  });
+
+  it('takes a pause a read finds as news for the root to announce, until saved again', async () => {
+    const paused: AutoTopupDto = { ...on, status: 'paused', pausedReason: 'Declined.' };
+    const c = client(paused);
+    const store = new TopupStore(c.api);
+    await store.load();
+    // Paused from the start: not news.
+    expect(store.snapshot.autoTopup.pauseNews).to.equal(false);
+    c.set(on);
+    await store.autoTopup.load();
+    c.set(paused);
+    await store.autoTopup.load();
+    expect(store.snapshot.autoTopup.pauseNews).to.equal(true);
+    const saving = store.autoTopup.resume();
+    expect(store.snapshot.autoTopup.pauseNews).to.equal(false);
+    c.release();
+    await saving;
+    expect(store.snapshot.autoTopup.saved?.status).to.equal('active');
   });
 
   it('reads it again on a live balance only when it may have changed', async () => {

@@ -3,6 +3,7 @@ import { sendKeys } from '@web/test-runner-commands';
 import { HttpResponse } from 'msw';
 import type { AutoTopupDto } from '../../contract/index.js';
 import type { MinuteTopup } from '../../widget/index.js';
+import type { TopupStore } from '../../widget/store.js';
 import {
   deepActive,
   dialogOf,
@@ -22,8 +23,11 @@ const row = (el: Element) => text(part(el, 'card', 'auto-topup'));
 const editor = (el: Element) =>
   card(el).querySelector<HTMLFormElement>('[part~=auto-topup-editor]');
 const field = (el: Element, id: string) => card(el).querySelector<HTMLInputElement>(`#${id}`)!;
-/** The polite region that says what a save made of auto top-up. */
-const status = (el: MinuteTopup) => text(el.shadowRoot!.querySelector('#auto-topup-status')!);
+/** The polite region that says what a save made of auto top-up, or that it paused. */
+const statusRegion = (el: MinuteTopup) => el.shadowRoot!.querySelector('#auto-topup-status')!;
+const status = (el: MinuteTopup) => text(statusRegion(el));
+const storeOf = (el: MinuteTopup) => (el as unknown as { store: TopupStore }).store;
+const select = (el: Element) => card(el).querySelector<HTMLSelectElement>('#at-package')!;
 const puts = (api: TestApi) => api.requests.filter((r) => r.method === 'PUT');
 const ON = { enabled: true, thresholdMinutes: 30, packageId: 'medium', monthlyLimit: 3 };
 /** On, with a threshold over the plan's 500 minutes: any call triggers it (`autoTopupPaused`). */
@@ -42,6 +46,26 @@ const expectFocus = (element: Element) =>
   ).to.equal(true);
 /** Plenty for the live stream to bring a change on a loaded machine. */
 const LONG = { timeout: 20_000 };
+/** The widget's token lost its first PUT to expiry (401), and `fetchToken` then gives `token`. */
+function expireOnPut(el: MinuteTopup, api: TestApi, token: string) {
+  el.fetchToken = async () => token;
+  let expired = false;
+  api.script = (request) => {
+    if (request.method !== 'PUT' || expired) return undefined;
+    expired = true;
+    return HttpResponse.json(
+      { error: { code: 'unauthorized', message: 'expired' } },
+      { status: 401 },
+    );
+  };
+}
+/** Answers the reads of auto top-up with `settings` while `when()` holds; the API answers the rest. */
+function readsAnswer(api: TestApi, settings: AutoTopupDto, when = () => true) {
+  api.script = (request) =>
+    request.method === 'GET' && request.path.endsWith('/auto-topup') && when()
+      ? HttpResponse.json(settings)
+      : undefined;
+}
 
 /** Opens the editor from Change, as a pointer would; resolves with Change. */
 async function openEditor(el: Element) {
@@ -108,6 +132,27 @@ describe('auto top-up on the card', () => {
     expect(row(el)).to.equal(
       'Automatisch aufladen: An Ändern Medium (100 Min.) unter 1.500 Min., 0 von 3',
     );
+  });
+
+  it('takes the host’s punctuation: the label’s colon, the package choices’ separators', async () => {
+    const { el } = await mount({
+      autoTopup: ON,
+      attrs: { locale: 'fr-FR' },
+      props: {
+        strings: {
+          labelled: (label) => `${label} :`,
+          autoTopupPackage: (name, minutes, price) => `${name} (${minutes} min, ${price})`,
+        },
+      },
+    });
+    expect(row(el)).to.match(/^Auto top-up : On Change/);
+    expect(viewText(el, 'card')).to.contain('Extra balance : 0 min');
+    await openEditor(el);
+    expect([...select(el).options].map(text)).to.deep.equal([
+      'Small (50 min, 15,00 $US)',
+      'Medium (100 min, 25,00 $US)',
+      'Large (250 min, 50,00 $US)',
+    ]);
   });
 
   it('is edited with the keyboard alone: saved, announced, told to the host, kept by the API', async () => {
@@ -231,6 +276,123 @@ describe('auto top-up on the card', () => {
   });
 });
 
+describe('auto top-up, changed elsewhere meanwhile', () => {
+  it('keeps a save when a live refresh started during it answers after it, with the setting before', async () => {
+    const { el, api } = await mount({ autoTopup: ON });
+    await waitUntil(() => api.streams === 1, 'no live stream', LONG);
+    await openEditor(el);
+    field(el, 'at-threshold').value = '45';
+    const put = api.hold('PUT /auto-topup');
+    press(part(el, 'card', 'save-button'));
+    await waitUntil(() => put.waiting === 1, 'the save was not sent');
+    // Minutes granted elsewhere: the live balance has the widget read auto top-up
+    // again, and the API answers before the save, its answer held until after it.
+    const read = api.hold('GET /auto-topup', 'after');
+    await api.real.grant(ACCOUNT, 10, 'Goodwill');
+    await waitUntil(() => read.waiting === 1, 'no read during the save', LONG);
+    put.release();
+    await waitUntil(() => !editor(el), 'the save did not close the editor');
+    expect(row(el)).to.contain('when 45 min are left');
+    /** Every threshold the widget shows once the save is shown. */
+    const shown: (number | undefined)[] = [];
+    const unsubscribe = storeOf(el).subscribe((s) =>
+      shown.push(s.autoTopup.settings?.thresholdMinutes),
+    );
+    try {
+      read.release();
+      await waitUntil(() => read.waiting === 0, 'the read was not answered');
+      // Then another tab changes the limit: the next live refresh shows it, and
+      // nothing before it brought back the threshold from before the save.
+      await api.real.setAutoTopup(ACCOUNT, { ...ON, thresholdMinutes: 45, monthlyLimit: 4 });
+      await api.real.grant(ACCOUNT, 10, 'Goodwill');
+      await waitUntil(() => row(el).includes('up to 4 a month'), `still "${row(el)}"`, LONG);
+    } finally {
+      unsubscribe();
+    }
+    expect(shown.filter((threshold) => threshold !== 45)).to.deep.equal([]);
+  });
+
+  it('opens the editor on the setting as another tab left it, and keeps what is typed over later reads', async () => {
+    const { el, api } = await mount();
+    await waitUntil(() => api.streams === 1, 'no live stream', LONG);
+    // Another tab turns it on (nothing live says so while it is off here).
+    await api.real.setAutoTopup(ACCOUNT, { ...ON, thresholdMinutes: 40 });
+    expect(row(el)).to.equal('Auto top-up: Off Change');
+    await openEditor(el);
+    expect(row(el)).to.contain('Auto top-up: On');
+    expect(field(el, 'at-enabled').checked).to.equal(true);
+    expect(field(el, 'at-threshold').value).to.equal('40');
+    expect(field(el, 'at-limit').value).to.equal('3');
+    field(el, 'at-threshold').focus();
+    await retype('45');
+    // The other tab turns it off with another limit; a live refresh brings that in.
+    await api.real.setAutoTopup(ACCOUNT, { ...ON, enabled: false, monthlyLimit: 5 });
+    await api.real.grant(ACCOUNT, 10, 'Goodwill');
+    await waitUntil(() => row(el).includes('Auto top-up: Off'), `still "${row(el)}"`, LONG);
+    // The fields stay as this editor opened and as typed: Save sends what it shows.
+    expect(field(el, 'at-enabled').checked).to.equal(true);
+    expect(field(el, 'at-threshold').value).to.equal('45');
+    expect(field(el, 'at-limit').value).to.equal('3');
+    press(part(el, 'card', 'save-button'));
+    await waitUntil(() => !editor(el), 'the editor stayed open');
+    expect(await api.autoTopup()).to.deep.include({ ...ON, thresholdMinutes: 45 });
+  });
+
+  it('says its package is no longer offered, and asks for another before saving', async () => {
+    let gone = true;
+    const { el, api } = await mount({ autoTopup: ON }, (api) =>
+      readsAnswer(api, { ...ON, packageId: 'gold', status: 'active', cycleCount: 0 }, () => gone),
+    );
+    expect(row(el)).to.equal(
+      'Auto top-up: On Change The package it buys (gold) is no longer offered.',
+    );
+    await openEditor(el);
+    const choice = select(el);
+    // Not the first package in its place: an empty choice, and the field is required.
+    expect(choice.value).to.equal('');
+    expect(text(choice.options[0])).to.equal('Choose a package');
+    expect(choice.required).to.equal(true);
+    field(el, 'at-threshold').value = '20';
+    press(part(el, 'card', 'save-button'));
+    await waitUntil(
+      () => choice.getAttribute('aria-invalid') === 'true',
+      'the package is not invalid',
+    );
+    const message = card(el).getElementById(choice.getAttribute('aria-describedby')!)!;
+    expect(text(message)).to.equal('Choose a package');
+    await waitUntil(() => deepActive() === choice, 'focus is not on the package');
+    expect(field(el, 'at-threshold').getAttribute('aria-invalid')).to.equal('false');
+    expect(puts(api)).to.have.length(0);
+    await expect(shadow(el, 'minute-topup-card')).to.be.accessible();
+    // One chosen, it saves.
+    gone = false;
+    choice.value = 'small';
+    press(part(el, 'card', 'save-button'));
+    await waitUntil(() => !editor(el), 'the editor stayed open');
+    expect(await api.autoTopup()).to.deep.include({ packageId: 'small', thresholdMinutes: 20 });
+    expect(row(el)).to.contain('Buys Small (50 min) when 20 min are left');
+  });
+
+  it('leaves focus where the user took it while a save was under way', async () => {
+    const { el, api } = await mount({ autoTopup: ON });
+    const elsewhere = document.createElement('input');
+    elsewhere.setAttribute('aria-label', 'Elsewhere');
+    document.body.append(elsewhere);
+    try {
+      await openEditor(el);
+      const put = api.hold('PUT /auto-topup');
+      press(part(el, 'card', 'save-button'));
+      await waitUntil(() => put.waiting === 1, 'the save was not sent');
+      elsewhere.focus();
+      put.release();
+      await waitUntil(() => !editor(el), 'the save did not close the editor');
+      expect(document.activeElement === elsewhere, 'focus stays elsewhere').to.equal(true);
+    } finally {
+      elsewhere.remove();
+    }
+  });
+});
+
 describe('auto top-up, view-only', () => {
   it('shows the row without Change to a view token', async () => {
     const { el } = await mount({ scope: 'view', autoTopup: ON });
@@ -241,36 +403,41 @@ describe('auto top-up, view-only', () => {
     await expect(shadow(el, 'minute-topup-card')).to.be.accessible();
   });
 
-  it('says the change is not allowed when the API refuses it (403) and changes nothing', async () => {
-    const { el, api } = await mount({ autoTopup: ON });
+  it('sends no change with a token that turned view-only, and closes the editor', async () => {
+    const errors: CustomEvent[] = [];
+    const { el, api } = await mount({
+      autoTopup: ON,
+      on: { 'minute-topup-error': (e) => errors.push(e) },
+    });
     // The token ran out while editing: the fresh one fetchToken gives may only view.
     const view = await api.real.mintToken(ACCOUNT, undefined, 'view');
-    el.fetchToken = async () => view;
-    let expired = false;
-    api.script = (request) => {
-      if (request.method !== 'PUT' || expired) return undefined;
-      expired = true;
-      return HttpResponse.json(
-        { error: { code: 'unauthorized', message: 'expired' } },
-        { status: 401 },
-      );
-    };
+    expireOnPut(el, api, view);
     const change = await openEditor(el);
     field(el, 'at-threshold').value = '10';
     press(part(el, 'card', 'save-button'));
-    await waitUntil(() => card(el).querySelector('[part~=error]'), 'no error shown');
-    expect(text(card(el).querySelector('[part~=error]')!)).to.equal(
-      'You do not have permission to do this. Ask the account’s owner.',
-    );
-    expect(puts(api).map((r) => r.auth)).to.deep.equal([`Bearer ${api.token}`, `Bearer ${view}`]);
+    await waitUntil(() => !editor(el), 'the editor stayed open');
+    // Only the expired token's PUT left: none with the view token.
+    expect(puts(api).map((r) => r.auth)).to.deep.equal([`Bearer ${api.token}`]);
     expect((await api.autoTopup()).thresholdMinutes).to.equal(30);
     expect(el.scope).to.equal('view');
-    // Cancel closes it; the row stays read-only, and focus goes to View packages.
-    press(part(el, 'card', 'cancel-button'));
-    await waitUntil(() => !editor(el), 'Cancel did not close the editor');
+    expect(errors.map((e) => e.detail.code)).to.deep.equal(['forbidden']);
+    // The row says why, read-only; focus, in the editor that went, goes to View packages.
+    expect(text(card(el).querySelector('[part~=auto-topup] [part~=error]')!)).to.equal(
+      'You do not have permission to do this. Ask the account’s owner.',
+    );
     expect(has(card(el), '[part~=auto-topup-button]'), '[part~=auto-topup-button]').to.equal(false);
     expect(change.isConnected).to.equal(false);
     await waitUntil(() => deepActive() === part(el, 'card', 'view-button'), 'focus lost');
+    await expect(shadow(el, 'minute-topup-card')).to.be.accessible();
+  });
+
+  it('closes an open editor when the token turns view-only', async () => {
+    const { el, api } = await mount({ autoTopup: ON });
+    await openEditor(el);
+    el.token = await api.real.mintToken(ACCOUNT, undefined, 'view');
+    await waitUntil(() => !editor(el), 'the editor stayed open');
+    await waitUntil(() => deepActive() === part(el, 'card', 'view-button'), 'focus lost');
+    expect(puts(api)).to.have.length(0);
   });
 });
 
@@ -283,6 +450,7 @@ describe('a paused auto top-up', () => {
       on: { 'minute-topup-auto-topup-change': (e) => changes.push(e) },
     });
     expect(has(banner(el), '[part~=paused]'), '[part~=paused]').to.equal(false);
+    const region = statusRegion(el);
     await waitUntil(() => api.streams === 1, 'no live stream', LONG);
     api.decline = true;
     // 100 minutes left, then 25: under the threshold, the charge is declined.
@@ -296,6 +464,10 @@ describe('a paused auto top-up', () => {
     expect(text(banner(el).querySelector('[part~=paused]')!)).to.equal(
       'Auto top-up is paused: The card was declined.',
     );
+    // Announced in the polite region that was there before it (the banner's text is not a live region).
+    expect(statusRegion(el) === region, 'the same region').to.equal(true);
+    expect(status(el)).to.equal('Auto top-up is paused: The card was declined.');
+    expect(has(banner(el), '[part~=paused][role]'), 'a second live region').to.equal(false);
     expect(row(el)).to.contain('Auto top-up: Paused');
     expect(text(part(el, 'banner', 'resume-button'))).to.equal('Turn back on');
     expect(text(part(el, 'banner', 'buy-button'))).to.equal('Buy more minutes');
@@ -311,6 +483,27 @@ describe('a paused auto top-up', () => {
     await waitUntil(() => deepActive() === part(el, 'card', 'auto-topup-button'), 'focus lost');
   });
 
+  it('announces a pause a live refresh finds, also one the API gives no reason for', async () => {
+    let paused = false;
+    const { el, api } = await mount({ autoTopup: ON }, (api) =>
+      readsAnswer(api, { ...ON, status: 'paused', cycleCount: 0 }, () => paused),
+    );
+    const region = statusRegion(el);
+    expect(region.getAttribute('aria-live')).to.equal('polite');
+    expect(status(el)).to.equal('');
+    await waitUntil(() => api.streams === 1, 'no live stream', LONG);
+    paused = true;
+    await api.real.grant(ACCOUNT, 10, 'Goodwill');
+    await waitUntil(() => status(el) !== '', 'the pause was not announced', LONG);
+    expect(statusRegion(el) === region, 'the same region').to.equal(true);
+    expect(status(el)).to.equal('Auto top-up is paused.');
+    expect(text(banner(el).querySelector('[part~=paused]')!)).to.equal('Auto top-up is paused.');
+    // Turned back on, the region says so in its place.
+    paused = false;
+    press(part(el, 'banner', 'resume-button'));
+    await waitUntil(() => status(el) === 'Auto top-up is on', `"${status(el)}"`);
+  });
+
   it('is resumed by buying minutes from the banner (read again after the purchase)', async () => {
     // Without the live stream: the purchase's own answer must lead to the new setting.
     const { el, api } = await mount({
@@ -319,6 +512,8 @@ describe('a paused auto top-up', () => {
       attrs: { live: 'off' },
     });
     expect(viewText(el, 'banner')).to.contain('Auto top-up is paused: The card was declined.');
+    // Paused from the start: shown, not announced as news.
+    expect(status(el)).to.equal('');
     press(part(el, 'banner', 'buy-button'));
     await waitUntil(() => dialogOf(el).open, 'the dialog did not open');
     part(el, 'dialog', 'confirm-button').click();

@@ -21,6 +21,16 @@ export interface LoggedRequest {
   lastEventId: string | null;
 }
 
+/**
+ * Requests held back (see `TestApi.hold`): `before` they reach the API, or
+ * `after` it answered, their answer kept until `release()`.
+ */
+export interface Hold {
+  /** Requests held now. */
+  readonly waiting: number;
+  release(): void;
+}
+
 /** Where the widget under test looks for its API (answered by msw, never reached). */
 export const API = `${location.origin}/test-api`;
 export const ACCOUNT = 'acc_1';
@@ -58,8 +68,8 @@ export interface TestApiOptions {
  * `GET /purchases` answer 500), `loseAnswer` (a POST reaches the API, is
  * carried out, and its answer is lost: a network error or the given status),
  * `requiresAction` (purchases wait for the customer's bank: 202), `script`
- * (answers of its own for states the in-memory API cannot produce); and a
- * log of every request.
+ * (answers of its own for states the in-memory API cannot produce), `hold`
+ * (requests kept waiting until released); and a log of every request.
  */
 export async function testApi(o: TestApiOptions = {}) {
   const seed: MockAccountSeed = {
@@ -102,6 +112,15 @@ export async function testApi(o: TestApiOptions = {}) {
     ...o.recommendation,
   };
   const token = await real.mintToken(ACCOUNT, undefined, o.scope);
+  const holds: { route: string; when: 'before' | 'after'; gate: Promise<void>; held: number }[] =
+    [];
+  /** Waits while a hold of `route` at `when` stands. */
+  const held = async (route: string, when: 'before' | 'after') => {
+    for (const hold of holds.filter((h) => h.route === route && h.when === when)) {
+      hold.held++;
+      await hold.gate.finally(() => hold.held--);
+    }
+  };
   /** The stream as it is, counted in `streams` while it runs (msw passes the page's cancel on). */
   const counted = (res: Response, body: ReadableStream<Uint8Array>) => {
     const reader = body.getReader();
@@ -150,6 +169,25 @@ export async function testApi(o: TestApiOptions = {}) {
      * Runs after `delayMs`, `offline`, `failing` and `status`.
      */
     script: undefined as undefined | ((request: LoggedRequest) => Response | undefined),
+    /**
+     * Holds the requests like `route` (`PUT /auto-topup`) sent from now until
+     * released: `before` they reach the API (the default), or `after` it
+     * answered (the answer is what the API said when it was asked).
+     */
+    hold(route: string, when: 'before' | 'after' = 'before'): Hold {
+      let open!: () => void;
+      const hold = { route, when, gate: new Promise<void>((r) => (open = r)), held: 0 };
+      holds.push(hold);
+      return {
+        get waiting() {
+          return hold.held;
+        },
+        release() {
+          holds.splice(holds.indexOf(hold), 1);
+          open();
+        },
+      };
+    },
     /** What the API answers the widget's token for `GET /v1/accounts/<ACCOUNT>${path}` now. */
     async get<T>(path: string): Promise<T> {
       const url = `${API}/v1/accounts/${ACCOUNT}${path}`;
@@ -207,7 +245,10 @@ export async function testApi(o: TestApiOptions = {}) {
           }
           const scripted = api.script?.(logged);
           if (scripted) return scripted;
+          const route = `${request.method} ${path.slice(path.lastIndexOf('/'))}`;
+          await held(route, 'before');
           const res = await mocks.fetch(request);
+          await held(route, 'after');
           if (api.loseAnswer && request.method === 'POST') {
             return api.loseAnswer === 'network'
               ? HttpResponse.error()
