@@ -18,6 +18,7 @@ export function Billing(props: { fetchToken: () => Promise<string> }) {
         onError={(e) => console.log(e.detail.code)}
         authenticate={async (clientSecret) => console.log(clientSecret)}
         onAuthenticate={(e) => console.log(e.detail.clientSecret, e.detail.purchase.status)}
+        onAutoTopupChange={(e) => console.log(e.detail.enabled, e.detail.monthlyLimit)}
       />
       <output id="bought">{bought.join(',')}</output>
     </section>
