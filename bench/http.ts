@@ -32,12 +32,14 @@ export async function httpBench(runs = 3): Promise<Row[]> {
     await createAccounts(grouped.base, accounts);
     await createAccounts(single.base, accounts);
     const f: number[] = [];
+    const c: number[] = [];
     const g: number[] = [];
     const s: number[] = [];
     const b: number[] = [];
     const lat: number[] = [];
     for (const [base, kind] of [
       [floor.base, 'floor'],
+      [floor.base, 'ceiling'],
       [grouped.base, 'usage'],
       [single.base, 'usage'],
     ] as const) {
@@ -45,6 +47,7 @@ export async function httpBench(runs = 3): Promise<Row[]> {
     }
     for (let i = 0; i < runs; i += 1) {
       f.push((await load([floor.base], 'floor')).perSecond);
+      c.push((await load([floor.base], 'ceiling')).perSecond);
       const usage = await load([grouped.base], 'usage');
       g.push(usage.perSecond);
       lat.push(usage.p50);
@@ -52,7 +55,18 @@ export async function httpBench(runs = 3): Promise<Row[]> {
       b.push((await load([grouped.base], 'balance')).perSecond);
     }
     const ratio = (xs: number[]) => `${median(xs.map((x, i) => x / f[i])).toFixed(2)}×`;
+    const toCeiling = median(g.map((x, i) => x / c[i]));
     return [
+      {
+        figure: 'Ceiling: bare Hono route, no database',
+        value: `${median(c).toFixed(0)} req/s (same JSON in and out as a usage call, 16 connections)`,
+        goal: '—',
+      },
+      {
+        figure: 'Usage calls over HTTP ÷ ceiling',
+        value: `${toCeiling.toFixed(2)}× (${median(g).toFixed(0)} ÷ ${median(c).toFixed(0)} req/s)`,
+        goal: '≥ 0.6×',
+      },
       {
         figure: 'Floor: bare Hono route, one SQLite FULL transaction per request',
         value: `${median(f).toFixed(0)} req/s`,

@@ -83,7 +83,7 @@ let callSeq = 0;
 /** autocannon against one or more bases at once; returns summed requests/s and the median latency. */
 export async function load(
   bases: string[],
-  kind: 'usage' | 'balance' | 'floor',
+  kind: 'usage' | 'balance' | 'floor' | 'ceiling',
   options: { connections?: number; seconds?: number; accounts?: number } = {},
 ) {
   const { connections = 16, seconds = 3, accounts = 10 } = options;
@@ -102,7 +102,7 @@ export async function load(
             if (kind === 'balance') return { ...req, path: `/v1/accounts/${account}/balance` };
             const body = JSON.stringify({ callId: `c${process.pid}-${callSeq}`, seconds: 7 });
             const path =
-              kind === 'floor' ? `/floor/usage/${account}` : `/v1/accounts/${account}/usage`;
+              kind === 'usage' ? `/v1/accounts/${account}/usage` : `/${kind}/usage/${account}`;
             return { ...req, path, body };
           },
         },
