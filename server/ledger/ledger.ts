@@ -32,7 +32,6 @@ import {
   recommendUpgrade,
   undatedUsageMs,
   usedSeconds,
-  type Allocation,
   type Catalog,
   type CycleCounters,
 } from '../domain/index.js';
@@ -50,6 +49,7 @@ import { Notices } from './notices.js';
 import { autoTopupDto, changedSettings, isAutoTopupIntent, queueAutoTopup } from './auto-topup.js';
 import { balanceOf, iso, purchaseDto, READ, requireAccount } from './reads.js';
 import { randomUuid } from '../../contract/random-uuid.js';
+import { within } from '../store/usage-parts.js';
 
 export interface LedgerOptions {
   store: LedgerStore;
@@ -75,6 +75,9 @@ export interface LedgerOptions {
    */
   webhooks?: { written?: () => void };
 }
+
+/** A cycle starts at most this long before any instant in it (a month ≤ 31 days), with room. */
+const CYCLE_WINDOW_MS = 32 * 86_400_000;
 
 /** What one usage took from the packages: seconds in all, and how many it used up. */
 interface Drawn {
@@ -325,14 +328,23 @@ export class Ledger {
     if (datedMs > now + this.futureToleranceMs) {
       throw new DomainError('invalid_request', 'occurredAt must not lie in the future.');
     }
+    // The cycles the usage and the balance may fall in: each starts at most
+    // a cycle (≤ 31 days) before its instant.
+    const windows: [number, number][] = [[now - CYCLE_WINDOW_MS, now + CYCLE_WINDOW_MS]];
+    if (occurredAt !== undefined) windows.push([datedMs - CYCLE_WINDOW_MS, datedMs]);
     const { result, queued } = await this.store.transact(async (tx) => {
-      const account = await requireAccount(tx, accountId, true);
+      // One round trip on PostgreSQL: the lock, then the earlier usage, the
+      // cycles' counters and the active packages, read after it.
+      const read = await tx.readForUsage(accountId, callId, windows);
+      const account = read.account;
+      if (!account) {
+        throw new DomainError('account_not_found', `No account with id "${accountId}".`);
+      }
       // Without occurredAt the usage happens now — never before its account,
       // even when another process, its clock ahead of ours, created it.
       const occurredAtMs = occurredAt === undefined ? undatedUsageMs(now, account) : datedMs;
-      const earlier = await tx.findUsage(accountId, callId);
-      if (earlier) {
-        const replayed = replayUsage(earlier, {
+      if (read.earlier) {
+        const replayed = replayUsage(read.earlier, {
           seconds,
           occurredAtMs,
           dated: occurredAt !== undefined,
@@ -340,41 +352,63 @@ export class Ledger {
         return { result: replayed, queued: null };
       }
       assertUsageAfterAccountStart(occurredAtMs, account);
+      const countersAt = async (start: number) =>
+        read.cycles.get(start) ??
+        (within(windows, start) ? null : await tx.getCycle(accountId, start));
       const cycle = cycleContaining(account.cycleAnchorMs, occurredAtMs);
-      const counters = (await tx.getCycle(accountId, cycle.start)) ?? emptyCounters();
-      const allocation = await this.allocate(tx, account, seconds, counters);
-      const drawn = await drawFromPackages(tx, allocation);
-      // The extra counters and the version in one statement, drawn or not.
-      const version = await tx.changeBalance(accountId, -drawn.seconds, -drawn.usedUp);
+      const counters = (await countersAt(cycle.start)) ?? emptyCounters();
+      const allowance = allowanceSeconds(findPlan(this.catalog, account.planId));
+      const allocation = allocateUsage(
+        seconds,
+        planRemainingSeconds(allowance, counters.planUsedSeconds),
+        account.extraRemainingSeconds > 0 ? read.active : [],
+      );
+      const remaining = new Map(read.active.map((p) => [p.id, p.remainingSeconds]));
+      const draws = allocation.fromExtra.map((part) => ({
+        ...part,
+        usedUp: remaining.get(part.purchaseId) === part.seconds,
+      }));
+      const drawn: Drawn = {
+        seconds: draws.reduce((sum, d) => sum + d.seconds, 0),
+        usedUp: draws.filter((d) => d.usedUp).length,
+      };
+      // The account is locked: the version this change makes is the next one.
+      const version = account.version + 1;
       const delta = {
         planUsedSeconds: allocation.fromPlanSeconds,
         extraUsedSeconds: drawn.seconds,
         overageSeconds: allocation.overageSeconds,
       };
-      await tx.addToCycle(accountId, cycle.start, delta);
+      const current = cycleContaining(account.cycleAnchorMs, now).start;
       const result: UsageResultDto = {
         usage: { callId, seconds, occurredAt: iso(occurredAtMs), ...allocation },
-        // This cycle's counters after the call are known: not read again.
+        // The balance's cycle counters are known (read, or this call's): not read again.
         balance: await this.balanceIn(
           tx,
           { ...afterDraw(account, drawn), version },
           {
-            cycleStartMs: cycle.start,
-            counters: addCounters(counters, delta),
+            cycleStartMs: current,
+            counters:
+              current === cycle.start ? addCounters(counters, delta) : await countersAt(current),
           },
         ),
       };
-      await tx.insertUsage({
-        accountId,
-        callId,
-        seconds,
-        occurredAtMs,
-        cycleStartMs: cycle.start,
-        fromPlanSeconds: allocation.fromPlanSeconds,
-        overageSeconds: allocation.overageSeconds,
-        fromExtra: allocation.fromExtra,
-        response: JSON.stringify(result),
-        version,
+      // One statement on PostgreSQL: packages, counters, version, cycle, usage.
+      await tx.writeUsage({
+        draws,
+        cycleDelta: delta,
+        usage: {
+          accountId,
+          callId,
+          seconds,
+          occurredAtMs,
+          cycleStartMs: cycle.start,
+          fromPlanSeconds: allocation.fromPlanSeconds,
+          overageSeconds: allocation.overageSeconds,
+          fromExtra: allocation.fromExtra,
+          response: JSON.stringify(result),
+          version,
+        },
       });
       await this.notices.warning(tx, account, result.balance);
       // At or below the threshold: one auto purchase queued with this usage.
@@ -497,19 +531,6 @@ export class Ledger {
     return answer;
   }
 
-  /** Splits a usage over what is left of the plan in its cycle and the active packages. */
-  private async allocate(
-    tx: LedgerTx,
-    account: AccountRow,
-    seconds: number,
-    counters: CycleCounters,
-  ): Promise<Allocation> {
-    const allowance = allowanceSeconds(findPlan(this.catalog, account.planId));
-    const planRemaining = planRemainingSeconds(allowance, counters.planUsedSeconds);
-    const active = account.extraRemainingSeconds > 0 ? await tx.activePurchases(account.id) : [];
-    return allocateUsage(seconds, planRemaining, active);
-  }
-
   async recommendation(accountId: string): Promise<RecommendationDto> {
     return this.store.transact(async (tx) => {
       const account = await requireAccount(tx, accountId);
@@ -553,20 +574,6 @@ function replayUsage(
     );
   }
   return JSON.parse(earlier.response) as UsageResultDto;
-}
-
-/**
- * Takes the allocation's extra seconds from its packages; the store says
- * which it used up. The account's counters are the caller's to change.
- */
-async function drawFromPackages(tx: LedgerTx, allocation: Allocation): Promise<Drawn> {
-  const drawn: Drawn = { seconds: 0, usedUp: 0 };
-  for (const part of allocation.fromExtra) {
-    const { usedUp } = await tx.drawFromPurchase(part.purchaseId, part.seconds);
-    drawn.seconds += part.seconds;
-    if (usedUp) drawn.usedUp += 1;
-  }
-  return drawn;
 }
 
 /** The account's extra-minute counters once `drawn` is taken. */

@@ -13,6 +13,7 @@ import type {
   WebhookRow,
 } from './types.js';
 import { autoTopupBelowSeconds, paymentFields, purchaseValues } from './rows.js';
+import { readForUsageByParts, within, writeUsageByParts } from './usage-parts.js';
 
 interface State {
   accounts: Map<string, AccountRow>;
@@ -219,6 +220,20 @@ export class MemoryStore implements LedgerStore {
           refundMinor: null,
           refundedAtMs: null,
         });
+      },
+      async readForUsage(accountId, callId, windows) {
+        return readForUsageByParts(this, accountId, callId, async (id) => {
+          const found = new Map<number, CycleCounters>();
+          for (const c of s.cycles.values()) {
+            if (c.accountId !== id || !within(windows, c.cycleStartMs)) continue;
+            const { accountId: _a, cycleStartMs: _s, ...counters } = c;
+            found.set(c.cycleStartMs, counters);
+          }
+          return found;
+        });
+      },
+      async writeUsage(w) {
+        await writeUsageByParts(this, w);
       },
       async findUsage(accountId, callId) {
         const u = s.usages.get(key(accountId, callId));

@@ -73,6 +73,62 @@ export const SQL = {
        FROM usage_allocations a WHERE a.account_id = u.account_id AND a.call_id = u.call_id),
       '[]'::json) AS allocations
     FROM usages u WHERE u.account_id = $1 AND u.call_id = $2`,
+  /**
+   * A usage call's reads after its account's lock (pipelined with it and
+   * BEGIN: one round trip): the earlier usage under the call id with its
+   * allocations, the counters of the cycles starting in two windows, the
+   * active purchases oldest first.
+   */
+  usageReads: `SELECT
+    (SELECT row_to_json(e) FROM (SELECT u.*, COALESCE(
+        (SELECT json_agg(json_build_array(a.purchase_id, a.seconds) ORDER BY a.ord)
+         FROM usage_allocations a WHERE a.account_id = u.account_id AND a.call_id = u.call_id),
+        '[]'::json) AS allocations
+      FROM usages u WHERE u.account_id = $1 AND u.call_id = $2) e) AS earlier,
+    (SELECT COALESCE(json_agg(json_build_array(c.cycle_start_ms, c.plan_used_seconds,
+        c.extra_used_seconds, c.overage_seconds, c.topup_count, c.topup_spend_minor)), '[]'::json)
+      FROM cycles c WHERE c.account_id = $1
+        AND (c.cycle_start_ms BETWEEN $3 AND $4 OR c.cycle_start_ms BETWEEN $5 AND $6)) AS cycles,
+    (SELECT COALESCE(json_agg(json_build_array(p.id, p.remaining_seconds) ORDER BY p.seq), '[]'::json)
+      FROM purchases p WHERE p.account_id = $1 AND p.status = 'active') AS active`,
+  /**
+   * A usage call's writes in one statement: the packages drawn ($2 ids, $3
+   * seconds), the account's counters and version, the cycle's counters, the
+   * usage and its allocations. Answers the version made and how many
+   * packages were drawn.
+   */
+  writeUsage: `WITH d AS (
+      UPDATE purchases p SET remaining_seconds = p.remaining_seconds - x.s,
+        status = CASE WHEN p.remaining_seconds - x.s = 0 THEN 'used' ELSE 'active' END
+      FROM unnest($2::text[], $3::bigint[]) AS x (id, s)
+      WHERE p.id = x.id AND p.account_id = $1 AND p.status = 'active'
+      RETURNING p.id, p.status),
+    a AS (
+      UPDATE accounts SET extra_remaining_seconds = extra_remaining_seconds + $4,
+        active_packages = active_packages + $5, version = version + 1
+      WHERE id = $1 RETURNING version),
+    c AS (
+      INSERT INTO cycles (account_id, cycle_start_ms, plan_used_seconds, extra_used_seconds,
+        overage_seconds, topup_count, topup_spend_minor)
+      VALUES ($1, $6, $7, $8, $9, $10, $11)
+      ON CONFLICT (account_id, cycle_start_ms) DO UPDATE SET
+        plan_used_seconds = cycles.plan_used_seconds + EXCLUDED.plan_used_seconds,
+        extra_used_seconds = cycles.extra_used_seconds + EXCLUDED.extra_used_seconds,
+        overage_seconds = cycles.overage_seconds + EXCLUDED.overage_seconds,
+        topup_count = cycles.topup_count + EXCLUDED.topup_count,
+        topup_spend_minor = cycles.topup_spend_minor + EXCLUDED.topup_spend_minor),
+    u AS (
+      INSERT INTO usages (account_id, call_id, seconds, occurred_at_ms, cycle_start_ms,
+        from_plan_seconds, overage_seconds, response, version)
+      SELECT $1, $12, $13, $14, $6, $15, $16, $17, a.version FROM a
+      RETURNING account_id, call_id),
+    al AS (
+      INSERT INTO usage_allocations (account_id, call_id, purchase_id, seconds, ord)
+      SELECT u.account_id, u.call_id, x.id, x.s, x.ord
+      FROM u, unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS x (id, s, ord))
+    SELECT (SELECT version FROM a) AS version,
+      (SELECT count(*) FROM d) AS drawn,
+      (SELECT count(*) FROM d WHERE d.status = 'used') AS used_up`,
   /** The usage row and all of its allocation rows in one statement. */
   insertUsage: `WITH u AS (
       INSERT INTO usages (account_id, call_id, seconds, occurred_at_ms, cycle_start_ms,

@@ -24,7 +24,14 @@ import {
   webhookValues,
   type Row,
 } from './rows.js';
-import type { LedgerAudit, LedgerStore, LedgerTx, TransactOptions, UsageRow } from './types.js';
+import type {
+  CycleCounters,
+  LedgerAudit,
+  LedgerStore,
+  LedgerTx,
+  TransactOptions,
+  UsageRow,
+} from './types.js';
 
 export interface PostgresStoreOptions {
   /** Connections in the pool (`loadConfig`: `PGPOOL_MAX`). */
@@ -275,6 +282,65 @@ function createTx(client: pg.PoolClient): LedgerTx {
         refund.atMs,
       ]);
       if (rowCount !== 1) throw new Error(`markRefunded: no purchase ${purchaseId}`);
+    },
+    async readForUsage(accountId, callId, windows) {
+      if (windows.length < 1 || windows.length > 2) {
+        throw new Error('readForUsage: one or two windows of cycle starts');
+      }
+      const [w1, w2 = w1] = windows;
+      // Sent together (pipeline mode): the reads run after the lock is granted.
+      const locked = one('accountForUpdate', [accountId]);
+      const reads = one('usageReads', [accountId, callId, w1[0], w1[1], w2[0], w2[1]]);
+      const [a, r] = await Promise.all([locked, reads]);
+      if (!a || !r) return { account: null, earlier: null, cycles: new Map(), active: [] };
+      const e = r.earlier as Row | null;
+      const cycles = new Map<number, CycleCounters>();
+      for (const [start, plan, extra, overage, count, spend] of r.cycles as number[][]) {
+        cycles.set(num(start), {
+          planUsedSeconds: num(plan),
+          extraUsedSeconds: num(extra),
+          overageSeconds: num(overage),
+          topupCount: num(count),
+          topupSpendMinor: num(spend),
+        });
+      }
+      return {
+        account: accountFrom(a),
+        earlier: e ? usageFrom(e, allocationsFrom(e)) : null,
+        cycles,
+        active: (r.active as [string, number | string][]).map(([id, remaining]) => ({
+          id: String(id),
+          remainingSeconds: num(remaining),
+        })),
+      };
+    },
+    async writeUsage(w) {
+      const u = w.usage;
+      const seconds = w.draws.reduce((s, d) => s + d.seconds, 0);
+      const usedUp = w.draws.filter((d) => d.usedUp).length;
+      const row = await one('writeUsage', [
+        u.accountId,
+        w.draws.map((d) => d.purchaseId),
+        w.draws.map((d) => d.seconds),
+        -seconds,
+        -usedUp,
+        u.cycleStartMs,
+        ...cycleDeltaValues(w.cycleDelta),
+        u.callId,
+        u.seconds,
+        u.occurredAtMs,
+        u.fromPlanSeconds,
+        u.overageSeconds,
+        u.response,
+      ]);
+      if (
+        !row ||
+        num(row.version) !== u.version ||
+        num(row.drawn) !== w.draws.length ||
+        num(row.used_up) !== usedUp
+      ) {
+        throw new Error(`writeUsage: the ledger of ${u.accountId} is not as read`);
+      }
     },
     async findUsage(accountId, callId) {
       const r = await one('findUsage', [accountId, callId]);

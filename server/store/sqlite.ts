@@ -27,6 +27,7 @@ import {
   type Row,
 } from './rows.js';
 import type { LedgerAudit, LedgerStore, LedgerTx, UsageRow } from './types.js';
+import { readForUsageByParts, writeUsageByParts } from './usage-parts.js';
 
 export interface SqliteStoreOptions {
   /** `synchronous` pragma: FULL (default) survives power loss, NORMAL only a crash. */
@@ -261,6 +262,15 @@ export class SqliteStore implements LedgerStore {
           parts.set(String(a.call_id), list);
         }
         return rows.map((r) => usageEntryFrom(r, parts.get(String(r.call_id)) ?? []));
+      },
+      async readForUsage(accountId, callId, windows) {
+        return readForUsageByParts(this, accountId, callId, async (id) => {
+          const rows = q.cyclesWithin.all(id, JSON.stringify(windows)) as Row[];
+          return new Map(rows.map((r) => [num(r.cycle_start_ms), countersFrom(r)]));
+        });
+      },
+      async writeUsage(w) {
+        await writeUsageByParts(this, w);
       },
       async findUsage(accountId, callId) {
         const r = q.findUsage.get(accountId, callId) as Row | undefined;

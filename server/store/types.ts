@@ -196,6 +196,28 @@ export interface PurchaseIntentRow {
   paymentState: 'requires_action' | 'processing' | 'failed' | null;
 }
 
+/** What a usage call reads once its account is locked (`readForUsage`). */
+export interface UsageReads {
+  /** The account, locked for the rest of the transaction; null when there is none. */
+  account: AccountRow | null;
+  /** The usage recorded earlier under the same call id, if any. */
+  earlier: UsageRow | null;
+  /** The counters of the account's cycles that start within the windows asked for, by start. */
+  cycles: Map<number, CycleCounters>;
+  /** The active purchases, oldest first. */
+  active: { id: string; remainingSeconds: number }[];
+}
+
+/** A usage call's writes (`writeUsage`): all of it, computed by the ledger, at once. */
+export interface UsageWrite {
+  /** What each package gives (in drawing order); `usedUp` when that empties it. */
+  draws: { purchaseId: string; seconds: number; usedUp: boolean }[];
+  /** The counters of the cycle the usage falls in: what to add. */
+  cycleDelta: Partial<CycleCounters>;
+  /** The usage row, its `version` the account's next (the account is locked: version + 1). */
+  usage: UsageRow;
+}
+
 export interface LedgerTx {
   /** The account, locked for the rest of the transaction when `forUpdate`. */
   getAccount(id: string, forUpdate?: boolean): Promise<AccountRow | null>;
@@ -253,6 +275,26 @@ export interface LedgerTx {
    */
   restoreRefunded(purchaseId: string): Promise<void>;
 
+  /**
+   * A usage call's reads: locks the account (as `getAccount(id, true)`), then
+   * reads — after the lock, so everything committed before it is seen — the
+   * earlier usage under `callId`, the counters of the cycles starting within
+   * `windows` (inclusive `[from, to]` pairs of epoch ms) and the active
+   * purchases. PostgreSQL sends it all, with `BEGIN`, in one round trip.
+   */
+  readForUsage(
+    accountId: string,
+    callId: string,
+    windows: readonly (readonly [number, number])[],
+  ): Promise<UsageReads>;
+  /**
+   * A usage call's writes, in one statement on PostgreSQL: draws the
+   * packages, changes the extra counters and grows the version by one
+   * (`changeBalance`), adds to the cycle's counters and inserts the usage
+   * with its allocations. Throws unless the version it makes is
+   * `usage.version` and every package was drawn.
+   */
+  writeUsage(write: UsageWrite): Promise<void>;
   findUsage(accountId: string, callId: string): Promise<UsageRow | null>;
   insertUsage(row: UsageRow): Promise<void>;
   /** The account's usage in `range` (by ledger version), with each usage's allocations. */
