@@ -12,6 +12,19 @@ const USAGE_PAGE = `SELECT u.account_id, u.call_id, u.seconds, u.occurred_at_ms,
     '[]'::json) AS allocations
   FROM usages u WHERE u.account_id = $1 AND u.version > $2 AND u.version < $3`;
 
+/** Adds to one cycle's counters, creating them first: the parameters of the account, start and deltas. */
+function addToCycle(account: string, start: string, deltas: string): string {
+  return `INSERT INTO cycles (account_id, cycle_start_ms, plan_used_seconds,
+      extra_used_seconds, overage_seconds, topup_count, topup_spend_minor)
+    VALUES (${account}, ${start}, ${deltas})
+    ON CONFLICT (account_id, cycle_start_ms) DO UPDATE SET
+      plan_used_seconds = cycles.plan_used_seconds + EXCLUDED.plan_used_seconds,
+      extra_used_seconds = cycles.extra_used_seconds + EXCLUDED.extra_used_seconds,
+      overage_seconds = cycles.overage_seconds + EXCLUDED.overage_seconds,
+      topup_count = cycles.topup_count + EXCLUDED.topup_count,
+      topup_spend_minor = cycles.topup_spend_minor + EXCLUDED.topup_spend_minor`;
+}
+
 const ACCOUNT_COLUMNS = `id, plan_id, cycle_anchor_ms, created_at_ms, extra_remaining_seconds,
     active_packages, stripe_customer_id, version, warning, auto_topup_below_seconds`;
 
@@ -31,15 +44,7 @@ export const SQL = {
     stripe_customer_id = $4 WHERE id = $1`,
   getCycle: `SELECT plan_used_seconds, extra_used_seconds, overage_seconds, topup_count,
     topup_spend_minor FROM cycles WHERE account_id = $1 AND cycle_start_ms = $2`,
-  addToCycle: `INSERT INTO cycles (account_id, cycle_start_ms, plan_used_seconds,
-      extra_used_seconds, overage_seconds, topup_count, topup_spend_minor)
-    VALUES ($1, $2, $3, $4, $5, $6, $7)
-    ON CONFLICT (account_id, cycle_start_ms) DO UPDATE SET
-      plan_used_seconds = cycles.plan_used_seconds + EXCLUDED.plan_used_seconds,
-      extra_used_seconds = cycles.extra_used_seconds + EXCLUDED.extra_used_seconds,
-      overage_seconds = cycles.overage_seconds + EXCLUDED.overage_seconds,
-      topup_count = cycles.topup_count + EXCLUDED.topup_count,
-      topup_spend_minor = cycles.topup_spend_minor + EXCLUDED.topup_spend_minor`,
+  addToCycle: addToCycle('$1', '$2', '$3, $4, $5, $6, $7'),
   activePurchases: `SELECT id, remaining_seconds FROM purchases
     WHERE account_id = $1 AND status = 'active' ORDER BY seq`,
   draw: `UPDATE purchases SET remaining_seconds = remaining_seconds - $2,
@@ -107,16 +112,7 @@ export const SQL = {
       UPDATE accounts SET extra_remaining_seconds = extra_remaining_seconds + $4,
         active_packages = active_packages + $5, version = version + 1
       WHERE id = $1 RETURNING version),
-    c AS (
-      INSERT INTO cycles (account_id, cycle_start_ms, plan_used_seconds, extra_used_seconds,
-        overage_seconds, topup_count, topup_spend_minor)
-      VALUES ($1, $6, $7, $8, $9, $10, $11)
-      ON CONFLICT (account_id, cycle_start_ms) DO UPDATE SET
-        plan_used_seconds = cycles.plan_used_seconds + EXCLUDED.plan_used_seconds,
-        extra_used_seconds = cycles.extra_used_seconds + EXCLUDED.extra_used_seconds,
-        overage_seconds = cycles.overage_seconds + EXCLUDED.overage_seconds,
-        topup_count = cycles.topup_count + EXCLUDED.topup_count,
-        topup_spend_minor = cycles.topup_spend_minor + EXCLUDED.topup_spend_minor),
+    c AS (${addToCycle('$1', '$6', '$7, $8, $9, $10, $11')}),
     u AS (
       INSERT INTO usages (account_id, call_id, seconds, occurred_at_ms, cycle_start_ms,
         from_plan_seconds, overage_seconds, response, version)
