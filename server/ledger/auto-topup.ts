@@ -1,8 +1,9 @@
 import type { AutoTopupDto, AutoTopupRequest, BalanceDto } from '../../contract/index.js';
-import { cycleContaining, findPackage, type Catalog } from '../domain/index.js';
+import { cycleContaining, type Catalog } from '../domain/index.js';
 import { randomUuid } from '../../contract/random-uuid.js';
 import type { AccountRow, AutoTopupRow, LedgerTx, PurchaseIntentRow } from '../store/types.js';
 import type { Notices } from './notices.js';
+import { chargedFrom } from './reads.js';
 
 /**
  * Auto top-up (DESIGN §10): the rules that decide when one purchase is
@@ -124,12 +125,7 @@ export async function queueAutoTopup(
     status: 'pending',
     response: null,
     createdAtMs: nowMs,
-    charged: {
-      name: pkg.name,
-      minutes: pkg.minutes,
-      priceMinor: pkg.priceMinor,
-      currency: catalog.currency,
-    },
+    charged: chargedFrom(pkg, catalog.currency),
     attempt: randomUuid(),
     purchaseId: null,
     paymentRef: null,
@@ -211,9 +207,4 @@ async function pause(
     reason,
     autoTopup: autoTopupDto(paused, account, at.catalog, at.nowMs),
   });
-}
-
-/** The package of the settings, or a 404 `package_not_found`. */
-export function assertPackage(catalog: Catalog, packageId: string): void {
-  findPackage(catalog, packageId);
 }

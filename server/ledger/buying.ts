@@ -5,7 +5,6 @@ import {
   findPackage,
   minutesToSeconds,
   type Catalog,
-  type PackageDef,
 } from '../domain/index.js';
 import type { Clock } from '../clock.js';
 import { isOperatorIntent } from './operator-keys.js';
@@ -14,6 +13,7 @@ import type { Notices } from './notices.js';
 import {
   activePurchase,
   balanceOf,
+  chargedFrom,
   creditPurchase,
   iso,
   keyReused,
@@ -775,11 +775,6 @@ export function awaitingPurchaseDto(
           ? 'requires_action'
           : 'pending',
   };
-}
-
-/** The package as the catalog offers it now, in the catalog's currency. */
-function chargedFrom(pkg: PackageDef, currency: string): ChargedPackage {
-  return { name: pkg.name, minutes: pkg.minutes, priceMinor: pkg.priceMinor, currency };
 }
 
 /** The purchase moved on to a newer attempt while this request was answered. */

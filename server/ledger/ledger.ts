@@ -47,7 +47,7 @@ import { awaitingPurchaseDto, Buying, type BuyingDeps, type PurchaseOutcome } fr
 import { Operators } from './operators.js';
 import { Notices } from './notices.js';
 import { autoTopupDto, changedSettings, isAutoTopupIntent, queueAutoTopup } from './auto-topup.js';
-import { balanceOf, iso, purchaseDto, READ, requireAccount } from './reads.js';
+import { accountNotFound, balanceOf, iso, purchaseDto, READ, requireAccount } from './reads.js';
 import { randomUuid } from '../../contract/random-uuid.js';
 import { within } from '../store/usage-parts.js';
 
@@ -338,7 +338,7 @@ export class Ledger {
       const read = await tx.readForUsage(accountId, callId, windows);
       const account = read.account;
       if (!account) {
-        throw new DomainError('account_not_found', `No account with id "${accountId}".`);
+        throw accountNotFound(accountId);
       }
       // Without occurredAt the usage happens now — never before its account,
       // even when another process, its clock ahead of ours, created it.
@@ -429,9 +429,9 @@ export class Ledger {
   }
 
   /**
-   * Charges a queued auto top-up in the background. A processor that cannot
-   * be reached is asked again later (1 s, doubling to 5 minutes, 12 times);
-   * after that the start-up recovery makes it.
+   * Charges a queued auto top-up in the background; a failure is asked
+   * again later (1 s, doubling to 2 minutes, 8 times), then left to the
+   * sweep (`completeStaleAutoTopups`) or the next start-up.
    */
   private runAutoTopup(intent: PurchaseIntentRow, attempt = 0): void {
     const run = this.buying.chargeAutoTopup(intent).catch((error: unknown) => {

@@ -8,9 +8,11 @@ import {
   planRemainingSeconds,
   warningLevel,
   type Catalog,
+  type PackageDef,
 } from '../domain/index.js';
 import type {
   AccountRow,
+  ChargedPackage,
   CycleCounters,
   LedgerTx,
   PurchaseIntentRow,
@@ -24,6 +26,16 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 /** Marks a transaction that only reads. */
 export const READ = { readOnly: true } as const;
 
+/** 404 `account_not_found`. */
+export function accountNotFound(id: string): DomainError {
+  return new DomainError('account_not_found', `No account with id "${id}".`);
+}
+
+/** What buying `pkg` charges for: the package as the catalog offers it now, in its currency. */
+export function chargedFrom(pkg: PackageDef, currency: string): ChargedPackage {
+  return { name: pkg.name, minutes: pkg.minutes, priceMinor: pkg.priceMinor, currency };
+}
+
 /** The account, or a 404 `account_not_found`; locked for the transaction when `forUpdate`. */
 export async function requireAccount(
   tx: LedgerTx,
@@ -31,7 +43,7 @@ export async function requireAccount(
   forUpdate = false,
 ): Promise<AccountRow> {
   const account = await tx.getAccount(id, forUpdate);
-  if (!account) throw new DomainError('account_not_found', `No account with id "${id}".`);
+  if (!account) throw accountNotFound(id);
   return account;
 }
 

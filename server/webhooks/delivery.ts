@@ -66,8 +66,6 @@ export class WebhookDelivery {
   private stopped = true;
   /** When this process last deleted old webhooks. */
   private prunedAtMs = -Infinity;
-  /** Attempts made by this process, for the tests and the benchmarks. */
-  readonly stats = { attempts: 0, delivered: 0 };
 
   constructor(private readonly deps: WebhookDeliveryOptions) {
     this.options = {
@@ -188,7 +186,6 @@ export class WebhookDelivery {
   private async attempt(webhook: WebhookRow): Promise<WebhookOutcome> {
     const { clock, timeoutMs } = this.options;
     const attempts = webhook.attempts + 1;
-    this.stats.attempts += 1;
     const sentAt = new Date(clock.now());
     let error: string;
     try {
@@ -208,7 +205,6 @@ export class WebhookDelivery {
       // The body is not needed: drained so the connection can be reused.
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) {
-        this.stats.delivered += 1;
         return {
           status: 'delivered',
           attempts,
