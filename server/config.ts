@@ -217,6 +217,12 @@ function webhooksFrom(env: NodeJS.ProcessEnv): WebhookConfig | null {
       `MINUTE_TOPUP_WEBHOOK_URL must be an http(s) URL, got ${quoted(url)}.`,
     );
   }
+  if (!secret) {
+    throw new ConfigError(
+      'MINUTE_TOPUP_WEBHOOK_SECRET',
+      'MINUTE_TOPUP_WEBHOOK_SECRET must be set with MINUTE_TOPUP_WEBHOOK_URL (the whsec_… secret the webhooks are signed with).',
+    );
+  }
   if (!/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(secret)) {
     throw new ConfigError(
       'MINUTE_TOPUP_WEBHOOK_SECRET',

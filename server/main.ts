@@ -264,6 +264,11 @@ export async function main(): Promise<void> {
   } else if (config.production) {
     console.log('MINUTE_TOPUP_PAYMENTS=test: purchases are approved without charging anyone.');
   }
+  if (config.webhooks) {
+    console.log(
+      `Webhooks to ${config.webhooks.url} (signed; GET /v1/webhooks/deliveries lists them)`,
+    );
+  }
   if (config.secretKeyGenerated) {
     console.log(`No MINUTE_TOPUP_SECRET_KEY set: made one up for this run: ${config.secretKey}`);
   }

@@ -13,6 +13,7 @@ import { createApp, type App } from '../../server/app.js';
 import { defaultCatalog } from '../../server/domain/index.js';
 import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import type { LedgerStore } from '../../server/store/types.js';
+import { ConfigError, loadConfig } from '../../server/config.js';
 import { WebhookDelivery, type WebhookDeliveryOptions } from '../../server/webhooks/delivery.js';
 import { SECRET, storeFactories } from '../support/api.js';
 import { WEBHOOK_SECRET, webhookReceiver } from '../support/webhook-receiver.js';
@@ -381,3 +382,42 @@ for (const factory of storeFactories) {
     });
   });
 }
+
+describe('webhook configuration', () => {
+  const secret = `whsec_${Buffer.from('twenty-four random bytes').toString('base64')}`;
+  const refusal = (env: Record<string, string>) => {
+    try {
+      loadConfig({ MINUTE_TOPUP_SECRET_KEY: SECRET, ...env });
+    } catch (error) {
+      return error instanceof ConfigError ? `${error.variable}: ${error.message}` : String(error);
+    }
+    return 'accepted';
+  };
+
+  it('takes both or neither, and names what is missing', () => {
+    assert.equal(loadConfig({ MINUTE_TOPUP_SECRET_KEY: SECRET }).webhooks, null);
+    assert.match(
+      refusal({ MINUTE_TOPUP_WEBHOOK_URL: 'https://host.example/hooks' }),
+      /^MINUTE_TOPUP_WEBHOOK_SECRET: MINUTE_TOPUP_WEBHOOK_SECRET must be set with MINUTE_TOPUP_WEBHOOK_URL/,
+    );
+    assert.match(
+      refusal({ MINUTE_TOPUP_WEBHOOK_SECRET: secret }),
+      /^MINUTE_TOPUP_WEBHOOK_URL: MINUTE_TOPUP_WEBHOOK_URL must be set/,
+    );
+    assert.match(
+      refusal({
+        MINUTE_TOPUP_WEBHOOK_URL: 'https://host.example/hooks',
+        MINUTE_TOPUP_WEBHOOK_SECRET: 'secret',
+      }),
+      /must be a Standard Webhooks secret/,
+    );
+    assert.deepEqual(
+      loadConfig({
+        MINUTE_TOPUP_SECRET_KEY: SECRET,
+        MINUTE_TOPUP_WEBHOOK_URL: 'https://host.example/hooks',
+        MINUTE_TOPUP_WEBHOOK_SECRET: secret,
+      }).webhooks,
+      { url: 'https://host.example/hooks', secret, retryBaseMs: 30_000 },
+    );
+  });
+});
