@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
-import { cors } from 'hono/cors';
 import { systemClock, type Clock } from './clock.js';
 import { catalogDto, DEFAULT_LOW_THRESHOLD, type Catalog } from './domain/index.js';
 import type { WebhookDeliveryListDto } from '../contract/index.js';
+import { corsHeaders } from './http/cors.js';
 import { authenticate, secretOnly, tokenIssuer, type AuthEnv } from './http/auth.js';
 import { describeIssues, schemas } from './http/validation.js';
 import { readBody } from './http/body.js';
@@ -121,13 +121,13 @@ export function createApp(deps: AppDeps) {
   app.notFound(notFound);
   app.use(
     '/v1/*',
-    cors({
-      origin: config.corsOrigins?.includes('*') ? '*' : (config.corsOrigins ?? []),
+    corsHeaders({
+      origins: config.corsOrigins ?? [],
       allowMethods: ['GET', 'POST', 'PUT', 'OPTIONS'],
       allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID'],
       // So that the widget can read how long a 429 asks it to wait.
       exposeHeaders: ['Retry-After'],
-      maxAge: 600,
+      maxAgeSeconds: 600,
     }),
   );
   // Bodies are read here, within the limit; a client that aborts mid-body gets a 400.

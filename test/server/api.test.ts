@@ -956,6 +956,29 @@ for (const factory of storeFactories) {
           preflight.headers.get('access-control-allow-headers') ?? '',
           /Idempotency-Key/,
         );
+        assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://host.example');
+        assert.match(preflight.headers.get('access-control-allow-methods') ?? '', /PUT/);
+        assert.equal(preflight.headers.get('access-control-max-age'), '600');
+        assert.match(preflight.headers.get('vary') ?? '', /Origin/);
+        // Every kind of answer carries them: JSON, an error, a CSV the route built itself.
+        const origin = { origin: 'https://host.example' };
+        const answers = [
+          await f.app.request('/v1/catalog', { headers: origin }),
+          await f.app.request('/v1/accounts/acme/balance', { headers: origin }),
+          await f.app.request('/v1/accounts/acme/ledger.csv', {
+            headers: { ...origin, authorization: `Bearer ${SECRET}` },
+          }),
+        ];
+        assert.deepEqual(
+          answers.map((r) => r.status),
+          [200, 401, 200],
+        );
+        for (const r of answers) {
+          assert.equal(r.headers.get('access-control-allow-origin'), 'https://host.example');
+          assert.equal(r.headers.get('access-control-expose-headers'), 'Retry-After');
+          assert.equal(r.headers.get('vary'), 'Origin');
+        }
+        assert.match(answers[2].headers.get('content-type') ?? '', /text\/csv/);
       });
       it('publishes an OpenAPI document with every route', async () => {
         const res = await f.call('GET', '/v1/openapi.json', { auth: null });
