@@ -32,6 +32,8 @@ export interface ServerConfig {
   demo: boolean;
   /** SQLite group commit: transactions per COMMIT at most (MINUTE_TOPUP_SQLITE_MAX_BATCH; 1 = off). */
   sqliteMaxBatch: number;
+  /** Where SQLite's fsync runs (MINUTE_TOPUP_SQLITE_FSYNC: `background`, the default, or `inline`). */
+  sqliteFsync: 'background' | 'inline';
   /** PostgreSQL connections per process (PGPOOL_MAX). */
   postgresPoolMax: number;
   /** PostgreSQL pipeline mode (PG_PIPELINE; `0`/`off` turns it off). */
@@ -127,6 +129,14 @@ function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean
   if (/^(1|on|true|yes)$/i.test(raw)) return true;
   if (/^(0|off|false|no)$/i.test(raw)) return false;
   throw new ConfigError(name, `${name} must be "on" or "off", got ${quoted(raw)}.`);
+}
+
+function sqliteFsync(env: NodeJS.ProcessEnv): 'background' | 'inline' {
+  const name = 'MINUTE_TOPUP_SQLITE_FSYNC';
+  const raw = env[name]?.trim();
+  if (!raw) return STORE_DEFAULTS.sqliteFsync;
+  if (raw === 'background' || raw === 'inline') return raw;
+  throw new ConfigError(name, `${name} must be "background" or "inline", got ${quoted(raw)}.`);
 }
 
 function fraction(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -391,6 +401,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
         min: 1,
       },
     ),
+    sqliteFsync: sqliteFsync(env),
     postgresPoolMax: wholeNumber(env, 'PGPOOL_MAX', STORE_DEFAULTS.postgresPoolMax, { min: 1 }),
     postgresPipeline: onOff(env, 'PG_PIPELINE', STORE_DEFAULTS.postgresPipeline),
     webhooks: webhooksFrom(env),

@@ -18,5 +18,8 @@ export async function openStore(
     });
   }
   const { SqliteStore } = await import('./sqlite.js');
-  return new SqliteStore(databaseUrl, { maxBatch: options.sqliteMaxBatch });
+  return new SqliteStore(databaseUrl, {
+    maxBatch: options.sqliteMaxBatch,
+    fsync: options.sqliteFsync,
+  });
 }

@@ -5,6 +5,8 @@
 export const STORE_DEFAULTS = {
   /** SQLite group commit: transactions per COMMIT at most (1: off). */
   sqliteMaxBatch: 64,
+  /** Where SQLite's fsync runs: on libuv's thread pool (`background`) or in COMMIT (`inline`). */
+  sqliteFsync: 'background' as 'background' | 'inline',
   /** PostgreSQL connections in each process's pool. */
   postgresPoolMax: 10,
   /** Send `BEGIN` with a transaction's first statement (node-postgres pipeline mode). */
@@ -13,6 +15,7 @@ export const STORE_DEFAULTS = {
 
 export interface OpenStoreOptions {
   sqliteMaxBatch?: number;
+  sqliteFsync?: 'background' | 'inline';
   postgresPoolMax?: number;
   postgresPipeline?: boolean;
 }

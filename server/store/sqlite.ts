@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { STORE_DEFAULTS } from './options.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
@@ -33,10 +33,23 @@ export interface SqliteStoreOptions {
   /** `synchronous` pragma: FULL (default) survives power loss, NORMAL only a crash. */
   synchronous?: 'FULL' | 'NORMAL';
   /**
+   * Where FULL's fsync runs (a file database only): `background` (default) —
+   * COMMIT writes the WAL without syncing it and the store `fdatasync`s the
+   * WAL on libuv's thread pool, acknowledging a transaction only once a sync
+   * that began after its COMMIT has finished, while the event loop goes on
+   * parsing requests and running the next batch; `inline` — SQLite's own
+   * FULL, the COMMIT blocks the event loop for its fsync.
+   */
+  fsync?: 'background' | 'inline';
+  /**
    * Group commit: how many transactions that arrive together may share one
    * COMMIT (one fsync). 1 turns grouping off. Default `STORE_DEFAULTS.sqliteMaxBatch`.
    */
   maxBatch?: number;
+  /** Background fsync: a checkpoint after so many batches that wrote (default 64). */
+  checkpointEvery?: number;
+  /** Background fsync: how the WAL is synced (tests hold it to see what waits for it). */
+  fdatasync?: (fd: number) => Promise<void>;
 }
 
 interface Pending {
@@ -45,17 +58,35 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** WAL syncs under way at once (libuv's thread pool has 4 threads). */
+const MAX_SYNCS = 2;
+
+/** `fs.fdatasync` as a promise: runs on libuv's thread pool, not on the event loop. */
+const syncFile = (fd: number) =>
+  new Promise<void>((resolve, reject) =>
+    fdatasync(fd, (error) => (error ? reject(error) : resolve())),
+  );
+
 /**
  * The ledger on an embedded SQLite file (better-sqlite3), in WAL mode with
- * `synchronous=FULL`: a committed transaction survives a process crash and a
- * power loss.
+ * the durability of `synchronous=FULL`: a transaction is acknowledged only
+ * once it survives a process crash and a power loss.
  *
- * better-sqlite3 is synchronous and an fsync blocks the event loop, so the
- * store commits in groups: the transactions that arrive while one commit is
- * under way run one after another inside one SQLite transaction, each in its
- * own SAVEPOINT (a failing one is rolled back alone), and are acknowledged
- * together only after their shared COMMIT is durable. Same durability, one
- * fsync for many requests.
+ * better-sqlite3 is synchronous, so the store commits in groups: the
+ * transactions that arrive together run one after another inside one SQLite
+ * transaction, each in its own SAVEPOINT (a failing one is rolled back
+ * alone), and are acknowledged together only after their shared COMMIT is
+ * durable. And the fsync does not block the event loop (`fsync:
+ * 'background'`, the default): SQLite writes the WAL without syncing it
+ * (`synchronous=OFF`), the store syncs the WAL file on libuv's thread pool —
+ * at most two syncs at a time, each covering every COMMIT made before it began — and
+ * acknowledges a batch when a sync that began after its COMMIT is done. A
+ * batch that wrote nothing waits for the syncs of what it may have read. So
+ * the event loop parses requests and runs the next batches while the disk
+ * syncs; nothing unsynced is ever answered. Checkpoints are the store's
+ * (`wal_autocheckpoint=0`): every `checkpointEvery` batches it runs a PASSIVE
+ * checkpoint under `synchronous=NORMAL`, which syncs the WAL before copying
+ * it and the database file before the WAL may be reused.
  */
 export class SqliteStore implements LedgerStore {
   readonly kind = 'sqlite' as const;
@@ -65,21 +96,46 @@ export class SqliteStore implements LedgerStore {
   private pending: Pending[] = [];
   private draining: Promise<void> | null = null;
   private readonly sql: Record<
-    'begin' | 'commit' | 'rollback' | 'save' | 'undo' | 'release',
+    'begin' | 'commit' | 'rollback' | 'save' | 'undo' | 'release' | 'changes',
     Database.Statement
   >;
-  /** Batches committed and transactions in them, for the benchmarks. */
-  readonly stats = { commits: 0, transactions: 0 };
+  /** Batches committed, transactions in them, WAL syncs and checkpoints, for tests and benchmarks. */
+  readonly stats = { commits: 0, transactions: 0, syncs: 0, checkpoints: 0 };
+  /** Background fsync: the WAL's path, else null (inline, NORMAL or `:memory:`). */
+  private readonly walPath: string | null;
+  private walFd: number | null = null;
+  private readonly syncWal: (fd: number) => Promise<void>;
+  private readonly checkpointEvery: number;
+  /** Batches that wrote, in commit order; and how many of them are known durable. */
+  private written = 0;
+  private durable = 0;
+  /** WAL syncs under way, each with the batches it covers; and the batches waiting for one. */
+  private readonly syncs: { upTo: number }[] = [];
+  private waiting: { n: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  /** A failed sync: what was committed may not be on disk, so nothing more is acknowledged. */
+  private broken: unknown = null;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    const synchronous = options.synchronous ?? 'FULL';
+    this.db.pragma(`synchronous = ${synchronous}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.maxBatch = Math.max(1, options.maxBatch ?? STORE_DEFAULTS.sqliteMaxBatch);
     this.migrate();
+    const background =
+      synchronous === 'FULL' &&
+      (options.fsync ?? 'background') === 'background' &&
+      this.db.pragma('journal_mode', { simple: true }) === 'wal';
+    this.walPath = background ? `${this.db.name}-wal` : null;
+    this.syncWal = options.fdatasync ?? syncFile;
+    this.checkpointEvery = Math.max(1, options.checkpointEvery ?? 64);
+    if (background) {
+      this.db.pragma('synchronous = OFF');
+      this.db.pragma('wal_autocheckpoint = 0');
+    }
     this.tx = this.createTx();
     this.sql = {
       begin: this.db.prepare('BEGIN IMMEDIATE'),
@@ -88,6 +144,7 @@ export class SqliteStore implements LedgerStore {
       save: this.db.prepare('SAVEPOINT op'),
       undo: this.db.prepare('ROLLBACK TO op'),
       release: this.db.prepare('RELEASE op'),
+      changes: this.db.prepare('SELECT total_changes() AS n').pluck(),
     };
   }
 
@@ -111,6 +168,7 @@ export class SqliteStore implements LedgerStore {
   }
 
   transact<T>(fn: (tx: LedgerTx) => Promise<T>): Promise<T> {
+    if (this.broken) return Promise.reject(this.broken);
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
       this.drain();
@@ -137,7 +195,10 @@ export class SqliteStore implements LedgerStore {
 
   private async runBatch(batch: Pending[]): Promise<void> {
     const done: { op: Pending; ok: boolean; value: unknown }[] = [];
+    let wrote: boolean;
     try {
+      if (this.broken) throw this.broken;
+      const before = this.walPath ? this.sql.changes.get() : 0;
       this.sql.begin.run();
       for (const op of batch) {
         this.sql.save.run();
@@ -155,6 +216,7 @@ export class SqliteStore implements LedgerStore {
         }
       }
       this.sql.commit.run();
+      wrote = this.walPath !== null && this.sql.changes.get() !== before;
     } catch (error) {
       try {
         if (this.db.inTransaction) this.sql.rollback.run();
@@ -165,13 +227,104 @@ export class SqliteStore implements LedgerStore {
     }
     this.stats.commits += 1;
     this.stats.transactions += batch.length;
-    // Acknowledge only now that the whole batch is durable.
-    for (const d of done) (d.ok ? d.op.resolve : d.op.reject)(d.value);
+    const acknowledge = () => {
+      for (const d of done) (d.ok ? d.op.resolve : d.op.reject)(d.value);
+    };
+    if (!this.walPath) {
+      // SQLite synced the COMMIT itself (FULL inline), or durability is not asked.
+      acknowledge();
+      return;
+    }
+    if (wrote) {
+      this.written += 1;
+      if (this.written % this.checkpointEvery === 0) this.checkpoint();
+    }
+    // Not awaited: the next batch runs while this one's sync is under way.
+    this.durableUpTo(this.written).then(acknowledge, (error: unknown) =>
+      batch.forEach((op) => op.reject(error)),
+    );
+  }
+
+  /**
+   * Resolves once every batch up to the `n`th that wrote is synced — by
+   * whichever sync that began after it ends first.
+   */
+  private durableUpTo(n: number): Promise<void> {
+    if (this.durable >= n) return Promise.resolve();
+    if (this.broken) return Promise.reject(this.broken);
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ n, resolve, reject });
+      this.startSyncIfNeeded();
+    });
+  }
+
+  /**
+   * Starts a sync when a waiting batch is covered by none under way — at
+   * most `MAX_SYNCS` at a time, so a batch committed just after a sync began
+   * need not wait for that one to end before its own begins.
+   */
+  private startSyncIfNeeded(): void {
+    const wanted = Math.max(0, ...this.waiting.map((w) => w.n));
+    const covered = Math.max(this.durable, ...this.syncs.map((s) => s.upTo));
+    if (wanted <= covered || this.syncs.length >= MAX_SYNCS || this.broken) return;
+    const sync = { upTo: this.written };
+    this.syncs.push(sync);
+    void (async () => {
+      try {
+        // Opened once, after a COMMIT: the WAL exists from then on, and stays
+        // (it is removed only when the last connection closes).
+        this.walFd ??= openSync(this.walPath as string, 'r+');
+        // fdatasync writes every page of the file dirty when it begins (and
+        // waits for those already being written): all COMMITs up to `upTo`.
+        await this.syncWal(this.walFd);
+        this.stats.syncs += 1;
+        this.durable = Math.max(this.durable, sync.upTo);
+      } catch (error) {
+        // The kernel may have dropped the pages it could not write: never ask
+        // again and pretend. Every waiting and later transaction fails.
+        this.broken ??= new Error(
+          `The database's write-ahead log could not be synced to disk: ${String(error)}`,
+        );
+      } finally {
+        this.syncs.splice(this.syncs.indexOf(sync), 1);
+      }
+      const still: typeof this.waiting = [];
+      for (const w of this.waiting) {
+        if (this.broken) w.reject(this.broken);
+        else if (w.n <= this.durable) w.resolve();
+        else still.push(w);
+      }
+      this.waiting = still;
+      this.startSyncIfNeeded();
+    })();
+  }
+
+  /**
+   * Copies the WAL into the database file, between batches: under NORMAL the
+   * checkpoint syncs the WAL first and the database file before any frame
+   * may be overwritten. Blocks the event loop for its two syncs, once every
+   * `checkpointEvery` batches.
+   */
+  private checkpoint(): void {
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+      this.stats.checkpoints += 1;
+    } finally {
+      this.db.pragma('synchronous = OFF');
+    }
   }
 
   async close(): Promise<void> {
     while (this.draining) await this.draining;
-    if (this.db.open) this.db.close();
+    if (this.walPath && !this.broken) await this.durableUpTo(this.written).catch(() => {});
+    if (this.walFd !== null) closeSync(this.walFd);
+    this.walFd = null;
+    // The last connection checkpoints on close and deletes the WAL: synced.
+    if (this.db.open) {
+      if (this.walPath) this.db.pragma('synchronous = FULL');
+      this.db.close();
+    }
   }
 
   private createTx(): LedgerTx {

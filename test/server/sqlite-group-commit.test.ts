@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { existsSync, fstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SqliteStore } from '../../server/store/sqlite.js';
 import type { LedgerTx } from '../../server/store/types.js';
@@ -60,5 +64,174 @@ describe('SQLite group commit', () => {
       ['after'],
     );
     await store.close();
+  });
+});
+
+/** A WAL sync the test lets finish (or fail) when it chooses. */
+interface HeldSync {
+  fd: number;
+  release(): void;
+  fail(error: Error): void;
+}
+
+/** A file store whose WAL syncs wait for the test; `next()` resolves when the store asks for one. */
+function heldSyncs(options: { checkpointEvery?: number } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'minute-topup-fsync-'));
+  const path = join(dir, 'ledger.db');
+  const asked: HeldSync[] = [];
+  const waiting: ((s: HeldSync) => void)[] = [];
+  const store = new SqliteStore(path, {
+    ...options,
+    fdatasync: (fd) =>
+      new Promise<void>((resolve, reject) => {
+        const held = { fd, release: resolve, fail: reject };
+        const w = waiting.shift();
+        if (w) w(held);
+        else asked.push(held);
+      }),
+  });
+  return {
+    store,
+    path,
+    /** The next sync the store asks for. */
+    next: () =>
+      new Promise<HeldSync>((resolve) => {
+        const a = asked.shift();
+        if (a) resolve(a);
+        else waiting.push(resolve);
+      }),
+    /** What another connection sees: committed rows, answered or not. */
+    committedIds: () => {
+      const other = new Database(path, { readonly: true });
+      try {
+        return (other.prepare('SELECT id FROM accounts ORDER BY id').all() as { id: string }[]).map(
+          (r) => r.id,
+        );
+      } finally {
+        other.close();
+      }
+    },
+    async remove() {
+      await store.close().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Whether a promise has settled, after the tasks queued before this call have run. */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  return done;
+}
+
+describe('SQLite fsync in the background (a file database, FULL)', () => {
+  const put = (store: SqliteStore, id: string) =>
+    store.transact((tx) => tx.putAccount(id, 'starter', 0, 0));
+
+  it('answers a transaction only after a sync of the WAL that began after its COMMIT', async () => {
+    const h = heldSyncs();
+    try {
+      const a = put(h.store, 'a');
+      const sync = await h.next();
+      // Committed (another connection sees it), not yet answered.
+      assert.deepEqual(h.committedIds(), ['a']);
+      assert.equal(await settled(a), false, 'answered before its sync');
+      assert.equal(fstatSync(sync.fd).ino, statSync(`${h.path}-wal`).ino, 'the WAL is synced');
+      sync.release();
+      assert.equal(await a, true);
+      assert.equal(h.store.stats.syncs, 1);
+    } finally {
+      await h.remove();
+    }
+  });
+
+  it('runs the next batch while a sync is under way; a later sync answers both', async () => {
+    const h = heldSyncs();
+    try {
+      const a = put(h.store, 'a');
+      const first = await h.next();
+      const b = put(h.store, 'b');
+      // b's batch commits while a's sync is held, and its own sync begins.
+      const second = await h.next();
+      assert.deepEqual(h.committedIds(), ['a', 'b']);
+      assert.equal(await settled(a), false);
+      assert.equal(await settled(b), false);
+      // The later sync covers every COMMIT before it began: a's too.
+      second.release();
+      assert.deepEqual(await Promise.all([a, b]), [true, true]);
+      first.release();
+    } finally {
+      await h.remove();
+    }
+  });
+
+  it('fails what waits, and every later transaction, when a sync fails', async () => {
+    const h = heldSyncs();
+    try {
+      const a = put(h.store, 'a');
+      (await h.next()).fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      await assert.rejects(a, /could not be synced to disk: Error: EIO/);
+      await assert.rejects(put(h.store, 'b'), /could not be synced to disk/);
+      assert.deepEqual(h.committedIds(), ['a'], 'nothing more was written');
+    } finally {
+      await h.remove();
+    }
+  });
+
+  it('answers a read without a sync once what it read is synced', async () => {
+    const h = heldSyncs();
+    try {
+      const a = put(h.store, 'a');
+      (await h.next()).release();
+      await a;
+      const read = await h.store.transact((tx) => tx.getAccount('a'));
+      assert.equal(read?.id, 'a');
+      assert.equal(h.store.stats.syncs, 1, 'a read of synced data asks no sync');
+      // A read of data not yet synced waits for its sync.
+      const b = put(h.store, 'b');
+      const sync = await h.next();
+      const readB = h.store.transact((tx) => tx.getAccount('b'));
+      assert.equal(await settled(readB), false, 'a read of unsynced data answered');
+      sync.release();
+      assert.equal((await readB)?.id, 'b');
+      await b;
+    } finally {
+      await h.remove();
+    }
+  });
+
+  it('checkpoints every so many batches, so the WAL does not grow without end', async () => {
+    const walBytes = async (checkpointEvery: number) => {
+      const dir = mkdtempSync(join(tmpdir(), 'minute-topup-wal-'));
+      const path = join(dir, 'ledger.db');
+      const store = new SqliteStore(path, { checkpointEvery });
+      try {
+        for (let i = 0; i < 200; i += 1) await put(store, `acct-${i}`);
+        return { bytes: statSync(`${path}-wal`).size, checkpoints: store.stats.checkpoints };
+      } finally {
+        await store.close();
+        // Closed: checkpointed into the file, the WAL removed.
+        assert.equal(existsSync(`${path}-wal`), false);
+        const reopened = new Database(path, { readonly: true });
+        const n = reopened.prepare('SELECT COUNT(*) AS n FROM accounts').get() as { n: number };
+        reopened.close();
+        assert.equal(n.n, 200);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const every8 = await walBytes(8);
+    const never = await walBytes(1_000_000);
+    assert.equal(every8.checkpoints, 25);
+    assert.equal(never.checkpoints, 0);
+    assert.ok(
+      every8.bytes * 4 < never.bytes,
+      `WAL ${every8.bytes} bytes with checkpoints, ${never.bytes} without`,
+    );
   });
 });
