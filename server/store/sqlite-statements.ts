@@ -26,11 +26,10 @@ export function prepareStatements(db: Database.Database) {
        WHERE id = ? RETURNING version`,
     ),
     getCycle: db.prepare('SELECT * FROM cycles WHERE account_id = ? AND cycle_start_ms = ?'),
-    /** `?` 2 is a JSON array of `[from, to]` windows of cycle starts. */
+    /** Cycles starting in either of two `[from, to]` windows (the same one twice for one). */
     cyclesWithin: db.prepare(
-      `SELECT c.* FROM cycles c WHERE c.account_id = ? AND EXISTS (
-         SELECT 1 FROM json_each(?) w
-         WHERE c.cycle_start_ms BETWEEN json_extract(w.value, '$[0]') AND json_extract(w.value, '$[1]'))`,
+      `SELECT * FROM cycles WHERE account_id = ?
+         AND (cycle_start_ms BETWEEN ? AND ? OR cycle_start_ms BETWEEN ? AND ?)`,
     ),
     addToCycle: db.prepare(
       `INSERT INTO cycles (account_id, cycle_start_ms, plan_used_seconds, extra_used_seconds,

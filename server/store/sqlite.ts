@@ -418,7 +418,11 @@ export class SqliteStore implements LedgerStore {
       },
       async readForUsage(accountId, callId, windows) {
         return readForUsageByParts(this, accountId, callId, async (id) => {
-          const rows = q.cyclesWithin.all(id, JSON.stringify(windows)) as Row[];
+          if (windows.length < 1 || windows.length > 2) {
+            throw new Error('readForUsage: one or two windows of cycle starts');
+          }
+          const [w1, w2 = w1] = windows;
+          const rows = q.cyclesWithin.all(id, ...w1, ...w2) as Row[];
           return new Map(rows.map((r) => [num(r.cycle_start_ms), countersFrom(r)]));
         });
       },
