@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { STORE_DEFAULTS } from './options.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
@@ -26,6 +26,7 @@ import {
   webhookValues,
   type Row,
 } from './rows.js';
+import { purchaseByParts } from './purchase-parts.js';
 import type { LedgerAudit, LedgerStore, LedgerTx, UsageRow } from './types.js';
 import { readForUsageByParts, writeUsageByParts } from './usage-parts.js';
 
@@ -96,21 +97,26 @@ export class SqliteStore implements LedgerStore {
   private pending: Pending[] = [];
   private draining: Promise<void> | null = null;
   private readonly sql: Record<
-    'begin' | 'commit' | 'rollback' | 'save' | 'undo' | 'release' | 'changes',
+    'begin' | 'commit' | 'rollback' | 'save' | 'undo' | 'release' | 'changes' | 'dataVersion',
     Database.Statement
   >;
   /** Batches committed, transactions in them, WAL syncs and checkpoints, for tests and benchmarks. */
   readonly stats = { commits: 0, transactions: 0, syncs: 0, checkpoints: 0 };
-  /** Background fsync: the WAL's path, else null (inline, NORMAL or `:memory:`). */
+  /** Background fsync: the WAL's path as SQLite resolved it, else null (inline, NORMAL or `:memory:`). */
   private readonly walPath: string | null;
   private walFd: number | null = null;
+  /** The WAL's folder is synced once, with the first sync (its entry for a new WAL). */
+  private folderSynced = false;
+  /** `PRAGMA data_version` after our last batch: it moves when another connection commits. */
+  private dataVersion = 0;
+  private closed = false;
   private readonly syncWal: (fd: number) => Promise<void>;
   private readonly checkpointEvery: number;
   /** Batches that wrote, in commit order; and how many of them are known durable. */
   private written = 0;
   private durable = 0;
   /** WAL syncs under way, each with the batches it covers; and the batches waiting for one. */
-  private readonly syncs: { upTo: number }[] = [];
+  private readonly syncs: { upTo: number; done: Promise<void> }[] = [];
   private waiting: { n: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
   /** A failed sync: what was committed may not be on disk, so nothing more is acknowledged. */
   private broken: unknown = null;
@@ -129,12 +135,23 @@ export class SqliteStore implements LedgerStore {
       synchronous === 'FULL' &&
       (options.fsync ?? 'background') === 'background' &&
       this.db.pragma('journal_mode', { simple: true }) === 'wal';
-    this.walPath = background ? `${this.db.name}-wal` : null;
+    // The file SQLite opened (symbolic links resolved, the path made absolute).
+    const main = (this.db.pragma('database_list') as { name: string; file: string }[]).find(
+      (d) => d.name === 'main',
+    );
+    this.walPath = background && main?.file ? `${main.file}-wal` : null;
     this.syncWal = options.fdatasync ?? syncFile;
     this.checkpointEvery = Math.max(1, options.checkpointEvery ?? 64);
-    if (background) {
-      this.db.pragma('synchronous = OFF');
+    if (this.walPath) {
+      // In WAL mode NORMAL syncs nothing at COMMIT, but still syncs the WAL's
+      // header when the WAL starts over (before any frame may follow it) and
+      // both files in a checkpoint. (OFF would skip the header's sync: an old
+      // header and old frames could outlive a power loss and be replayed.)
+      this.db.pragma('synchronous = NORMAL');
       this.db.pragma('wal_autocheckpoint = 0');
+      // A WAL left by a process that died may hold frames never synced:
+      // counted as written, so the first batch, a read too, waits for a sync.
+      if (existsSync(this.walPath) && statSync(this.walPath).size > 0) this.written = 1;
     }
     this.tx = this.createTx();
     this.sql = {
@@ -145,7 +162,9 @@ export class SqliteStore implements LedgerStore {
       undo: this.db.prepare('ROLLBACK TO op'),
       release: this.db.prepare('RELEASE op'),
       changes: this.db.prepare('SELECT total_changes() AS n').pluck(),
+      dataVersion: this.db.prepare('PRAGMA data_version').pluck(),
     };
+    if (this.walPath) this.dataVersion = Number(this.sql.dataVersion.get());
   }
 
   private migrate(): void {
@@ -169,6 +188,7 @@ export class SqliteStore implements LedgerStore {
 
   transact<T>(fn: (tx: LedgerTx) => Promise<T>): Promise<T> {
     if (this.broken) return Promise.reject(this.broken);
+    if (this.closed) return Promise.reject(new Error('The SQLite store is closed.'));
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ fn, resolve: resolve as (value: unknown) => void, reject });
       this.drain();
@@ -216,7 +236,7 @@ export class SqliteStore implements LedgerStore {
         }
       }
       this.sql.commit.run();
-      wrote = this.walPath !== null && this.sql.changes.get() !== before;
+      wrote = this.walPath !== null && (this.sql.changes.get() !== before || this.otherCommitted());
     } catch (error) {
       try {
         if (this.db.inTransaction) this.sql.rollback.run();
@@ -237,12 +257,32 @@ export class SqliteStore implements LedgerStore {
     }
     if (wrote) {
       this.written += 1;
-      if (this.written % this.checkpointEvery === 0) this.checkpoint();
+      if (this.written % this.checkpointEvery === 0) {
+        try {
+          this.checkpoint();
+        } catch (error) {
+          // An I/O error of the checkpoint's own syncs: as with a failed sync,
+          // nothing more is acknowledged (this batch's wait below rejects).
+          this.broken ??= new Error(`The database could not be checkpointed: ${String(error)}`);
+        }
+      }
     }
     // Not awaited: the next batch runs while this one's sync is under way.
     this.durableUpTo(this.written).then(acknowledge, (error: unknown) =>
       batch.forEach((op) => op.reject(error)),
     );
+  }
+
+  /**
+   * Whether another connection (a second process, a tool) committed since
+   * our last batch: what it wrote may be unsynced, and this batch may have
+   * read it — so the batch waits for a sync as if it had written.
+   */
+  private otherCommitted(): boolean {
+    const version = Number(this.sql.dataVersion.get());
+    const moved = version !== this.dataVersion;
+    this.dataVersion = version;
+    return moved;
   }
 
   /**
@@ -267,13 +307,24 @@ export class SqliteStore implements LedgerStore {
     const wanted = Math.max(0, ...this.waiting.map((w) => w.n));
     const covered = Math.max(this.durable, ...this.syncs.map((s) => s.upTo));
     if (wanted <= covered || this.syncs.length >= MAX_SYNCS || this.broken) return;
-    const sync = { upTo: this.written };
+    const sync = { upTo: this.written, done: Promise.resolve() };
     this.syncs.push(sync);
-    void (async () => {
+    sync.done = (async () => {
       try {
+        const wal = this.walPath as string;
         // Opened once, after a COMMIT: the WAL exists from then on, and stays
-        // (it is removed only when the last connection closes).
-        this.walFd ??= openSync(this.walPath as string, 'r+');
+        // (SQLite removes it only when the last connection closes).
+        this.walFd ??= openSync(wal, 'r+');
+        if (!this.folderSynced) {
+          // The folder's entry of a new WAL is durable only once the folder is synced.
+          const folder = openSync(dirname(wal), 'r');
+          try {
+            await this.syncWal(folder);
+          } finally {
+            closeSync(folder);
+          }
+          this.folderSynced = true;
+        }
         // fdatasync writes every page of the file dirty when it begins (and
         // waits for those already being written): all COMMITs up to `upTo`.
         await this.syncWal(this.walFd);
@@ -301,23 +352,22 @@ export class SqliteStore implements LedgerStore {
 
   /**
    * Copies the WAL into the database file, between batches: under NORMAL the
-   * checkpoint syncs the WAL first and the database file before any frame
-   * may be overwritten. Blocks the event loop for its two syncs, once every
+   * checkpoint syncs the WAL first, and the database file before the WAL may
+   * start over. Blocks the event loop for its two syncs, once every
    * `checkpointEvery` batches.
    */
   private checkpoint(): void {
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      this.db.pragma('wal_checkpoint(PASSIVE)');
-      this.stats.checkpoints += 1;
-    } finally {
-      this.db.pragma('synchronous = OFF');
-    }
+    this.db.pragma('wal_checkpoint(PASSIVE)');
+    this.stats.checkpoints += 1;
   }
 
+  /** Waits for what runs and for every sync under way (none left writing to a closed file), then closes. */
   async close(): Promise<void> {
-    while (this.draining) await this.draining;
-    if (this.walPath && !this.broken) await this.durableUpTo(this.written).catch(() => {});
+    while (this.draining || this.syncs.length > 0) {
+      if (this.draining) await this.draining;
+      else await Promise.allSettled(this.syncs.map((s) => s.done));
+    }
+    this.closed = true;
     if (this.walFd !== null) closeSync(this.walFd);
     this.walFd = null;
     // The last connection checkpoints on close and deletes the WAL: synced.
@@ -330,6 +380,7 @@ export class SqliteStore implements LedgerStore {
   private createTx(): LedgerTx {
     const q = prepareStatements(this.db);
     return {
+      ...purchaseByParts,
       async getAccount(id) {
         const r = q.getAccount.get(id) as Row | undefined;
         return r ? accountFrom(r) : null;

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { existsSync, fstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -75,15 +83,24 @@ interface HeldSync {
 }
 
 /** A file store whose WAL syncs wait for the test; `next()` resolves when the store asks for one. */
-function heldSyncs(options: { checkpointEvery?: number } = {}) {
+function heldSyncs(options: { checkpointEvery?: number; before?: (path: string) => void } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'minute-topup-fsync-'));
   const path = join(dir, 'ledger.db');
+  options.before?.(path);
+  let syncsAsked = 0;
   const asked: HeldSync[] = [];
   const waiting: ((s: HeldSync) => void)[] = [];
+  /** Syncs of the database's folder (its entry for the WAL): done at once, counted. */
+  const folderSyncs: string[] = [];
   const store = new SqliteStore(path, {
-    ...options,
+    checkpointEvery: options.checkpointEvery,
     fdatasync: (fd) =>
       new Promise<void>((resolve, reject) => {
+        if (fstatSync(fd).isDirectory()) {
+          folderSyncs.push(`after ${asked.length + syncsAsked} WAL syncs`);
+          return resolve();
+        }
+        syncsAsked += 1;
         const held = { fd, release: resolve, fail: reject };
         const w = waiting.shift();
         if (w) w(held);
@@ -93,7 +110,8 @@ function heldSyncs(options: { checkpointEvery?: number } = {}) {
   return {
     store,
     path,
-    /** The next sync the store asks for. */
+    folderSyncs,
+    /** The next sync of the WAL the store asks for. */
     next: () =>
       new Promise<HeldSync>((resolve) => {
         const a = asked.shift();
@@ -202,6 +220,128 @@ describe('SQLite fsync in the background (a file database, FULL)', () => {
       assert.equal((await readB)?.id, 'b');
       await b;
     } finally {
+      await h.remove();
+    }
+  });
+
+  it('syncs the folder once, before the first sync of the WAL, and keeps NORMAL between batches', async () => {
+    const h = heldSyncs();
+    try {
+      const a = put(h.store, 'a');
+      (await h.next()).release();
+      await a;
+      const b = put(h.store, 'b');
+      (await h.next()).release();
+      await b;
+      assert.deepEqual(h.folderSyncs, ['after 0 WAL syncs']);
+      // NORMAL, not OFF: SQLite still syncs the WAL's header when the WAL starts over.
+      assert.equal(h.store.db.pragma('synchronous', { simple: true }), 1);
+    } finally {
+      await h.remove();
+    }
+  });
+
+  it('syncs the WAL SQLite writes when the database path is a symbolic link', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minute-topup-link-'));
+    mkdirSync(join(dir, 'real'));
+    const target = join(dir, 'real', 'ledger.db');
+    new Database(target).close();
+    symlinkSync(target, join(dir, 'ledger.db'));
+    const synced: number[] = [];
+    const store = new SqliteStore(join(dir, 'ledger.db'), {
+      fdatasync: async (fd) => {
+        synced.push(fstatSync(fd).ino);
+      },
+    });
+    try {
+      assert.equal(await put(store, 'a'), true);
+      assert.ok(synced.includes(statSync(`${target}-wal`).ino), 'the WAL beside the target');
+      assert.equal(existsSync(join(dir, 'ledger.db-wal')), false);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails its batch and every later one when a checkpoint fails, and never hangs', async () => {
+    const h = heldSyncs({ checkpointEvery: 1 });
+    const pragma = h.store.db.pragma.bind(h.store.db);
+    h.store.db.pragma = ((source: string, options?: { simple?: boolean }) => {
+      if (source.startsWith('wal_checkpoint')) throw new Error('disk I/O error');
+      return pragma(source, options);
+    }) as typeof h.store.db.pragma;
+    try {
+      await assert.rejects(put(h.store, 'a'), /could not be checkpointed: Error: disk I\/O error/);
+      await assert.rejects(put(h.store, 'b'), /could not be checkpointed/);
+    } finally {
+      h.store.db.pragma = pragma;
+      await h.remove();
+    }
+  });
+
+  it('closes only after the syncs under way, and refuses work once closed', async () => {
+    const h = heldSyncs();
+    try {
+      const a = put(h.store, 'a');
+      const sync = await h.next();
+      const closing = h.store.close();
+      assert.equal(await settled(closing), false, 'closed with a sync under way');
+      sync.release();
+      await closing;
+      assert.equal(await a, true);
+      await assert.rejects(put(h.store, 'b'), /The SQLite store is closed/);
+    } finally {
+      await h.remove();
+    }
+  });
+
+  it("waits for a sync before answering a read of another connection's unsynced commit", async () => {
+    const h = heldSyncs();
+    try {
+      const a = put(h.store, 'a');
+      (await h.next()).release();
+      await a;
+      const other = new Database(h.path);
+      other.pragma('synchronous = OFF');
+      other
+        .prepare(
+          "INSERT INTO accounts (id, plan_id, cycle_anchor_ms, created_at_ms) VALUES ('x', 'starter', 0, 0)",
+        )
+        .run();
+      const read = h.store.transact((tx) => tx.getAccount('x'));
+      const sync = await h.next();
+      assert.equal(await settled(read), false);
+      sync.release();
+      assert.equal((await read)?.id, 'x');
+      other.close();
+    } finally {
+      await h.remove();
+    }
+  });
+
+  it('syncs a WAL left by a process that died before answering its first read', async () => {
+    let dead: Database.Database | undefined;
+    const h = heldSyncs({
+      before: (path) => {
+        // A process that wrote without syncing and is gone (its WAL stays, unsynced).
+        new SqliteStore(path, { synchronous: 'NORMAL' }).db.close();
+        dead = new Database(path);
+        dead.pragma('synchronous = OFF');
+        dead
+          .prepare(
+            "INSERT INTO accounts (id, plan_id, cycle_anchor_ms, created_at_ms) VALUES ('x', 'starter', 0, 0)",
+          )
+          .run();
+      },
+    });
+    try {
+      const read = h.store.transact((tx) => tx.getAccount('x'));
+      const sync = await h.next();
+      assert.equal(await settled(read), false, 'a read of a WAL never synced answered');
+      sync.release();
+      assert.equal((await read)?.id, 'x');
+    } finally {
+      dead?.close();
       await h.remove();
     }
   });
