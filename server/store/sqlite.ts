@@ -78,16 +78,19 @@ const syncFile = (fd: number) =>
  * transaction, each in its own SAVEPOINT (a failing one is rolled back
  * alone), and are acknowledged together only after their shared COMMIT is
  * durable. And the fsync does not block the event loop (`fsync:
- * 'background'`, the default): SQLite writes the WAL without syncing it
- * (`synchronous=OFF`), the store syncs the WAL file on libuv's thread pool —
- * at most two syncs at a time, each covering every COMMIT made before it began — and
+ * 'background'`, the default): SQLite writes the WAL without syncing it at
+ * COMMIT (`synchronous=NORMAL`, which in WAL mode syncs only the WAL's header
+ * when the WAL starts over, and checkpoints), the store syncs the WAL file on
+ * libuv's thread pool — at most two syncs at a time, each covering every
+ * COMMIT made before it began, the folder once with the first — and
  * acknowledges a batch when a sync that began after its COMMIT is done. A
- * batch that wrote nothing waits for the syncs of what it may have read. So
+ * batch that wrote nothing waits for the syncs of what it may have read
+ * (another connection's commits, a WAL left by a dead process, included). So
  * the event loop parses requests and runs the next batches while the disk
  * syncs; nothing unsynced is ever answered. Checkpoints are the store's
- * (`wal_autocheckpoint=0`): every `checkpointEvery` batches it runs a PASSIVE
- * checkpoint under `synchronous=NORMAL`, which syncs the WAL before copying
- * it and the database file before the WAL may be reused.
+ * (`wal_autocheckpoint=0`): every `checkpointEvery` batches a PASSIVE
+ * checkpoint syncs the WAL before copying it and the database file before
+ * the WAL may start over.
  */
 export class SqliteStore implements LedgerStore {
   readonly kind = 'sqlite' as const;
