@@ -30,12 +30,13 @@ export async function spawnServer(
   entry: string,
   env: Record<string, string>,
   ready = '/v1/catalog',
+  nodeArgs: string[] = [],
 ) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   // The widget bench's Vite build sets NODE_ENV=production in this process: the
   // servers measured run as a deployment would, with the test gateway named.
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], {
     env: {
       ...process.env,
       MINUTE_TOPUP_PAYMENTS: 'test',
