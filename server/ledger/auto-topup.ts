@@ -146,22 +146,23 @@ export async function queueAutoTopup(
 
 /**
  * A purchase was credited (the account locked): an auto purchase is no
- * longer under way; a purchase by hand resumes a paused auto top-up.
+ * longer under way; a purchase by hand resumes a paused auto top-up. Returns
+ * the settings to write, or null when they stay as they are.
  */
-export async function autoTopupCredited(
-  tx: LedgerTx,
+export function autoTopupCredited(
+  row: AutoTopupRow | null,
   intent: PurchaseIntentRow,
   nowMs: number,
-): Promise<void> {
-  const row = await tx.getAutoTopup(intent.accountId);
-  if (!row) return;
+): AutoTopupRow | null {
+  if (!row) return null;
   if (isAutoTopupIntent(intent)) {
-    if (row.pendingKey === intent.idempotencyKey) {
-      await tx.putAutoTopup({ ...row, pendingKey: null, updatedAtMs: nowMs });
-    }
-  } else if (row.status === 'paused') {
-    await tx.putAutoTopup({ ...row, status: 'active', pausedReason: null, updatedAtMs: nowMs });
+    return row.pendingKey === intent.idempotencyKey
+      ? { ...row, pendingKey: null, updatedAtMs: nowMs }
+      : null;
   }
+  return row.status === 'paused'
+    ? { ...row, status: 'active', pausedReason: null, updatedAtMs: nowMs }
+    : null;
 }
 
 /**

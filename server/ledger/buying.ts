@@ -11,10 +11,10 @@ import { isOperatorIntent } from './operator-keys.js';
 import { autoTopupCredited, autoTopupFailed, isAutoTopupIntent } from './auto-topup.js';
 import type { Notices } from './notices.js';
 import {
+  accountNotFound,
   activePurchase,
   balanceOf,
   chargedFrom,
-  creditPurchase,
   iso,
   keyReused,
   purchaseDto,
@@ -39,7 +39,7 @@ import type {
   LedgerStore,
   LedgerTx,
   PurchaseIntentRow,
-  PurchaseRow,
+  PurchaseReads,
 } from '../store/types.js';
 
 export interface BuyingDeps {
@@ -107,8 +107,8 @@ export class Buying {
   ): Promise<PurchaseOutcome> {
     const pkg = findPackage(this.catalog, packageId);
     const { intent, created } = await this.store.transact(async (tx) => {
-      const account = await requireAccount(tx, accountId, true);
-      const found = await tx.findIntent(accountId, idempotencyKey);
+      const read = await lockIntent(tx, accountId, idempotencyKey, this.clock.now());
+      const { account, intent: found } = read;
       if (found) {
         if (found.packageId !== packageId) throw keyReused();
         if (found.status === 'pending' && found.paymentState === 'failed') {
@@ -201,8 +201,13 @@ export class Buying {
         return credited(await this.credit(intent, charged, state.reference));
       case 'declined': {
         const version = await this.store.transact(async (tx) => {
-          const account = await requireAccount(tx, intent.accountId, true);
-          return this.forget(tx, account, intent, state.reason);
+          const read = await lockIntent(
+            tx,
+            intent.accountId,
+            intent.idempotencyKey,
+            this.clock.now(),
+          );
+          return this.forget(tx, read.account, read.intent, intent, state.reason);
         });
         if (version !== undefined) this.changed(intent.accountId, version);
         throw new DomainError(
@@ -213,8 +218,13 @@ export class Buying {
       default: {
         const paymentState = state.status;
         const waiting = await this.store.transact(async (tx) => {
-          await requireAccount(tx, intent.accountId, true);
-          const now = await tx.findIntent(intent.accountId, intent.idempotencyKey);
+          const read = await lockIntent(
+            tx,
+            intent.accountId,
+            intent.idempotencyKey,
+            this.clock.now(),
+          );
+          const now = read.intent;
           // Forgotten, and the key taken by an operator's grant meanwhile.
           if (now && now.packageId !== intent.packageId) throw keyReused();
           // Credited meanwhile (the webhook came first): replay that answer.
@@ -255,10 +265,11 @@ export class Buying {
   private async forget(
     tx: LedgerTx,
     account: AccountRow,
+    /** The intent under the key as read under the lock. */
+    now: PurchaseIntentRow | null,
     intent: PurchaseIntentRow,
     reason: string,
   ): Promise<number | undefined> {
-    const now = await tx.findIntent(intent.accountId, intent.idempotencyKey);
     if (!now || now.status !== 'pending' || now.attempt !== intent.attempt) return undefined;
     if (now.paymentState) await tx.updateIntentPayment({ ...now, paymentState: 'failed' });
     else await tx.deleteIntent(intent.accountId, intent.idempotencyKey);
@@ -382,15 +393,16 @@ export class Buying {
   async paymentSucceeded(event: PaymentEvent): Promise<'applied' | 'duplicate' | 'unknown'> {
     let version: number | undefined;
     const outcome = await this.store.transact(async (tx) => {
-      const account = await tx.getAccount(event.accountId, true);
+      const now = this.clock.now();
+      const read = await tx.readForPurchase(event.accountId, event.purchaseKey, now);
       if (!(await this.recordEvent(tx, event))) return 'duplicate';
-      const intent = account && (await tx.findIntent(event.accountId, event.purchaseKey));
-      if (!intent) {
+      const { account, intent } = read;
+      if (!account || !intent) {
         this.unpaired(event, 'no purchase waits for it');
         return 'unknown';
       }
       if (intent.status === 'completed') {
-        const purchase = await tx.findPurchaseByKey(event.accountId, event.purchaseKey);
+        const purchase = read.purchase;
         if (purchase && purchase.paymentRef !== event.paymentRef) {
           this.unpaired(event, `the purchase was paid by ${purchase.paymentRef} already`);
         }
@@ -408,7 +420,11 @@ export class Buying {
       // This payment failed or was refunded before: it credits nothing.
       if (intent.paymentState === 'failed') return 'applied';
       const charged = this.chargedOf(intent);
-      version = (await this.creditIn(tx, intent, charged, event.paymentRef)).balance.version;
+      const credited = await this.creditIn(tx, { ...read, account }, intent, charged, {
+        paymentRef: event.paymentRef,
+        now,
+      });
+      version = credited.balance.version;
       return 'applied';
     });
     if (version !== undefined) this.changed(event.accountId, version);
@@ -569,9 +585,11 @@ export class Buying {
     charged: ChargedPackage,
     paymentRef: string,
   ): Promise<PurchaseResultDto> {
+    const at = this.clock.now();
     const result = await this.store.transact(async (tx) => {
-      await requireAccount(tx, intent.accountId, true);
-      const now = await tx.findIntent(intent.accountId, intent.idempotencyKey);
+      // One round trip on PostgreSQL: the lock, then all the credit reads.
+      const read = await lockIntent(tx, intent.accountId, intent.idempotencyKey, at);
+      const now = read.intent;
       if (now && now.packageId !== intent.packageId) {
         // The intent was forgotten (a concurrent request was declined) and an
         // operator's grant took the key meanwhile: this paid charge has no
@@ -594,73 +612,55 @@ export class Buying {
         }
         if (now.attempt !== intent.attempt) throw attemptMoved();
       }
-      return this.creditIn(tx, now ?? intent, charged, paymentRef, now === null);
+      return this.creditIn(tx, read, now ?? intent, charged, {
+        paymentRef,
+        now: at,
+        intentGone: now === null,
+      });
     });
     this.changed(intent.accountId, result.balance.version);
     return result;
   }
 
-  /** `credit` inside a transaction that holds the account's lock. */
+  /**
+   * `credit` inside a transaction that holds the account's lock, with what
+   * `readForPurchase` read after it at `now`. A new purchase's writes go out
+   * at once (`writeCredit`: one round trip on PostgreSQL).
+   */
   private async creditIn(
     tx: LedgerTx,
+    read: PurchaseReads & { account: AccountRow },
     intent: PurchaseIntentRow,
     charged: ChargedPackage,
-    paymentRef: string,
-    intentGone = false,
+    at: { paymentRef: string; now: number; intentGone?: boolean },
   ): Promise<PurchaseResultDto> {
     const { accountId, idempotencyKey } = intent;
     const replay = storedAnswer<PurchaseResultDto>(intent);
     if (replay) return replay;
-    const now = this.clock.now();
+    const { now, intentGone = false } = at;
+    const { account } = read;
     const bought: Bought = { accountId, idempotencyKey, packageId: intent.packageId, charged };
-    const account = await requireAccount(tx, accountId);
+    // The balance's counters (plan use, overage): a purchase adds to neither.
+    const cycle = cycleContaining(account.cycleAnchorMs, now);
+    const known = { cycleStartMs: cycle.start, counters: read.counters };
+    const balanceAfter = (a: AccountRow) =>
+      balanceOf(tx, a, this.catalog, now, this.lowThreshold, known);
     // The key may have created its purchase already, its intent row gone
     // (a concurrent attempt was declined and forgot it): answer with it.
-    const earlier = await tx.findPurchaseByKey(accountId, idempotencyKey);
-    const added = earlier
-      ? { purchase: earlier, account }
-      : await this.addPurchase(
-          tx,
-          account,
-          bought,
-          intent.purchaseId ?? this.newId(),
-          paymentRef,
-          now,
-        );
-    const result: PurchaseResultDto = {
-      purchase: purchaseDto(added.purchase),
-      balance: await balanceOf(tx, added.account, this.catalog, now, this.lowThreshold),
-    };
-    await recordAnswer(tx, intentGone ? null : intent, bought, JSON.stringify(result), now);
-    if (!earlier) {
-      await autoTopupCredited(tx, intent, now);
-      await this.notices.emit(tx, 'purchase.succeeded', {
-        accountId,
-        purchase: result.purchase,
-        auto: isAutoTopupIntent(intent),
-      });
-      await this.notices.warning(tx, account, result.balance);
+    if (read.purchase) {
+      const result: PurchaseResultDto = {
+        purchase: purchaseDto(read.purchase),
+        balance: await balanceAfter(account),
+      };
+      await recordAnswer(tx, intentGone ? null : intent, bought, JSON.stringify(result), now);
+      return result;
     }
-    return result;
-  }
-
-  /**
-   * A new active purchase: its minutes join the extra balance, its price the
-   * cycle's top-ups. Returns it and the account after it.
-   */
-  private async addPurchase(
-    tx: LedgerTx,
-    account: AccountRow,
-    bought: Bought,
-    id: string,
-    paymentRef: string,
-    now: number,
-  ): Promise<{ purchase: PurchaseRow; account: AccountRow }> {
-    const { charged } = bought;
+    // A new active purchase: its minutes join the extra balance, its price
+    // the cycle's top-ups; the account is locked, so the version is the next.
     const purchase = activePurchase({
-      id,
-      accountId: account.id,
-      packageId: bought.packageId,
+      id: intent.purchaseId ?? this.newId(),
+      accountId,
+      packageId: intent.packageId,
       kind: 'package',
       reason: null,
       name: charged.name,
@@ -668,16 +668,38 @@ export class Buying {
       priceMinor: charged.priceMinor,
       currency: charged.currency,
       purchasedAtMs: now,
-      paymentRef,
-      idempotencyKey: bought.idempotencyKey,
+      paymentRef: at.paymentRef,
+      idempotencyKey,
     });
-    const after = await creditPurchase(tx, account, purchase);
-    const cycle = cycleContaining(account.cycleAnchorMs, now);
-    await tx.addToCycle(account.id, cycle.start, {
-      topupCount: 1,
-      topupSpendMinor: charged.priceMinor,
+    const after: AccountRow = {
+      ...account,
+      extraRemainingSeconds: account.extraRemainingSeconds + purchase.remainingSeconds,
+      activePackages: account.activePackages + 1,
+      version: account.version + 1,
+    };
+    const result: PurchaseResultDto = {
+      purchase: purchaseDto(purchase),
+      balance: await balanceAfter(after),
+    };
+    const response = JSON.stringify(result);
+    const succeeded = this.notices.event('purchase.succeeded', {
+      accountId,
+      purchase: result.purchase,
+      auto: isAutoTopupIntent(intent),
     });
-    return { purchase, account: after };
+    const warning = this.notices.warningChange(account, result.balance);
+    await tx.writeCredit({
+      purchase,
+      version: after.version,
+      cycleStartMs: cycle.start,
+      cycleDelta: { topupCount: 1, topupSpendMinor: charged.priceMinor },
+      response,
+      insertIntent: intentGone ? answeredIntent(bought, response, now) : null,
+      warning: warning.warning,
+      autoTopup: autoTopupCredited(read.autoTopup, intent, now),
+      webhooks: [...(succeeded ? [succeeded] : []), ...warning.events],
+    });
+    return result;
   }
 }
 
@@ -701,19 +723,38 @@ async function recordAnswer(
   now: number,
 ): Promise<void> {
   if (intent) await tx.completeIntent(bought.accountId, bought.idempotencyKey, response);
-  else {
-    await tx.insertIntent({
-      ...bought,
-      status: 'completed',
-      response,
-      createdAtMs: now,
-      attempt: '',
-      purchaseId: null,
-      paymentRef: null,
-      paymentState: null,
-      customerId: null,
-    });
-  }
+  else await tx.insertIntent(answeredIntent(bought, response, now));
+}
+
+/** The intent that keeps an answer when the pending one is gone: completed at once. */
+function answeredIntent(bought: Bought, response: string, now: number): PurchaseIntentRow {
+  return {
+    ...bought,
+    status: 'completed',
+    response,
+    createdAtMs: now,
+    attempt: '',
+    purchaseId: null,
+    paymentRef: null,
+    paymentState: null,
+    customerId: null,
+  };
+}
+
+/**
+ * The account, locked, and what a purchase reads after the lock
+ * (`readForPurchase`: one round trip on PostgreSQL); 404 without the account.
+ */
+async function lockIntent(
+  tx: LedgerTx,
+  accountId: string,
+  idempotencyKey: string,
+  nowMs: number,
+): Promise<PurchaseReads & { account: AccountRow }> {
+  const read = await tx.readForPurchase(accountId, idempotencyKey, nowMs);
+  const { account } = read;
+  if (!account) throw accountNotFound(accountId);
+  return { ...read, account };
 }
 
 /** What a purchase request comes to: 201 credited, or 202 waiting for the customer or the processor. */

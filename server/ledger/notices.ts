@@ -1,6 +1,11 @@
-import type { BalanceDto, WebhookEventData, WebhookEventType } from '../../contract/index.js';
+import type {
+  BalanceDto,
+  WarningLevel,
+  WebhookEventData,
+  WebhookEventType,
+} from '../../contract/index.js';
 import type { Clock } from '../clock.js';
-import type { AccountRow, LedgerStore, LedgerTx } from '../store/types.js';
+import type { AccountRow, LedgerStore, LedgerTx, WebhookRow } from '../store/types.js';
 import { iso } from './reads.js';
 
 /**
@@ -30,9 +35,19 @@ export class Notices {
     type: T,
     data: WebhookEventData[T],
   ): Promise<void> {
-    if (!this.options.enabled) return;
+    const row = this.event(type, data);
+    if (row) await tx.insertWebhook(row);
+  }
+
+  /**
+   * One event as its outbox row, for the caller to write in the transaction
+   * of its change (`emit` writes it); null when no webhooks are sent.
+   */
+  event<T extends WebhookEventType>(type: T, data: WebhookEventData[T]): WebhookRow | null {
+    if (!this.options.enabled) return null;
     const now = this.options.clock.now();
-    await tx.insertWebhook({
+    this.written += 1;
+    return {
       id: `msg_${this.options.newId()}`,
       accountId: data.accountId,
       type,
@@ -43,26 +58,39 @@ export class Notices {
       nextAttemptAtMs: now,
       deliveredAtMs: null,
       lastError: null,
-    });
-    this.written += 1;
+    };
   }
 
   /**
    * Records the account's warning level once its balance is known after a
-   * change, and announces a change of it (`balance.warning_changed`). A level
-   * never recorded (an account older than this version) is recorded
-   * silently: nothing says what the host last heard.
+   * change, and announces a change of it (`balance.warning_changed`).
    */
   async warning(tx: LedgerTx, account: AccountRow, balance: BalanceDto): Promise<void> {
-    if (account.warning === balance.warning) return;
-    await tx.setWarning(account.id, balance.warning);
-    if (account.warning === null) return;
-    await this.emit(tx, 'balance.warning_changed', {
+    const change = this.warningChange(account, balance);
+    if (!change.warning) return;
+    await tx.setWarning(account.id, change.warning);
+    for (const row of change.events) await tx.insertWebhook(row);
+  }
+
+  /**
+   * What `warning` writes, for the caller to write: the level to record
+   * (null: unchanged) and the event announcing it. A level never recorded
+   * (an account older than this version) is recorded silently: nothing says
+   * what the host last heard.
+   */
+  warningChange(
+    account: AccountRow,
+    balance: BalanceDto,
+  ): { warning: WarningLevel | null; events: WebhookRow[] } {
+    if (account.warning === balance.warning) return { warning: null, events: [] };
+    if (account.warning === null) return { warning: balance.warning, events: [] };
+    const row = this.event('balance.warning_changed', {
       accountId: account.id,
       from: account.warning,
       to: balance.warning,
       balance,
     });
+    return { warning: balance.warning, events: row ? [row] : [] };
   }
 
   /**

@@ -13,6 +13,7 @@ import type {
   WebhookRow,
 } from './types.js';
 import { autoTopupBelowSeconds, paymentFields, purchaseValues } from './rows.js';
+import { purchaseByParts } from './purchase-parts.js';
 import { readForUsageByParts, within, writeUsageByParts } from './usage-parts.js';
 
 interface State {
@@ -95,6 +96,7 @@ export class MemoryStore implements LedgerStore {
       return a;
     };
     return {
+      ...purchaseByParts,
       async getAccount(id) {
         const a = s.accounts.get(id);
         return a ? { ...a } : null;

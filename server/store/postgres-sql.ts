@@ -97,6 +97,21 @@ export const SQL = {
     (SELECT COALESCE(json_agg(json_build_array(p.id, p.remaining_seconds) ORDER BY p.seq), '[]'::json)
       FROM purchases p WHERE p.account_id = $1 AND p.status = 'active') AS active`,
   /**
+   * A purchase's reads after its account's lock (pipelined with it and
+   * BEGIN: one round trip): the intent under the key ($2), the purchase it
+   * created, the auto top-up settings and the counters of the cycles
+   * starting between $3 and $4.
+   */
+  purchaseReads: `SELECT
+    (SELECT row_to_json(i) FROM purchase_intents i
+      WHERE i.account_id = $1 AND i.idempotency_key = $2) AS intent,
+    (SELECT row_to_json(p) FROM purchases p
+      WHERE p.account_id = $1 AND p.idempotency_key = $2) AS purchase,
+    (SELECT row_to_json(t) FROM auto_topups t WHERE t.account_id = $1) AS auto_topup,
+    (SELECT COALESCE(json_agg(json_build_array(c.cycle_start_ms, c.plan_used_seconds,
+        c.extra_used_seconds, c.overage_seconds, c.topup_count, c.topup_spend_minor)), '[]'::json)
+      FROM cycles c WHERE c.account_id = $1 AND c.cycle_start_ms BETWEEN $3 AND $4) AS cycles`,
+  /**
    * A usage call's writes in one statement: the packages drawn ($2 ids, $3
    * seconds), the account's counters and version, the cycle's counters, the
    * usage and its allocations. Answers the version made and how many

@@ -1,7 +1,9 @@
 import pg from 'pg';
+import { cycleContaining } from '../domain/cycles.js';
 import { STORE_DEFAULTS } from './options.js';
 import { postgresMigrations } from './postgres-migrations.js';
 import { SQL, type StatementName } from './postgres-sql.js';
+import { activeCount, noPurchaseReads } from './purchase-parts.js';
 import {
   accountFrom,
   autoTopupBelowSeconds,
@@ -180,6 +182,24 @@ function allocationsFrom(r: Row): UsageRow['fromExtra'] {
   }));
 }
 
+/** The `cycles` column of `usageReads` and `purchaseReads`: each cycle's counters, by start. */
+function cyclesFrom(r: Row): Map<number, CycleCounters> {
+  const cycles = new Map<number, CycleCounters>();
+  for (const [start, plan, extra, overage, count, spend] of r.cycles as number[][]) {
+    cycles.set(num(start), {
+      planUsedSeconds: num(plan),
+      extraUsedSeconds: num(extra),
+      overageSeconds: num(overage),
+      topupCount: num(count),
+      topupSpendMinor: num(spend),
+    });
+  }
+  return cycles;
+}
+
+/** How far before an instant the billing cycle containing it starts, at most (a month ≤ 31 days). */
+const CYCLE_MS_AT_MOST = 32 * 86_400_000;
+
 function createTx(client: pg.PoolClient): LedgerTx {
   const run = (name: StatementName, values: unknown[]) =>
     client.query<Row>({ name: `mt_${name}`, text: SQL[name], values });
@@ -294,20 +314,10 @@ function createTx(client: pg.PoolClient): LedgerTx {
       const [a, r] = await Promise.all([locked, reads]);
       if (!a || !r) return { account: null, earlier: null, cycles: new Map(), active: [] };
       const e = r.earlier as Row | null;
-      const cycles = new Map<number, CycleCounters>();
-      for (const [start, plan, extra, overage, count, spend] of r.cycles as number[][]) {
-        cycles.set(num(start), {
-          planUsedSeconds: num(plan),
-          extraUsedSeconds: num(extra),
-          overageSeconds: num(overage),
-          topupCount: num(count),
-          topupSpendMinor: num(spend),
-        });
-      }
       return {
         account: accountFrom(a),
         earlier: e ? usageFrom(e, allocationsFrom(e)) : null,
-        cycles,
+        cycles: cyclesFrom(r),
         active: (r.active as [string, number | string][]).map(([id, remaining]) => ({
           id: String(id),
           remainingSeconds: num(remaining),
@@ -340,6 +350,49 @@ function createTx(client: pg.PoolClient): LedgerTx {
         num(row.used_up) !== usedUp
       ) {
         throw new Error(`writeUsage: the ledger of ${u.accountId} is not as read`);
+      }
+    },
+    async readForPurchase(accountId, key, nowMs) {
+      // Sent together (pipeline mode): the reads run after the lock is granted.
+      const locked = one('accountForUpdate', [accountId]);
+      const reads = one('purchaseReads', [accountId, key, nowMs - CYCLE_MS_AT_MOST, nowMs]);
+      const [a, r] = await Promise.all([locked, reads]);
+      if (!a || !r) return noPurchaseReads();
+      const account = accountFrom(a);
+      const start = cycleContaining(account.cycleAnchorMs, nowMs).start;
+      const intent = r.intent as Row | null;
+      const purchase = r.purchase as Row | null;
+      const autoTopup = r.auto_topup as Row | null;
+      return {
+        account,
+        intent: intent && intentFrom(intent),
+        purchase: purchase && purchaseFrom(purchase),
+        counters:
+          start >= nowMs - CYCLE_MS_AT_MOST
+            ? (cyclesFrom(r).get(start) ?? null)
+            : await this.getCycle(accountId, start),
+        autoTopup: autoTopup && autoTopupFrom(autoTopup),
+      };
+    },
+    async writeCredit(w) {
+      // Sent together (pipeline mode: one round trip), run in this order; a
+      // failure fails the ones after it, and the transaction.
+      const p = w.purchase;
+      const writes: Promise<unknown>[] = [this.insertPurchase(p)];
+      const version = this.changeBalance(p.accountId, p.remainingSeconds, activeCount(p));
+      writes.push(version, this.addToCycle(p.accountId, w.cycleStartMs, w.cycleDelta));
+      writes.push(
+        w.insertIntent
+          ? this.insertIntent(w.insertIntent)
+          : this.completeIntent(p.accountId, p.idempotencyKey, w.response),
+      );
+      if (w.autoTopup) writes.push(this.putAutoTopup(w.autoTopup));
+      if (w.warning) writes.push(this.setWarning(p.accountId, w.warning));
+      for (const webhook of w.webhooks) writes.push(this.insertWebhook(webhook));
+      await Promise.all(writes);
+      const made = await version;
+      if (made !== w.version) {
+        throw new Error(`writeCredit: version ${made}, expected ${w.version}`);
       }
     },
     async findUsage(accountId, callId) {

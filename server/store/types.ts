@@ -218,6 +218,47 @@ export interface UsageWrite {
   usage: UsageRow;
 }
 
+/**
+ * What a purchase reads once its account is locked (`readForPurchase`): the
+ * intent under its key and what crediting it needs.
+ */
+export interface PurchaseReads {
+  /** The account, locked for the rest of the transaction; null when there is none (and all else then too). */
+  account: AccountRow | null;
+  /** The intent under the idempotency key, if any. */
+  intent: PurchaseIntentRow | null;
+  /** The purchase the key created, if any. */
+  purchase: PurchaseRow | null;
+  /** The counters of the account's billing cycle containing `nowMs`; null while it has none. */
+  counters: CycleCounters | null;
+  /** The account's auto top-up settings, if any. */
+  autoTopup: AutoTopupRow | null;
+}
+
+/** A credit's writes (`writeCredit`): all of it, computed by the ledger, at once. */
+export interface CreditWrite {
+  /**
+   * The purchase credited, inserted: its remaining seconds join the extra
+   * balance, one more package is active, and the version grows by one to
+   * `version` (the account is locked: its version + 1).
+   */
+  purchase: PurchaseRow;
+  version: number;
+  /** The cycle it was bought in, and what to add to its counters. */
+  cycleStartMs: number;
+  cycleDelta: Partial<CycleCounters>;
+  /** The answer kept under the key: completes the pending intent (`completeIntent`)… */
+  response: string;
+  /** …or, when the intent is gone, inserts this completed one instead. */
+  insertIntent: PurchaseIntentRow | null;
+  /** The warning level to record (`setWarning`), when it changed. */
+  warning: WarningLevel | null;
+  /** The auto top-up settings to write (`putAutoTopup`), when they changed. */
+  autoTopup: AutoTopupRow | null;
+  /** Webhooks to the host, in outbox order. */
+  webhooks: WebhookRow[];
+}
+
 export interface LedgerTx {
   /** The account, locked for the rest of the transaction when `forUpdate`. */
   getAccount(id: string, forUpdate?: boolean): Promise<AccountRow | null>;
@@ -299,6 +340,23 @@ export interface LedgerTx {
   insertUsage(row: UsageRow): Promise<void>;
   /** The account's usage in `range` (by ledger version), with each usage's allocations. */
   listUsage(accountId: string, range: UsageRange): Promise<UsageEntry[]>;
+
+  /**
+   * A purchase's reads: locks the account (as `getAccount(id, true)`), then
+   * reads — after the lock — the intent under `idempotencyKey`, the purchase
+   * that key created, the counters of the account's billing cycle containing
+   * `nowMs` and the auto top-up settings. PostgreSQL sends it all, with
+   * `BEGIN`, in one round trip.
+   */
+  readForPurchase(accountId: string, idempotencyKey: string, nowMs: number): Promise<PurchaseReads>;
+  /**
+   * A credit's writes, sent together on PostgreSQL (one round trip in
+   * pipeline mode): inserts the purchase and counts it in the balance
+   * (`changeBalance`), adds to the cycle's counters, keeps the answer under
+   * the key, and records the warning, the auto top-up settings and the
+   * webhooks given. Throws unless the version it makes is `version`.
+   */
+  writeCredit(write: CreditWrite): Promise<void>;
 
   findIntent(accountId: string, idempotencyKey: string): Promise<PurchaseIntentRow | null>;
   insertIntent(row: PurchaseIntentRow): Promise<void>;
