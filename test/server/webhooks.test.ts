@@ -210,11 +210,15 @@ for (const factory of storeFactories) {
 
     it('keeps each account in order with one in flight, while other accounts go on', async () => {
       let first: string | null = null;
+      const fastDelivered = () =>
+        host.delivered().filter((r) => r.event.data.accountId === 'fast').length;
       const host = await webhookReceiver((id, event, attempt) => {
         if (event.data.accountId !== 'slow') return 204;
         first ??= id;
-        // The slow host's first webhook fails three times: the rest of its account waits.
-        return id === first && attempt <= 3 ? 503 : 204;
+        // The slow account's first webhook fails at least three times, and
+        // until the fast account's five have arrived (however slowly a busy
+        // machine makes the purchases): the rest of its account waits.
+        return id === first && (attempt <= 3 || fastDelivered() < 5) ? 503 : 204;
       });
       start(host.url, { retryBaseMs: 40 });
       await account('slow');
@@ -240,7 +244,7 @@ for (const factory of storeFactories) {
         .lastIndexOf('fast');
       assert.ok(lastFast < firstSlow, 'the fast account did not wait for the slow one');
       assert.equal(host.maxOpenPerAccount, 1);
-      assert.equal(host.received.filter((r) => r.id === first).length, 4);
+      assert.ok(host.received.filter((r) => r.id === first).length >= 4);
     });
 
     it('gives up after the retry window, lists it as failed, and sends the next one', async () => {
