@@ -22,6 +22,7 @@ export async function postgresBench(runs = 3): Promise<Row[]> {
     await createAccounts(a.base, accounts);
     const one: number[] = [];
     const two: number[] = [];
+    const single: number[] = [];
     const f: number[] = [];
     await load([a.base, b.base], 'usage', { seconds: 1 }); // warm-up
     await load([floor.base], 'floor', { seconds: 1 });
@@ -29,6 +30,8 @@ export async function postgresBench(runs = 3): Promise<Row[]> {
       f.push((await load([floor.base], 'floor')).perSecond);
       one.push((await load([a.base], 'usage')).perSecond);
       two.push((await load([a.base, b.base], 'usage')).perSecond);
+      // Every call on one account: they queue on its row lock.
+      single.push((await load([a.base], 'usage', { accounts: 1 })).perSecond);
     }
     const trips = await roundTrips(db.url);
     return [
@@ -60,6 +63,11 @@ export async function postgresBench(runs = 3): Promise<Row[]> {
       {
         figure: 'PostgreSQL usage calls, 1 API process',
         value: `${median(one).toFixed(0)} req/s`,
+        goal: '—',
+      },
+      {
+        figure: 'PostgreSQL usage calls on one account (its row lock), 1 API process',
+        value: `${median(single).toFixed(0)} req/s (${median(single.map((x, i) => x / one[i])).toFixed(2)}× ten accounts)`,
         goal: '—',
       },
       {
