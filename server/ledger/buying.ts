@@ -107,7 +107,7 @@ export class Buying {
   ): Promise<PurchaseOutcome> {
     const pkg = findPackage(this.catalog, packageId);
     const { intent, created } = await this.store.transact(async (tx) => {
-      const read = await lockIntent(tx, accountId, idempotencyKey, this.clock.now());
+      const read = await lockIntent(tx, accountId, idempotencyKey, this.clock);
       const { account, intent: found } = read;
       if (found) {
         if (found.packageId !== packageId) throw keyReused();
@@ -136,7 +136,7 @@ export class Buying {
         packageId,
         status: 'pending',
         response: null,
-        createdAtMs: this.clock.now(),
+        createdAtMs: read.nowMs,
         charged: chargedFrom(pkg, this.catalog.currency),
         attempt: randomUuid(),
         // Given with the first 202 that announces the purchase (else at the credit).
@@ -201,12 +201,7 @@ export class Buying {
         return credited(await this.credit(intent, charged, state.reference));
       case 'declined': {
         const version = await this.store.transact(async (tx) => {
-          const read = await lockIntent(
-            tx,
-            intent.accountId,
-            intent.idempotencyKey,
-            this.clock.now(),
-          );
+          const read = await lockIntent(tx, intent.accountId, intent.idempotencyKey, this.clock);
           return this.forget(tx, read.account, read.intent, intent, state.reason);
         });
         if (version !== undefined) this.changed(intent.accountId, version);
@@ -218,12 +213,7 @@ export class Buying {
       default: {
         const paymentState = state.status;
         const waiting = await this.store.transact(async (tx) => {
-          const read = await lockIntent(
-            tx,
-            intent.accountId,
-            intent.idempotencyKey,
-            this.clock.now(),
-          );
+          const read = await lockIntent(tx, intent.accountId, intent.idempotencyKey, this.clock);
           const now = read.intent;
           // Forgotten, and the key taken by an operator's grant meanwhile.
           if (now && now.packageId !== intent.packageId) throw keyReused();
@@ -393,8 +383,8 @@ export class Buying {
   async paymentSucceeded(event: PaymentEvent): Promise<'applied' | 'duplicate' | 'unknown'> {
     let version: number | undefined;
     const outcome = await this.store.transact(async (tx) => {
-      const now = this.clock.now();
-      const read = await tx.readForPurchase(event.accountId, event.purchaseKey, now);
+      const read = await readAfterLock(tx, event.accountId, event.purchaseKey, this.clock);
+      const now = read.nowMs;
       if (!(await this.recordEvent(tx, event))) return 'duplicate';
       const { account, intent } = read;
       if (!account || !intent) {
@@ -585,10 +575,9 @@ export class Buying {
     charged: ChargedPackage,
     paymentRef: string,
   ): Promise<PurchaseResultDto> {
-    const at = this.clock.now();
     const result = await this.store.transact(async (tx) => {
       // One round trip on PostgreSQL: the lock, then all the credit reads.
-      const read = await lockIntent(tx, intent.accountId, intent.idempotencyKey, at);
+      const read = await lockIntent(tx, intent.accountId, intent.idempotencyKey, this.clock);
       const now = read.intent;
       if (now && now.packageId !== intent.packageId) {
         // The intent was forgotten (a concurrent request was declined) and an
@@ -614,7 +603,7 @@ export class Buying {
       }
       return this.creditIn(tx, read, now ?? intent, charged, {
         paymentRef,
-        now: at,
+        now: read.nowMs,
         intentGone: now === null,
       });
     });
@@ -742,16 +731,36 @@ function answeredIntent(bought: Bought, response: string, now: number): Purchase
 }
 
 /**
- * The account, locked, and what a purchase reads after the lock
- * (`readForPurchase`: one round trip on PostgreSQL); 404 without the account.
+ * What a purchase reads after its account's lock (`readForPurchase`: one
+ * round trip on PostgreSQL), and `nowMs`, the time after the lock was granted
+ * — a change's time, as before the reads went out with the lock: a billing
+ * cycle that began while the lock was awaited is the one whose counters are
+ * answered (read again in that rare case).
  */
+async function readAfterLock(
+  tx: LedgerTx,
+  accountId: string,
+  idempotencyKey: string,
+  clock: Clock,
+): Promise<PurchaseReads & { nowMs: number }> {
+  const asked = clock.now();
+  const read = await tx.readForPurchase(accountId, idempotencyKey, asked);
+  const nowMs = Math.max(asked, clock.now());
+  const { account } = read;
+  if (!account) return { ...read, nowMs };
+  const start = cycleContaining(account.cycleAnchorMs, nowMs).start;
+  if (start === cycleContaining(account.cycleAnchorMs, asked).start) return { ...read, nowMs };
+  return { ...read, counters: await tx.getCycle(accountId, start), nowMs };
+}
+
+/** `readAfterLock`, 404 without the account. */
 async function lockIntent(
   tx: LedgerTx,
   accountId: string,
   idempotencyKey: string,
-  nowMs: number,
-): Promise<PurchaseReads & { account: AccountRow }> {
-  const read = await tx.readForPurchase(accountId, idempotencyKey, nowMs);
+  clock: Clock,
+): Promise<PurchaseReads & { account: AccountRow; nowMs: number }> {
+  const read = await readAfterLock(tx, accountId, idempotencyKey, clock);
   const { account } = read;
   if (!account) throw accountNotFound(accountId);
   return { ...read, account };

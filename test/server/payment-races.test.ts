@@ -20,7 +20,8 @@ import type {
   RefundResult,
 } from '../../server/payments/gateway.js';
 import type { LedgerStore } from '../../server/store/types.js';
-import { assertInvariants, storeFactories } from '../support/api.js';
+import { assertInvariants, manualClock, storeFactories } from '../support/api.js';
+import type { PurchaseResultDto } from '../../contract/index.js';
 
 /** A gateway whose answers the scenario sets. */
 class ScriptedGateway implements PaymentGateway {
@@ -199,6 +200,53 @@ for (const factory of storeFactories) {
       assert.equal(await ledger.payments.paymentSucceeded(event('e1', 'pi_1')), 'unknown');
       assert.equal(unpaired.length, 1);
       assertInvariants(await store.audit());
+    });
+  });
+}
+
+for (const factory of storeFactories) {
+  describe(`a purchase that waits for its account across a cycle's end (${factory.name} store)`, () => {
+    it('is counted in the cycle that began while it waited, and answers with it', async () => {
+      const store = await factory.open();
+      const anchor = Date.parse('2026-03-01T00:00:00Z');
+      const clock = manualClock(Date.parse('2026-03-31T23:59:59.999Z'));
+      // The credit's lock is granted 2 ms later: the March cycle has ended.
+      let reads = 0;
+      const waiting: LedgerStore = Object.assign(Object.create(store), {
+        transact: (...[fn, options]: Parameters<LedgerStore['transact']>) =>
+          store.transact(
+            (tx) =>
+              fn(
+                Object.assign(Object.create(tx), {
+                  readForPurchase: async (...args: Parameters<typeof tx.readForPurchase>) => {
+                    const read = await tx.readForPurchase(...args);
+                    if (++reads === 2) clock.advance(2);
+                    return read;
+                  },
+                }),
+              ),
+            options,
+          ),
+      });
+      const gateway = new ScriptedGateway();
+      gateway.onCharge = async (r) => ({ status: 'approved', reference: `pi_${r.attempt}` });
+      const ledger = new Ledger({ store: waiting, catalog: defaultCatalog, gateway, clock });
+      await ledger.putAccount('a', 'starter', new Date(anchor).toISOString());
+      const outcome = await ledger.purchase('a', 'medium', 'k');
+      assert.equal(outcome.status, 201);
+      const april = Date.parse('2026-04-01T00:00:00Z');
+      assert.equal(reads, 2, 'the intent, then the credit');
+      assert.equal(
+        (outcome.body as PurchaseResultDto).balance.plan.cycleStart,
+        new Date(april).toISOString(),
+      );
+      const counted = await store.transact(async (tx) => ({
+        march: (await tx.getCycle('a', anchor))?.topupCount ?? 0,
+        april: (await tx.getCycle('a', april))?.topupCount ?? 0,
+      }));
+      assert.deepEqual(counted, { march: 0, april: 1 });
+      assertInvariants(await store.audit());
+      await store.close();
     });
   });
 }
