@@ -36,14 +36,21 @@ import { TestPaymentGateway } from '../../server/payments/test-gateway.js';
 import { MemoryStore } from '../../server/store/memory.js';
 import { SqliteStore } from '../../server/store/sqlite.js';
 import type { LedgerAudit, LedgerStore } from '../../server/store/types.js';
-import { assertInvariants } from '../support/api.js';
+import { assertInvariants, storeFactories as contractStores } from '../support/api.js';
 
 const DAY = 86_400_000;
 
 /** One source of stores: each runs the same property. */
-const storeFactories: { name: string; open: () => LedgerStore; numRuns: number }[] = [
+const postgres = contractStores.find((f) => f.name === 'postgres');
+const storeFactories: {
+  name: string;
+  open: () => LedgerStore | Promise<LedgerStore>;
+  numRuns: number;
+}[] = [
   { name: 'MemoryStore', open: () => new MemoryStore(), numRuns: 150 },
   { name: 'SqliteStore(:memory:)', open: () => new SqliteStore(':memory:'), numRuns: 100 },
+  // A fresh database emptied before each run; fewer runs (each statement a round trip).
+  ...(postgres ? [{ name: 'PostgresStore', open: () => postgres.open(), numRuns: 25 }] : []),
 ];
 
 // ---------------------------------------------------------------- commands
@@ -1663,7 +1670,7 @@ for (const factory of storeFactories) {
       const total = noStats();
       await fc.assert(
         fc.asyncProperty(scenario, async (s) => {
-          const store = factory.open();
+          const store = await factory.open();
           try {
             const stats = await run(store, s);
             for (const k of Object.keys(total) as (keyof Stats)[]) total[k] += stats[k];
