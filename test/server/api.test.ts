@@ -401,6 +401,11 @@ for (const factory of storeFactories) {
         const first = await buy('key-r');
         store.transact = original;
         assert.equal(first.status, 201);
+        // The credit kept its answer under the key (as a completed intent, the
+        // pending one being gone): a retry replays it, never asks the gateway.
+        const kept = await store.transact((tx) => tx.findIntent('acme', 'key-r'));
+        assert.equal(kept?.status, 'completed', 'the answer is kept under the key');
+        assert.deepEqual(JSON.parse(kept.response ?? 'null'), first.body);
         const again = await buy('key-r');
         assert.equal(again.status, 201);
         assert.deepEqual(again.body, first.body);
@@ -410,6 +415,76 @@ for (const factory of storeFactories) {
           (await f.call('GET', '/v1/accounts/acme/balance')).body.extra.remainingSeconds,
           6000,
         );
+      });
+      it("answers with the cycle's plan use, overage and warning, and records the warning's change", async () => {
+        // Webhooks on, over the same store: the changes' events reach the outbox.
+        const w = await fixture(f.store, {}, { webhooks: { kick: () => undefined } });
+        const buyOn = (accountId: string, packageId: string, key: string) =>
+          w.call('POST', `/v1/accounts/${accountId}/purchases`, {
+            body: { packageId },
+            headers: { 'idempotency-key': key },
+          });
+        const useOn = (accountId: string, callId: string, seconds: number) =>
+          w.call('POST', `/v1/accounts/${accountId}/usage`, { body: { callId, seconds } });
+        const warningChanges = async (accountId: string) =>
+          (await w.store.transact((tx) => tx.listWebhooks(undefined, 100)))
+            .filter((e) => e.accountId === accountId && e.type === 'balance.warning_changed')
+            .map((e) => JSON.parse(e.body).data)
+            .reverse();
+        const recordedWarning = async (accountId: string) =>
+          (await w.store.transact((tx) => tx.getAccount(accountId)))?.warning;
+        assert.equal(
+          (await w.call('PUT', '/v1/accounts/edge', { body: { planId: 'starter' } })).status,
+          201,
+        );
+        // acme's plan (30 000 s) used up, 500 s of overage; edge's nearly used up.
+        assert.equal((await useOn('acme', 'over', 30_500)).body.balance.warning, 'empty');
+        assert.equal((await useOn('edge', 'most', 29_000)).body.balance.warning, 'low');
+
+        const bought = await buyOn('acme', 'small', 'key-over');
+        assert.equal(bought.status, 201);
+        assert.equal(bought.body.balance.plan.usedSeconds, 30_000);
+        assert.equal(bought.body.balance.plan.remainingSeconds, 0);
+        assert.equal(bought.body.balance.overageSeconds, 500);
+        assert.deepEqual(bought.body.balance.extra, { remainingSeconds: 3000, activePackages: 1 });
+        assert.equal(bought.body.balance.warning, 'exhausted');
+        assert.equal(await recordedWarning('acme'), 'exhausted');
+        const [, changed] = await warningChanges('acme');
+        assert.deepEqual(
+          [changed?.from, changed?.to, changed?.balance],
+          ['empty', 'exhausted', bought.body.balance],
+          'the purchase announced the change with the balance it answered',
+        );
+
+        // 30 days 23 hours into the 31-day cycle that began 2026-03-10T12:00Z:
+        // its counters are still the ones the purchases read.
+        w.clock.set(Date.parse('2026-04-10T11:00:00Z'));
+        const late = await buyOn('edge', 'small', 'key-edge');
+        assert.equal(late.status, 201);
+        assert.equal(late.body.balance.plan.cycleStart, '2026-03-10T12:00:00.000Z');
+        assert.equal(late.body.balance.plan.usedSeconds, 29_000);
+        assert.equal(late.body.balance.plan.remainingSeconds, 1000);
+        // 1000 s of plan and 3000 s of extra: still at most 20 % of the allowance.
+        assert.equal(late.body.balance.warning, 'low');
+        assert.equal(await recordedWarning('edge'), 'low');
+        assert.deepEqual(
+          (await warningChanges('edge')).map((c) => [c.from, c.to]),
+          [['none', 'low']],
+          'the purchase changed no warning: it announced none',
+        );
+        const lateAcme = await buyOn('acme', 'small', 'key-over-late');
+        assert.equal(lateAcme.status, 201);
+        assert.equal(lateAcme.body.balance.plan.usedSeconds, 30_000);
+        assert.equal(lateAcme.body.balance.overageSeconds, 500);
+        assert.equal(lateAcme.body.balance.warning, 'exhausted');
+        assert.deepEqual(
+          (await warningChanges('acme')).map((c) => [c.from, c.to]),
+          [
+            ['none', 'empty'],
+            ['empty', 'exhausted'],
+          ],
+        );
+        assertInvariants(await w.store.audit());
       });
       it('starts even when an interrupted purchase cannot be completed', async () => {
         const store = f.store;

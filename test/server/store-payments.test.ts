@@ -2,11 +2,21 @@
  * The payment operations of the storage port (schema version 4), the same on
  * every store: the account's Stripe customer, the payment fields of intents
  * and the intents awaiting a payment, purchases by payment reference and
- * their refunds, and the processor's events recorded exactly once.
+ * their refunds, and the processor's events recorded exactly once. And the
+ * purchase path's two (schema 8): what `readForPurchase` reads after the
+ * account's lock, and `writeCredit`'s writes — all of them, or none.
  */
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
-import type { LedgerStore, PurchaseIntentRow, PurchaseRow } from '../../server/store/types.js';
+import type {
+  AutoTopupRow,
+  CreditWrite,
+  CycleCounters,
+  LedgerStore,
+  PurchaseIntentRow,
+  PurchaseRow,
+  WebhookRow,
+} from '../../server/store/types.js';
 import { storeFactories } from '../support/api.js';
 
 const T = Date.parse('2026-03-10T12:00:00Z');
@@ -55,6 +65,72 @@ function purchase(id: string, paymentRef: string, fields: Partial<PurchaseRow> =
     refundedAtMs: null,
     ...fields,
   };
+}
+
+function autoTopup(fields: Partial<AutoTopupRow> = {}): AutoTopupRow {
+  return {
+    accountId: 'acme',
+    enabled: true,
+    thresholdMinutes: 30,
+    packageId: 'small',
+    monthlyLimit: 3,
+    status: 'active',
+    pausedReason: null,
+    cycleStartMs: T,
+    cycleCount: 0,
+    sequence: 0,
+    pendingKey: null,
+    updatedAtMs: T,
+    ...fields,
+  };
+}
+
+function webhook(id: string, type = 'purchase.succeeded'): WebhookRow {
+  return {
+    id,
+    accountId: 'acme',
+    type,
+    body: JSON.stringify({ type, id }),
+    status: 'pending',
+    attempts: 0,
+    createdAtMs: T,
+    nextAttemptAtMs: T,
+    deliveredAtMs: null,
+    lastError: null,
+  };
+}
+
+/** A credit of `p` (bought in the cycle starting at T) as the ledger would write it. */
+function credit(p: PurchaseRow, fields: Partial<CreditWrite> = {}): CreditWrite {
+  return {
+    purchase: p,
+    version: 1,
+    cycleStartMs: T,
+    cycleDelta: { topupCount: 1, topupSpendMinor: p.priceMinor },
+    response: JSON.stringify({ answered: p.idempotencyKey }),
+    insertIntent: null,
+    warning: null,
+    autoTopup: null,
+    webhooks: [],
+    ...fields,
+  };
+}
+
+/** The intent the ledger inserts, answered, when the pending one is gone. */
+function answered(idempotencyKey: string, response: string): PurchaseIntentRow {
+  return intent(idempotencyKey, T, {
+    status: 'completed',
+    response,
+    charged: null,
+    attempt: '',
+  });
+}
+
+/** The five counters alone (the memory store's rows carry their key too). */
+function countersOf(c: CycleCounters | null | undefined): CycleCounters | null {
+  if (!c) return null;
+  const { planUsedSeconds, extraUsedSeconds, overageSeconds, topupCount, topupSpendMinor } = c;
+  return { planUsedSeconds, extraUsedSeconds, overageSeconds, topupCount, topupSpendMinor };
 }
 
 class Rollback extends Error {}
@@ -315,6 +391,278 @@ for (const factory of storeFactories) {
         'rolled back with its transaction',
       );
       assert.equal(await store.transact((tx) => tx.recordPaymentEvent('evt_3', 'c', T)), false);
+    });
+
+    describe('the purchase path: readForPurchase and writeCredit', () => {
+      /** Everything a credit may write, for comparing before and after. */
+      const everything = () =>
+        store.transact(async (tx) => ({
+          account: await tx.getAccount('acme'),
+          purchases: await tx.listPurchases('acme'),
+          intents: [await tx.findIntent('acme', 'k1'), await tx.findIntent('acme', 'k2')],
+          cycle: countersOf(await tx.getCycle('acme', T)),
+          autoTopup: await tx.getAutoTopup('acme'),
+          webhooks: await tx.listWebhooks(undefined, 100),
+        }));
+
+      it("reads the account, the key's intent and purchase, the cycle's counters and the auto top-up settings", async () => {
+        const thePurchase = purchase('pur_1', 'pi_a', { idempotencyKey: 'k1' });
+        const settings = autoTopup();
+        const APRIL = Date.parse('2026-04-10T12:00:00Z');
+        await store.transact(async (tx) => {
+          await tx.insertIntent(intent('k1', T));
+          await tx.insertPurchase(thePurchase);
+          await tx.changeBalance('acme', 3000, 1);
+          await tx.addToCycle('acme', T, { planUsedSeconds: 1200, overageSeconds: 30 });
+          await tx.addToCycle('acme', T, { topupCount: 1, topupSpendMinor: 1500 });
+          // The cycles before and after, and another account's rows under the same key.
+          await tx.addToCycle('acme', Date.parse('2026-02-10T12:00:00Z'), { planUsedSeconds: 5 });
+          await tx.addToCycle('acme', APRIL, { planUsedSeconds: 7 });
+          await tx.putAutoTopup(settings);
+          await tx.insertIntent({ ...intent('k1', T + 1), accountId: 'other' });
+          await tx.insertPurchase({
+            ...purchase('pur_o', 'pi_o', { idempotencyKey: 'k1' }),
+            accountId: 'other',
+          });
+          await tx.addToCycle('other', T, { planUsedSeconds: 99 });
+        });
+        const account = await store.transact((tx) => tx.getAccount('acme'));
+        const counters = {
+          planUsedSeconds: 1200,
+          extraUsedSeconds: 0,
+          overageSeconds: 30,
+          topupCount: 1,
+          topupSpendMinor: 1500,
+        };
+        const read = (key: string, nowMs: number, accountId = 'acme') =>
+          store.transact(async (tx) => {
+            const r = await tx.readForPurchase(accountId, key, nowMs);
+            return { ...r, counters: countersOf(r.counters) };
+          });
+
+        assert.deepEqual(await read('k1', T + 1000), {
+          account,
+          intent: intent('k1', T),
+          purchase: thePurchase,
+          counters,
+          autoTopup: settings,
+        });
+        // The last instant of the 31-day cycle (from 2026-03-10T12:00Z): its counters still.
+        assert.deepEqual((await read('k1', APRIL - 1)).counters, counters, 'end of the cycle');
+        assert.deepEqual(
+          (await read('k1', APRIL)).counters,
+          { ...counters, planUsedSeconds: 7, overageSeconds: 0, topupCount: 0, topupSpendMinor: 0 },
+          'the next cycle',
+        );
+        assert.equal((await read('k1', APRIL + 31 * 86_400_000)).counters, null, 'none yet');
+        assert.deepEqual(
+          await read('k-none', T + 1000),
+          { account, intent: null, purchase: null, counters, autoTopup: settings },
+          'a key not used',
+        );
+
+        await store.transact((tx) => tx.putAccount('bare', 'starter', T, T));
+        assert.deepEqual(await read('k1', T + 1000, 'bare'), {
+          account: await store.transact((tx) => tx.getAccount('bare')),
+          intent: null,
+          purchase: null,
+          counters: null,
+          autoTopup: null,
+        });
+        assert.deepEqual(await read('k1', T + 1000, 'nobody'), {
+          account: null,
+          intent: null,
+          purchase: null,
+          counters: null,
+          autoTopup: null,
+        });
+      });
+
+      it('writes the purchase, the balance and version, the cycle, the answer, the warning, the settings and the webhooks', async () => {
+        await store.transact((tx) => tx.insertIntent(intent('k1', T)));
+        const first = purchase('pur_1', 'pi_a', { idempotencyKey: 'k1' });
+        const settings = autoTopup({ cycleCount: 1, sequence: 1 });
+        await store.transact(async (tx) => {
+          const read = await tx.readForPurchase('acme', 'k1', T);
+          await tx.writeCredit(
+            credit(first, {
+              version: read.account!.version + 1,
+              warning: 'low',
+              autoTopup: settings,
+              webhooks: [webhook('wh_1'), webhook('wh_2', 'balance.warning_changed')],
+            }),
+          );
+        });
+        let now = await everything();
+        assert.deepEqual(
+          [
+            now.account?.version,
+            now.account?.extraRemainingSeconds,
+            now.account?.activePackages,
+            now.account?.warning,
+            now.account?.autoTopupBelowSeconds,
+          ],
+          [1, 3000, 1, 'low', 1800],
+        );
+        assert.deepEqual(now.purchases, [first]);
+        assert.deepEqual(now.intents, [
+          {
+            ...intent('k1', T),
+            status: 'completed',
+            response: credit(first).response,
+          },
+          null,
+        ]);
+        assert.deepEqual(now.cycle, {
+          planUsedSeconds: 0,
+          extraUsedSeconds: 0,
+          overageSeconds: 0,
+          topupCount: 1,
+          topupSpendMinor: 1500,
+        });
+        assert.deepEqual(now.autoTopup, settings);
+        assert.deepEqual(
+          now.webhooks.map((w) => [w.id, w.type]),
+          [
+            ['wh_2', 'balance.warning_changed'],
+            ['wh_1', 'purchase.succeeded'],
+          ],
+          'in outbox order (listed newest first)',
+        );
+
+        // The intent gone: the answer is kept under the key as a completed one.
+        const second = purchase('pur_2', 'pi_b', { idempotencyKey: 'k2', purchasedAtMs: T + 1 });
+        const response = JSON.stringify({ answered: 'k2' });
+        await store.transact(async (tx) => {
+          const read = await tx.readForPurchase('acme', 'k2', T + 1);
+          assert.equal(read.intent, null);
+          await tx.writeCredit(
+            credit(second, {
+              version: read.account!.version + 1,
+              response,
+              insertIntent: answered('k2', response),
+            }),
+          );
+        });
+        now = await everything();
+        assert.deepEqual(now.intents[1], answered('k2', response));
+        assert.deepEqual(
+          [now.account?.version, now.account?.extraRemainingSeconds, now.account?.warning],
+          [2, 6000, 'low'],
+          'no warning given: the one recorded stays',
+        );
+        assert.equal(now.cycle?.topupSpendMinor, 3000);
+      });
+
+      it('refuses a version other than the one it makes, and writes nothing', async () => {
+        await store.transact((tx) => tx.insertIntent(intent('k1', T)));
+        const before = await everything();
+        const p = purchase('pur_1', 'pi_a', { idempotencyKey: 'k1' });
+        for (const version of [0, 2, 7]) {
+          await assert.rejects(
+            store.transact(async (tx) => {
+              await tx.readForPurchase('acme', 'k1', T);
+              await tx.writeCredit(
+                credit(p, {
+                  version,
+                  warning: 'exhausted',
+                  autoTopup: autoTopup(),
+                  webhooks: [webhook('wh_1')],
+                }),
+              );
+            }),
+            new RegExp(`writeCredit: version 1, expected ${version}`),
+          );
+          assert.deepEqual(await everything(), before, `nothing written (version ${version})`);
+        }
+        await store.transact((tx) => tx.writeCredit(credit(p, { version: 1 })));
+        assert.equal((await everything()).account?.version, 1, 'the right one is written');
+      });
+
+      it('rejects with the error of a statement failing mid-way, writes nothing, and the store goes on', async () => {
+        // A pending intent under k1: inserting the answer as a new one fails
+        // (the key is taken) after the purchase, balance and cycle were written.
+        await store.transact((tx) => tx.insertIntent(intent('k1', T)));
+        const before = await everything();
+        const p = purchase('pur_1', 'pi_a', { idempotencyKey: 'k1' });
+        const write = credit(p, {
+          insertIntent: answered('k1', '{}'),
+          warning: 'exhausted',
+          autoTopup: autoTopup(),
+          webhooks: [webhook('wh_1'), webhook('wh_2')],
+        });
+        const error = await store
+          .transact(async (tx) => {
+            await tx.readForPurchase('acme', 'k1', T);
+            await tx.writeCredit(write);
+          })
+          .then(
+            () => null,
+            (e: unknown) => e,
+          );
+        assert.ok(error instanceof Error, 'rejected');
+        assert.match(error.message, /duplicate|unique/i, 'the failing statement speaks');
+        assert.doesNotMatch(error.message, /aborted|version/i);
+        assert.deepEqual(await everything(), before, 'nothing written');
+
+        // The store goes on: the same credit, completing the pending intent.
+        await store.transact(async (tx) => {
+          const read = await tx.readForPurchase('acme', 'k1', T);
+          assert.equal(read.account?.version, 0);
+          await tx.writeCredit({ ...write, insertIntent: null });
+        });
+        const now = await everything();
+        assert.deepEqual([now.account?.version, now.account?.warning], [1, 'exhausted']);
+        assert.deepEqual(now.purchases, [p]);
+        assert.equal(now.intents[0]?.status, 'completed');
+        assert.equal(now.webhooks.length, 2);
+      });
+
+      it("waits for a concurrent holder of the account's lock and reads what it committed", async () => {
+        await store.transact((tx) => tx.insertIntent(intent('k1', T)));
+        const p = purchase('pur_1', 'pi_a', { idempotencyKey: 'k1' });
+        const settings = autoTopup({ cycleCount: 1 });
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        let locked!: () => void;
+        const holding = new Promise<void>((resolve) => (locked = resolve));
+        const holder = store.transact(async (tx) => {
+          await tx.getAccount('acme', true);
+          locked();
+          await gate;
+          await tx.writeCredit(credit(p, { autoTopup: settings, warning: 'low' }));
+        });
+        await holding;
+        let settled = false;
+        const reader = store.transact((tx) => tx.readForPurchase('acme', 'k1', T + 1000));
+        reader.then(
+          () => (settled = true),
+          () => (settled = true),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        assert.equal(settled, false, 'the reader waits for the lock');
+        release();
+        await holder;
+        const read = await reader;
+        assert.deepEqual(
+          [read.account?.version, read.account?.extraRemainingSeconds, read.account?.warning],
+          [1, 3000, 'low'],
+        );
+        assert.deepEqual(read.intent, {
+          ...intent('k1', T),
+          status: 'completed',
+          response: credit(p).response,
+        });
+        assert.deepEqual(read.purchase, p);
+        assert.deepEqual(countersOf(read.counters), {
+          planUsedSeconds: 0,
+          extraUsedSeconds: 0,
+          overageSeconds: 0,
+          topupCount: 1,
+          topupSpendMinor: 1500,
+        });
+        assert.deepEqual(read.autoTopup, settings);
+      });
     });
   });
 }

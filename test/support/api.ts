@@ -93,12 +93,14 @@ export interface Fixture<G extends PaymentGateway = TestPaymentGateway> {
 
 /**
  * The API over `store` with a manual clock and the test gateway (or
- * `deps.gateway`); `config` adds to the test config.
+ * `deps.gateway`); `config` adds to the test config. With `deps.webhooks`
+ * the ledger writes its events to the outbox (nothing delivers them unless
+ * the test does).
  */
 export async function fixture<G extends PaymentGateway = TestPaymentGateway>(
   store: LedgerStore,
   config: Partial<AppConfig> = {},
-  deps: Pick<AppDeps, 'widgetBundle' | 'stripeWebhooks'> & { gateway?: G } = {},
+  deps: Pick<AppDeps, 'widgetBundle' | 'stripeWebhooks' | 'webhooks'> & { gateway?: G } = {},
 ): Promise<Fixture<G>> {
   const clock = manualClock();
   const gateway = deps.gateway ?? (new TestPaymentGateway() as PaymentGateway as G);
@@ -110,6 +112,7 @@ export async function fixture<G extends PaymentGateway = TestPaymentGateway>(
     logError: (err) => unexpected.push(err),
     widgetBundle: deps.widgetBundle,
     stripeWebhooks: deps.stripeWebhooks,
+    webhooks: deps.webhooks,
     config: {
       secretKey: SECRET,
       catalog: defaultCatalog,
