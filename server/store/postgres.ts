@@ -136,7 +136,12 @@ export class PostgresStore implements LedgerStore {
       else begun.catch(() => undefined);
       const result = await fn(createTx(client));
       await begun;
-      await client.query('COMMIT');
+      // COMMIT of a transaction a failed statement aborted answers ROLLBACK,
+      // not an error: a write whose failure went unnoticed must not pass.
+      const committed = await client.query('COMMIT');
+      if (committed.command !== 'COMMIT') {
+        throw new Error(`The transaction was rolled back at COMMIT (${committed.command}).`);
+      }
       client.release();
       return result;
     } catch (error) {

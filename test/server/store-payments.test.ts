@@ -184,6 +184,30 @@ for (const factory of storeFactories) {
       assert.equal(await customerOf('other'), null, 'other accounts untouched');
     });
 
+    it('never commits a transaction whose failed statement was swallowed', async () => {
+      const row = intent('k1', T, { purchaseId: 'pur_1', paymentRef: 'pi_1' });
+      await store.transact((tx) => tx.insertIntent(row));
+      const swallowing = store.transact(async (tx) => {
+        await tx.setWarning('acme', 'low');
+        // A duplicate key, its error caught: SQLite and memory undo that
+        // statement alone; PostgreSQL has aborted the whole transaction.
+        await tx.insertIntent(row).catch(() => undefined);
+        await tx.setWarning('other', 'low').catch(() => undefined);
+      });
+      const warnings = () =>
+        store.transact(async (tx) => [
+          (await tx.getAccount('acme'))?.warning,
+          (await tx.getAccount('other'))?.warning,
+        ]);
+      if (store.kind === 'postgres') {
+        await assert.rejects(swallowing, /rolled back at COMMIT \(ROLLBACK\)/);
+        assert.deepEqual(await warnings(), [null, null], 'nothing committed');
+      } else {
+        await swallowing;
+        assert.deepEqual(await warnings(), ['low', 'low']);
+      }
+    });
+
     it('writes the payment fields of an intent, and updateIntentPayment only those', async () => {
       const row = intent('k1', T, { purchaseId: 'pur_1', paymentRef: 'pi_1' });
       await store.transact((tx) => tx.insertIntent(row));
