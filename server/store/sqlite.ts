@@ -47,8 +47,12 @@ export interface SqliteStoreOptions {
    * COMMIT (one fsync). 1 turns grouping off. Default `STORE_DEFAULTS.sqliteMaxBatch`.
    */
   maxBatch?: number;
-  /** Background fsync: a checkpoint after so many batches that wrote (default 64). */
-  checkpointEvery?: number;
+  /**
+   * Background fsync: a checkpoint once batches have changed so many rows
+   * since the last (default 4,000) — a measure of the WAL's growth, not tied
+   * to how many transactions a request makes.
+   */
+  checkpointAfterRows?: number;
   /** Background fsync: how the WAL is synced (tests hold it to see what waits for it). */
   fdatasync?: (fd: number) => Promise<void>;
 }
@@ -88,7 +92,7 @@ const syncFile = (fd: number) =>
  * (another connection's commits, a WAL left by a dead process, included). So
  * the event loop parses requests and runs the next batches while the disk
  * syncs; nothing unsynced is ever answered. Checkpoints are the store's
- * (`wal_autocheckpoint=0`): every `checkpointEvery` batches a PASSIVE
+ * (`wal_autocheckpoint=0`): every `checkpointAfterRows` rows changed a PASSIVE
  * checkpoint syncs the WAL before copying it and the database file before
  * the WAL may start over.
  */
@@ -114,7 +118,9 @@ export class SqliteStore implements LedgerStore {
   private dataVersion = 0;
   private closed = false;
   private readonly syncWal: (fd: number) => Promise<void>;
-  private readonly checkpointEvery: number;
+  private readonly checkpointAfterRows: number;
+  /** Rows changed since the last checkpoint. */
+  private rowsSinceCheckpoint = 0;
   /** Batches that wrote, in commit order; and how many of them are known durable. */
   private written = 0;
   private durable = 0;
@@ -144,7 +150,7 @@ export class SqliteStore implements LedgerStore {
     );
     this.walPath = background && main?.file ? `${main.file}-wal` : null;
     this.syncWal = options.fdatasync ?? syncFile;
-    this.checkpointEvery = Math.max(1, options.checkpointEvery ?? 64);
+    this.checkpointAfterRows = Math.max(1, options.checkpointAfterRows ?? 4000);
     if (this.walPath) {
       // In WAL mode NORMAL syncs nothing at COMMIT, but still syncs the WAL's
       // header when the WAL starts over (before any frame may follow it) and
@@ -219,6 +225,7 @@ export class SqliteStore implements LedgerStore {
   private async runBatch(batch: Pending[]): Promise<void> {
     const done: { op: Pending; ok: boolean; value: unknown }[] = [];
     let wrote: boolean;
+    let changed: number;
     try {
       if (this.broken) throw this.broken;
       const before = this.walPath ? this.sql.changes.get() : 0;
@@ -239,7 +246,8 @@ export class SqliteStore implements LedgerStore {
         }
       }
       this.sql.commit.run();
-      wrote = this.walPath !== null && (this.sql.changes.get() !== before || this.otherCommitted());
+      changed = this.walPath ? Number(this.sql.changes.get()) - Number(before) : 0;
+      wrote = this.walPath !== null && (changed > 0 || this.otherCommitted());
     } catch (error) {
       try {
         if (this.db.inTransaction) this.sql.rollback.run();
@@ -260,7 +268,9 @@ export class SqliteStore implements LedgerStore {
     }
     if (wrote) {
       this.written += 1;
-      if (this.written % this.checkpointEvery === 0) {
+      this.rowsSinceCheckpoint += changed;
+      if (this.rowsSinceCheckpoint >= this.checkpointAfterRows) {
+        this.rowsSinceCheckpoint = 0;
         try {
           this.checkpoint();
         } catch (error) {
@@ -357,7 +367,7 @@ export class SqliteStore implements LedgerStore {
    * Copies the WAL into the database file, between batches: under NORMAL the
    * checkpoint syncs the WAL first, and the database file before the WAL may
    * start over. Blocks the event loop for its two syncs, once every
-   * `checkpointEvery` batches.
+   * `checkpointAfterRows` rows changed.
    */
   private checkpoint(): void {
     this.db.pragma('wal_checkpoint(PASSIVE)');

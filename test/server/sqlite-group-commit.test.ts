@@ -83,7 +83,9 @@ interface HeldSync {
 }
 
 /** A file store whose WAL syncs wait for the test; `next()` resolves when the store asks for one. */
-function heldSyncs(options: { checkpointEvery?: number; before?: (path: string) => void } = {}) {
+function heldSyncs(
+  options: { checkpointAfterRows?: number; before?: (path: string) => void } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'minute-topup-fsync-'));
   const path = join(dir, 'ledger.db');
   options.before?.(path);
@@ -93,7 +95,7 @@ function heldSyncs(options: { checkpointEvery?: number; before?: (path: string) 
   /** Syncs of the database's folder (its entry for the WAL): done at once, counted. */
   const folderSyncs: string[] = [];
   const store = new SqliteStore(path, {
-    checkpointEvery: options.checkpointEvery,
+    checkpointAfterRows: options.checkpointAfterRows,
     fdatasync: (fd) =>
       new Promise<void>((resolve, reject) => {
         if (fstatSync(fd).isDirectory()) {
@@ -264,7 +266,7 @@ describe('SQLite fsync in the background (a file database, FULL)', () => {
   });
 
   it('fails its batch and every later one when a checkpoint fails, and never hangs', async () => {
-    const h = heldSyncs({ checkpointEvery: 1 });
+    const h = heldSyncs({ checkpointAfterRows: 1 });
     const pragma = h.store.db.pragma.bind(h.store.db);
     h.store.db.pragma = ((source: string, options?: { simple?: boolean }) => {
       if (source.startsWith('wal_checkpoint')) throw new Error('disk I/O error');
@@ -346,11 +348,11 @@ describe('SQLite fsync in the background (a file database, FULL)', () => {
     }
   });
 
-  it('checkpoints every so many batches, so the WAL does not grow without end', async () => {
-    const walBytes = async (checkpointEvery: number) => {
+  it('checkpoints every so many rows changed, so the WAL does not grow without end', async () => {
+    const walBytes = async (checkpointAfterRows: number) => {
       const dir = mkdtempSync(join(tmpdir(), 'minute-topup-wal-'));
       const path = join(dir, 'ledger.db');
-      const store = new SqliteStore(path, { checkpointEvery });
+      const store = new SqliteStore(path, { checkpointAfterRows });
       try {
         for (let i = 0; i < 200; i += 1) await put(store, `acct-${i}`);
         return { bytes: statSync(`${path}-wal`).size, checkpoints: store.stats.checkpoints };
