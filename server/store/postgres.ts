@@ -131,6 +131,7 @@ export class PostgresStore implements LedgerStore {
     try {
       // Pipelined, BEGIN goes out with the first statement; it is awaited
       // before COMMIT, so a failed BEGIN fails the transaction.
+      coalesceWrites(client);
       const begun = client.query(begin);
       if (!this.pipeline) await begun;
       else begun.catch(() => undefined);
@@ -205,9 +206,35 @@ function cyclesFrom(r: Row): Map<number, CycleCounters> {
 /** How far before an instant the billing cycle containing it starts, at most (a month ≤ 31 days). */
 const CYCLE_MS_AT_MOST = 32 * 86_400_000;
 
+/**
+ * Pipelined statements sent in one tick leave in one write: node-postgres
+ * writes each query on its own (one syscall, one wake-up of the backend on
+ * a shared machine — the API process's largest own cost, profiled), so the
+ * socket is corked at the first statement of a tick and uncorked at the
+ * next. The answer is awaited after that tick anyway.
+ */
+function coalesceWrites(client: pg.PoolClient): void {
+  const stream = (client as unknown as { connection: { stream: Partial<Corkable> } }).connection
+    .stream;
+  if (corked.has(stream) || !stream.cork || !stream.uncork) return;
+  corked.add(stream);
+  stream.cork();
+  process.nextTick(() => {
+    corked.delete(stream);
+    stream.uncork?.();
+  });
+}
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+const corked = new WeakSet<object>();
+
 function createTx(client: pg.PoolClient): LedgerTx {
-  const run = (name: StatementName, values: unknown[]) =>
-    client.query<Row>({ name: `mt_${name}`, text: SQL[name], values });
+  const run = (name: StatementName, values: unknown[]) => {
+    coalesceWrites(client);
+    return client.query<Row>({ name: `mt_${name}`, text: SQL[name], values });
+  };
   const one = async (name: StatementName, values: unknown[]) => (await run(name, values)).rows[0];
 
   return {
