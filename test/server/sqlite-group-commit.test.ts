@@ -153,6 +153,12 @@ async function settled(p: Promise<unknown>): Promise<boolean> {
 describe('SQLite fsync in the background (a file database, FULL)', () => {
   const put = (store: SqliteStore, id: string) =>
     store.transact((tx) => tx.putAccount(id, 'starter', 0, 0));
+  /** Puts an account and lets its sync finish. */
+  const putSynced = async (h: ReturnType<typeof heldSyncs>, id: string) => {
+    const done = put(h.store, id);
+    (await h.next()).release();
+    await done;
+  };
 
   it('answers a transaction only after a sync of the WAL that began after its COMMIT', async () => {
     const h = heldSyncs();
@@ -207,9 +213,7 @@ describe('SQLite fsync in the background (a file database, FULL)', () => {
   it('answers a read without a sync once what it read is synced', async () => {
     const h = heldSyncs();
     try {
-      const a = put(h.store, 'a');
-      (await h.next()).release();
-      await a;
+      await putSynced(h, 'a');
       const read = await h.store.transact((tx) => tx.getAccount('a'));
       assert.equal(read?.id, 'a');
       assert.equal(h.store.stats.syncs, 1, 'a read of synced data asks no sync');
@@ -229,12 +233,8 @@ describe('SQLite fsync in the background (a file database, FULL)', () => {
   it('syncs the folder once, before the first sync of the WAL, and keeps NORMAL between batches', async () => {
     const h = heldSyncs();
     try {
-      const a = put(h.store, 'a');
-      (await h.next()).release();
-      await a;
-      const b = put(h.store, 'b');
-      (await h.next()).release();
-      await b;
+      await putSynced(h, 'a');
+      await putSynced(h, 'b');
       assert.deepEqual(h.folderSyncs, ['after 0 WAL syncs']);
       // NORMAL, not OFF: SQLite still syncs the WAL's header when the WAL starts over.
       assert.equal(h.store.db.pragma('synchronous', { simple: true }), 1);
@@ -300,9 +300,7 @@ describe('SQLite fsync in the background (a file database, FULL)', () => {
   it("waits for a sync before answering a read of another connection's unsynced commit", async () => {
     const h = heldSyncs();
     try {
-      const a = put(h.store, 'a');
-      (await h.next()).release();
-      await a;
+      await putSynced(h, 'a');
       const other = new Database(h.path);
       other.pragma('synchronous = OFF');
       other
