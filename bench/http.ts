@@ -94,7 +94,8 @@ export async function httpBench(runs = 3): Promise<Row[]> {
         goal: '— (for comparison)',
       },
       {
-        figure: 'Usage calls over HTTP, one fsync per request (MAX_BATCH=1)',
+        figure:
+          'Usage calls over HTTP, one transaction per COMMIT (MAX_BATCH=1; syncs still shared)',
         value: `${median(s).toFixed(0)} req/s — ${ratio(s)} the floor`,
         goal: '— (for comparison)',
       },

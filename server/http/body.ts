@@ -32,7 +32,11 @@ export function readBody(options: { maxBytes: number }): MiddlewareHandler {
     const method = c.req.method;
     if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return next();
     const length = c.req.header('content-length');
-    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+    if (
+      length !== undefined &&
+      /^\d+$/.test(length) &&
+      c.req.header('transfer-encoding') === undefined
+    ) {
       return Number.parseInt(length, 10) > options.maxBytes ? tooLarge() : next();
     }
     let routed = false;

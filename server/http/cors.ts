@@ -45,11 +45,14 @@ export function corsHeaders(options: CorsOptions): MiddlewareHandler {
     if (!any) set.push(['Vary', 'Origin']);
     for (const [name, value] of set) c.header(name, value, { append: name === 'Vary' });
     await next();
-    // The route answered with a Response of its own: it has none of the above.
-    if (!c.res.headers.has('Access-Control-Expose-Headers') && set.length > 0) {
-      for (const [name, value] of set) {
-        if (name === 'Vary') c.res.headers.append(name, value);
-        else c.res.headers.set(name, value);
+    // A route that answered with a Response of its own has none of the above
+    // (reading the light Response's headers does not turn it into a full one).
+    const answered = c.res.headers;
+    for (const [name, value] of set) {
+      if (name !== 'Vary') {
+        if (!answered.has(name)) answered.set(name, value);
+      } else if (!(answered.get('Vary') ?? '').split(/\s*,\s*/).includes(value)) {
+        answered.append(name, value);
       }
     }
   };

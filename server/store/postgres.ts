@@ -214,9 +214,9 @@ const CYCLE_MS_AT_MOST = 32 * 86_400_000;
  * next. The answer is awaited after that tick anyway.
  */
 function coalesceWrites(client: pg.PoolClient): void {
-  const stream = (client as unknown as { connection: { stream: Partial<Corkable> } }).connection
-    .stream;
-  if (corked.has(stream) || !stream.cork || !stream.uncork) return;
+  const stream = (client as unknown as { connection?: { stream?: Partial<Corkable> } }).connection
+    ?.stream;
+  if (!stream || corked.has(stream) || !stream.cork || !stream.uncork) return;
   corked.add(stream);
   stream.cork();
   process.nextTick(() => {

@@ -1054,6 +1054,21 @@ for (const factory of storeFactories) {
           assert.equal(r.headers.get('vary'), 'Origin');
         }
         assert.match(answers[2].headers.get('content-type') ?? '', /text\/csv/);
+        // The live event stream, a Response of its own too.
+        await f.call('PUT', '/v1/accounts/acme', { body: { planId: 'starter' } });
+        const stream = await f.app.request('/v1/accounts/acme/events', {
+          headers: { ...origin, authorization: `Bearer ${SECRET}` },
+        });
+        assert.equal(stream.status, 200);
+        assert.equal(stream.headers.get('access-control-allow-origin'), 'https://host.example');
+        assert.equal(stream.headers.get('vary'), 'Origin');
+        await stream.body?.cancel();
+        // A preflight from an origin not allowed: no permission given.
+        const refused = await f.app.request('/v1/accounts/acme/purchases', {
+          method: 'OPTIONS',
+          headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+        });
+        assert.equal(refused.headers.get('access-control-allow-origin'), null);
       });
       it('publishes an OpenAPI document with every route', async () => {
         const res = await f.call('GET', '/v1/openapi.json', { auth: null });
