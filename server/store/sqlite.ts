@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, fdatasync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { promisify } from 'node:util';
 import { STORE_DEFAULTS } from './options.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { prepareStatements } from './sqlite-statements.js';
@@ -67,10 +68,7 @@ interface Pending {
 const MAX_SYNCS = 2;
 
 /** `fs.fdatasync` as a promise: runs on libuv's thread pool, not on the event loop. */
-const syncFile = (fd: number) =>
-  new Promise<void>((resolve, reject) =>
-    fdatasync(fd, (error) => (error ? reject(error) : resolve())),
-  );
+const syncFile = promisify(fdatasync);
 
 /**
  * The ledger on an embedded SQLite file (better-sqlite3), in WAL mode with

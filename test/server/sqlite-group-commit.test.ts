@@ -138,6 +138,16 @@ function heldSyncs(
   };
 }
 
+/** Runs `test` on a store whose syncs it holds, then removes the store and its folder. */
+async function withHeldSyncs(test: (h: ReturnType<typeof heldSyncs>) => Promise<void>) {
+  const h = heldSyncs();
+  try {
+    await test(h);
+  } finally {
+    await h.remove();
+  }
+}
+
 /** Whether a promise has settled, after the tasks queued before this call have run. */
 async function settled(p: Promise<unknown>): Promise<boolean> {
   let done = false;
@@ -161,8 +171,7 @@ describe('SQLite fsync in the background (a file database, FULL)', () => {
   };
 
   it('answers a transaction only after a sync of the WAL that began after its COMMIT', async () => {
-    const h = heldSyncs();
-    try {
+    await withHeldSyncs(async (h) => {
       const a = put(h.store, 'a');
       const sync = await h.next();
       // Committed (another connection sees it), not yet answered.
@@ -172,14 +181,11 @@ describe('SQLite fsync in the background (a file database, FULL)', () => {
       sync.release();
       assert.equal(await a, true);
       assert.equal(h.store.stats.syncs, 1);
-    } finally {
-      await h.remove();
-    }
+    });
   });
 
   it('runs the next batch while a sync is under way; a later sync answers both', async () => {
-    const h = heldSyncs();
-    try {
+    await withHeldSyncs(async (h) => {
       const a = put(h.store, 'a');
       const first = await h.next();
       const b = put(h.store, 'b');
@@ -192,27 +198,21 @@ describe('SQLite fsync in the background (a file database, FULL)', () => {
       second.release();
       assert.deepEqual(await Promise.all([a, b]), [true, true]);
       first.release();
-    } finally {
-      await h.remove();
-    }
+    });
   });
 
   it('fails what waits, and every later transaction, when a sync fails', async () => {
-    const h = heldSyncs();
-    try {
+    await withHeldSyncs(async (h) => {
       const a = put(h.store, 'a');
       (await h.next()).fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
       await assert.rejects(a, /could not be synced to disk: Error: EIO/);
       await assert.rejects(put(h.store, 'b'), /could not be synced to disk/);
       assert.deepEqual(h.committedIds(), ['a'], 'nothing more was written');
-    } finally {
-      await h.remove();
-    }
+    });
   });
 
   it('answers a read without a sync once what it read is synced', async () => {
-    const h = heldSyncs();
-    try {
+    await withHeldSyncs(async (h) => {
       await putSynced(h, 'a');
       const read = await h.store.transact((tx) => tx.getAccount('a'));
       assert.equal(read?.id, 'a');
@@ -225,22 +225,17 @@ describe('SQLite fsync in the background (a file database, FULL)', () => {
       sync.release();
       assert.equal((await readB)?.id, 'b');
       await b;
-    } finally {
-      await h.remove();
-    }
+    });
   });
 
   it('syncs the folder once, before the first sync of the WAL, and keeps NORMAL between batches', async () => {
-    const h = heldSyncs();
-    try {
+    await withHeldSyncs(async (h) => {
       await putSynced(h, 'a');
       await putSynced(h, 'b');
       assert.deepEqual(h.folderSyncs, ['after 0 WAL syncs']);
       // NORMAL, not OFF: SQLite still syncs the WAL's header when the WAL starts over.
       assert.equal(h.store.db.pragma('synchronous', { simple: true }), 1);
-    } finally {
-      await h.remove();
-    }
+    });
   });
 
   it('syncs the WAL SQLite writes when the database path is a symbolic link', async () => {
@@ -282,8 +277,7 @@ describe('SQLite fsync in the background (a file database, FULL)', () => {
   });
 
   it('closes only after the syncs under way, and refuses work once closed', async () => {
-    const h = heldSyncs();
-    try {
+    await withHeldSyncs(async (h) => {
       const a = put(h.store, 'a');
       const sync = await h.next();
       const closing = h.store.close();
@@ -292,14 +286,11 @@ describe('SQLite fsync in the background (a file database, FULL)', () => {
       await closing;
       assert.equal(await a, true);
       await assert.rejects(put(h.store, 'b'), /The SQLite store is closed/);
-    } finally {
-      await h.remove();
-    }
+    });
   });
 
   it("waits for a sync before answering a read of another connection's unsynced commit", async () => {
-    const h = heldSyncs();
-    try {
+    await withHeldSyncs(async (h) => {
       await putSynced(h, 'a');
       const other = new Database(h.path);
       other.pragma('synchronous = OFF');
@@ -314,9 +305,7 @@ describe('SQLite fsync in the background (a file database, FULL)', () => {
       sync.release();
       assert.equal((await read)?.id, 'x');
       other.close();
-    } finally {
-      await h.remove();
-    }
+    });
   });
 
   it('syncs a WAL left by a process that died before answering its first read', async () => {
